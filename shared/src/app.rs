@@ -1,0 +1,79 @@
+//! The state a function builds once per cold start: configuration, AWS clients, keys, clock.
+//! Handlers borrow it; nothing in it is built per request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::error::Result;
+use crate::keys::Keys;
+use crate::mail::Mailer;
+use crate::store::Store;
+use crate::store::audit::AuditEntry;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub mailer: Mailer,
+    pub keys: Arc<Keys>,
+    pub clock: Clock,
+}
+
+/// The SDK configuration: region and credentials from the environment (on Lambda, the execution
+/// role), `AWS_ENDPOINT_URL` honoured, and timeouts short enough that a dead dependency becomes a
+/// 503 well inside the function's timeout instead of a hung invocation.
+pub async fn sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(1))
+                .operation_attempt_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+impl App {
+    /// Builds the clients and fetches the keys. Fails the cold start if the keys cannot be read.
+    pub async fn connect(config: Config, sdk: &SdkConfig, clock: Clock) -> Result<App> {
+        let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
+        let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+        let keys = Keys::load(&secrets, &config.keys_secret_id).await?;
+        Ok(App {
+            config: Arc::new(config),
+            store,
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk)),
+            keys: Arc::new(keys),
+            clock,
+        })
+    }
+
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// Records an audit event: a structured log line always, and an item in the table. A failed
+    /// audit write is logged and does not undo what already happened.
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str) {
+        let entry = AuditEntry {
+            at: self.now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        tracing::info!(audit = true, actor, action, target, outcome, "audit");
+        if let Err(e) = self.store.append_audit(&entry).await {
+            tracing::error!(error = ?e, action, "audit write failed");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! "I don't have a security code": the setup email (`POST /mfa/setup-email`) and the key behind
+//! its link (`POST /mfa/setup/key`). Only a user with no active enrolment can self-enrol.
+
+use qrcode::QrCode;
+use qrcode::render::svg;
+
+use crate::app::App;
+use crate::email::{is_valid, mask, setup_recipient};
+use crate::error::{Error, Result};
+use crate::flows::sign_in::CHALLENGE_PURPOSE;
+use crate::limits::SETUP_LINK_SECS;
+use crate::mail::Mail;
+use crate::messages;
+use crate::store::accounts::{Account, EnrolmentStatus};
+use crate::store::enrolments::PendingEnrolment;
+use crate::store::settings::Settings;
+use crate::token::{is_well_formed, new_token, random_bytes};
+use crate::totp;
+
+const LINK_PURPOSE: &str = "setup-link";
+
+pub struct SetupMailSent {
+    /// The recipient, masked: the caller has only proved a password.
+    pub sent_to: String,
+}
+
+/// What the setup page shows.
+pub struct SetupKey {
+    pub otpauth_uri: String,
+    pub secret: String,
+    pub qr_svg: String,
+    pub issuer: String,
+    pub account_name: String,
+}
+
+/// The organisation's sender, or a 503 an administrator can act on.
+fn sender(settings: &Settings) -> Result<&str> {
+    settings
+        .org_default_email
+        .as_deref()
+        .filter(|e| is_valid(e))
+        .ok_or_else(|| {
+            Error::EmailUnavailable(
+                "The setup email could not be sent: the organisation's default email is not set. Ask an administrator to set it."
+                    .into(),
+            )
+        })
+}
+
+pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSent> {
+    if !is_well_formed(challenge) {
+        return Err(Error::InvalidChallenge);
+    }
+    let now = app.now();
+    let live = app
+        .store
+        .get_challenge(&app.keys.tokens.hash(CHALLENGE_PURPOSE, challenge), now)
+        .await?
+        .ok_or(Error::InvalidChallenge)?;
+    let username = live.username.as_str();
+    let (record, settings) = tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
+    let record = record.ok_or(Error::InvalidChallenge)?;
+    if record.active_enrolment().is_some() {
+        app.audit(username, "setup_email", username, "already_enrolled").await;
+        return Err(Error::AlreadyEnrolled);
+    }
+    let account = &record.account;
+    let to = setup_recipient(account.name_email.as_deref(), account.address_email.as_deref())
+        .map_err(Error::NoEmailOnFile)?;
+    let from = sender(&settings)?;
+    if let Err(wait) = app.store.take_setup_mail_slot(username, now).await? {
+        app.audit(username, "setup_email", username, "throttled").await;
+        return Err(Error::Throttled { retry_after_secs: wait });
+    }
+
+    let secret = totp::new_secret()?;
+    let sealed = app.keys.secrets.seal(&secret, username.as_bytes())?;
+    let enrolment_id = data_encoding::HEXLOWER.encode(&random_bytes::<16>()?);
+    let link_token = new_token()?;
+    let link_hash = app.keys.tokens.hash(LINK_PURPOSE, &link_token);
+    let link_expires_at = now + SETUP_LINK_SECS;
+    app.store
+        .put_pending_enrolment(&PendingEnrolment {
+            username,
+            enrolment_id: &enrolment_id,
+            sealed_secret: &sealed,
+            link_hash: &link_hash,
+            now,
+            link_expires_at,
+        })
+        .await?;
+
+    let link = format!("{}/mfa/setup?token={link_token}", app.config.public_base_url);
+    let body = messages::setup_email(settings.issuer(), &link, link_expires_at);
+    let sent = app
+        .mailer
+        .send(&Mail { from, to, subject: &body.subject, text: &body.text, html: &body.html })
+        .await;
+    if let Err(e) = sent {
+        // The link never reached anyone; take it back so no usable pending state remains.
+        if let Err(undo) = app.store.withdraw_pending_enrolment(username, &enrolment_id, &link_hash).await {
+            tracing::error!(error = ?undo, "could not withdraw an unsent setup link; it was never delivered");
+        }
+        app.audit(username, "setup_email", username, "send_failed").await;
+        return Err(e);
+    }
+    app.audit(username, "setup_email", username, "sent").await;
+    Ok(SetupMailSent { sent_to: mask(to) })
+}
+
+/// The key behind a setup link. Reading it consumes nothing (mail scanners prefetch links); the
+/// link dies when the enrolment activates, is replaced, or expires.
+pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
+    if !is_well_formed(link_token) {
+        return Err(Error::SetupLinkExpired);
+    }
+    let now = app.now();
+    let link = app
+        .store
+        .get_setup_link(&app.keys.tokens.hash(LINK_PURPOSE, link_token), now)
+        .await?
+        .ok_or(Error::SetupLinkExpired)?;
+    let (record, settings) =
+        tokio::try_join!(app.store.load_account(&link.username), app.store.get_settings())?;
+    let enrolment = record
+        .and_then(|r| r.enrolment)
+        .filter(|e| e.status == EnrolmentStatus::Pending && e.enrolment_id == link.enrolment_id)
+        .ok_or(Error::SetupLinkExpired)?;
+    let secret = app
+        .keys
+        .secrets
+        .open(&enrolment.sealed_secret, link.username.as_bytes())?;
+    let issuer = settings.issuer().to_owned();
+    let otpauth_uri = totp::key_uri(&issuer, &link.username, &secret);
+    let qr_svg = QrCode::new(otpauth_uri.as_bytes())
+        .map_err(|e| Error::Internal(format!("qr: {e}")))?
+        .render::<svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .build();
+    Ok(SetupKey {
+        secret: totp::secret_base32(&secret),
+        otpauth_uri,
+        qr_svg,
+        issuer,
+        account_name: link.username,
+    })
+}
+
+/// Tells the user their MFA was set up, in case it was not them. Best effort: the sign-in that
+/// triggered it has already succeeded.
+pub async fn notify_activation(app: &App, account: &Account) {
+    notify(app, account, |org| messages::activation_notice(org)).await
+}
+
+/// Tells the user an administrator reset their MFA.
+pub async fn notify_reset(app: &App, account: &Account) {
+    notify(app, account, |org| messages::reset_notice(org)).await
+}
+
+async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages::Rendered) {
+    let Ok(to) = setup_recipient(account.name_email.as_deref(), account.address_email.as_deref()) else {
+        return;
+    };
+    let settings = match app.store.get_settings().await {
+        Ok(s) => s,
+        Err(e) => return tracing::warn!(error = ?e, "notice not sent"),
+    };
+    let Ok(from) = sender(&settings) else { return };
+    let body = render(settings.issuer());
+    if let Err(e) = app
+        .mailer
+        .send(&Mail { from, to, subject: &body.subject, text: &body.text, html: &body.html })
+        .await
+    {
+        tracing::warn!(error = ?e, "notice not sent");
+    }
+}

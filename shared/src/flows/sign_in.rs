@@ -1,0 +1,148 @@
+//! Password sign-in (`POST /sign-in`) and the OAuth 2.0 password grant (`POST /token`). Both
+//! check the password the same way; they differ in what a correct password leads to.
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::flows::sessions;
+use crate::password::{self, Check};
+use crate::policy::{self, MfaState};
+use crate::store::accounts::{AccountRecord, normalise_username};
+use crate::store::settings::Settings;
+use crate::token::new_token;
+
+pub(crate) const CHALLENGE_PURPOSE: &str = "challenge";
+
+/// Longest password we will hash; longer input is refused before argon2 sees it.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SignIn {
+    SignedIn { session: String, expires_at: u64 },
+    MfaRequired { challenge: String, expires_at: u64, enrolled: bool },
+}
+
+pub struct TokenGrant {
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
+/// Checks username and password. Unknown users and wrong passwords take the same path and time
+/// and end in the same error; locked usernames are refused before any hashing.
+async fn check_password(app: &App, username: &str, password: &str) -> Result<(AccountRecord, Settings)> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::bad_request("invalid_request", "The password is too long."));
+    }
+    let now = app.now();
+    let Some(username) = normalise_username(username) else {
+        hash_in_background(password.to_owned(), None).await?;
+        return Err(Error::InvalidCredentials);
+    };
+    let (throttle, settings, record) = tokio::try_join!(
+        app.store.password_throttle(&username),
+        app.store.get_settings(),
+        app.store.load_account(&username),
+    )?;
+    if throttle.locked_until > now {
+        app.audit(&username, "sign_in", &username, "throttled").await;
+        return Err(Error::Throttled { retry_after_secs: throttle.locked_until - now });
+    }
+    let phc = record.as_ref().and_then(|r| r.account.password_hash.clone());
+    let check = hash_in_background(password.to_owned(), phc).await?;
+    match (record, check) {
+        (Some(record), Check::Right { rehash }) => {
+            if throttle.failures > 0 {
+                app.store.clear_password_failures(&username).await?;
+            }
+            if rehash {
+                upgrade_hash(app, &username, password).await;
+            }
+            Ok((record, settings))
+        }
+        _ => {
+            app.store.record_password_failure(&username, now).await?;
+            app.audit(&username, "sign_in", &username, "invalid_credentials").await;
+            Err(Error::InvalidCredentials)
+        }
+    }
+}
+
+/// argon2id is CPU-bound for tens of milliseconds: keep it off the async workers.
+async fn hash_in_background(password: String, phc: Option<String>) -> Result<Check> {
+    tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => password::verify(&password, &phc),
+        None => {
+            password::verify_dummy(&password);
+            Ok(Check::Wrong)
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password task: {e}")))?
+}
+
+async fn upgrade_hash(app: &App, username: &str, password: &str) {
+    let pw = password.to_owned();
+    let fresh = tokio::task::spawn_blocking(move || password::hash(&pw)).await;
+    match fresh {
+        Ok(Ok(phc)) => {
+            if let Err(e) = app.store.set_password_hash(username, &phc).await {
+                tracing::warn!(error = ?e, "password rehash not saved; will retry next sign-in");
+            }
+        }
+        _ => tracing::warn!("password rehash failed; will retry next sign-in"),
+    }
+}
+
+pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Result<SignIn> {
+    let (record, settings) = check_password(app, username, password).await?;
+    let account = &record.account;
+    let now = app.now();
+    if policy::code_required(account.kind, settings.mfa_enabled) {
+        let challenge = new_token()?;
+        let expires_at = app
+            .store
+            .put_challenge(&app.keys.tokens.hash(CHALLENGE_PURPOSE, &challenge), &account.username, now)
+            .await?;
+        app.audit(&account.username, "sign_in", &account.username, "mfa_required").await;
+        return Ok(SignIn::MfaRequired {
+            challenge,
+            expires_at,
+            enrolled: record.active_enrolment().is_some(),
+        });
+    }
+    let (session, expires_at) = sessions::start(
+        app,
+        &account.username,
+        account.kind,
+        MfaState::NotRequired,
+        account.session_epoch,
+        now,
+    )
+    .await?;
+    app.audit(&account.username, "sign_in", &account.username, "signed_in").await;
+    Ok(SignIn::SignedIn { session, expires_at })
+}
+
+/// RFC 6749 section 4.3. Staff may not use it while MFA is on: it would skip the code.
+pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<TokenGrant> {
+    let (record, settings) = match check_password(app, username, password).await {
+        Err(Error::InvalidCredentials) => return Err(Error::InvalidGrant),
+        other => other?,
+    };
+    let account = &record.account;
+    if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) {
+        app.audit(&account.username, "token", &account.username, "unauthorized_client").await;
+        return Err(Error::UnauthorizedClient);
+    }
+    let now = app.now();
+    let (access_token, expires_at) = sessions::start(
+        app,
+        &account.username,
+        account.kind,
+        MfaState::NotRequired,
+        account.session_epoch,
+        now,
+    )
+    .await?;
+    app.audit(&account.username, "token", &account.username, "issued").await;
+    Ok(TokenGrant { access_token, expires_in: expires_at - now })
+}

@@ -1,0 +1,180 @@
+//! The HTTP edge shared by the four functions: the one mapping from `Error` to status and JSON,
+//! body extraction with the contract's 400/413 answers, and the headers every answer carries.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::Error;
+
+/// Requests here are a few hundred bytes; anything much larger is refused unread.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            Error::BadRequest { .. } | Error::InvalidGrant | Error::UnauthorizedClient
+            | Error::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::NotFound => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Error::InvalidCredentials | Error::InvalidChallenge | Error::InvalidCode { .. }
+            | Error::Unauthenticated | Error::InvalidToken => StatusCode::UNAUTHORIZED,
+            Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::AlreadyEnrolled | Error::NoEmailOnFile(_) | Error::OrgEmailRequired
+            | Error::NoAdminCanEnrol | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::SetupLinkExpired => StatusCode::GONE,
+            Error::Forbidden | Error::SocialSignInDisabled | Error::IdpMfaRequired => {
+                StatusCode::FORBIDDEN
+            }
+            Error::EmailUnavailable(_) | Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        match &self {
+            Error::Unavailable { context } => tracing::error!(%context, "dependency failed"),
+            Error::Internal(context) => tracing::error!(%context, "internal error"),
+            _ => {}
+        }
+        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        match &self {
+            Error::InvalidCode { attempts_left } => body["attempts_left"] = json!(attempts_left),
+            Error::Throttled { retry_after_secs } => body["retry_after"] = json!(retry_after_secs),
+            Error::NoEmailOnFile(problem) => body["reason"] = json!(problem.as_str()),
+            // RFC 6749 section 5.2 names the description field.
+            Error::InvalidGrant | Error::UnauthorizedClient | Error::UnsupportedGrantType(_) => {
+                body["error_description"] = json!(self.to_string())
+            }
+            _ => {}
+        }
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Error::Throttled { retry_after_secs } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
+}
+
+/// A JSON 200 (or other status) answer.
+pub fn json(status: StatusCode, value: Value) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+/// A JSON request body. Any content type is read as JSON; the errors are the contract's.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let bytes = read_body(req, state).await?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            let message = match e.classify() {
+                serde_json::error::Category::Data => format!("The request body is not as expected: {e}."),
+                _ => "The request body is not valid JSON.".into(),
+            };
+            Error::bad_request("invalid_request", message)
+        })
+    }
+}
+
+/// A form-encoded body (`application/x-www-form-urlencoded`), as OAuth 2.0 clients send.
+pub struct FormBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for FormBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let bytes = read_body(req, state).await?;
+        serde_urlencoded_from_bytes(&bytes).map(FormBody)
+    }
+}
+
+fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    axum::extract::Query::<T>::try_from_uri(
+        &format!("/?{}", String::from_utf8_lossy(bytes))
+            .parse()
+            .map_err(|_| Error::bad_request("invalid_request", "The form body is malformed."))?,
+    )
+    .map(|q| q.0)
+    .map_err(|_| Error::bad_request("invalid_request", "The form body is missing a field or malformed."))
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge
+        } else {
+            Error::bad_request("invalid_request", "The request body could not be read.")
+        }
+    })
+}
+
+/// The session token from `Authorization: Bearer <token>`.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+/// An HTML page with a strict Content-Security-Policy.
+pub fn html(page: String, csp: &str) -> Response {
+    let mut response = (StatusCode::OK, page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    if let Ok(v) = HeaderValue::from_str(csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    response
+}
+
+/// Finishes a function's router: JSON 404 and 405, the body limit, security headers and one
+/// structured log line per request.
+pub fn finish(router: Router) -> Router {
+    router
+        .fallback(|| async { Error::NotFound })
+        .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(edge))
+}
+
+async fn edge(req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let request_id = req
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    // Auth answers must never be cached by a browser or a proxy.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Setup links carry a token in the query: never send it on as a Referer.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    tracing::info!(
+        request_id,
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}

@@ -1,0 +1,112 @@
+//! The words of the emails. Never a code, never the secret: a link, its expiry, the apps, steps.
+
+use crate::clock::rfc3339;
+
+pub const APPS: [&str; 4] = [
+    "Google Authenticator",
+    "Microsoft Authenticator",
+    "Zoho OneAuth",
+    "1Password",
+];
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
+    let expires = rfc3339(expires_at);
+    let apps = APPS.join(", ");
+    let text = format!(
+        "Set up multi-factor authentication for {org}\n\n\
+         Your organisation now asks for a security code from an authenticator app when you sign in.\n\n\
+         Open this link to set it up (it expires at {expires}, in 30 minutes):\n{link}\n\n\
+         You need one of these apps on your phone: {apps}.\n\n\
+         Steps:\n\
+         1. Open the link. It shows a QR code and a key.\n\
+         2. In your authenticator app, add an account and scan the QR code (or type the key).\n\
+         3. Go back to the sign-in page, enter your username and password, then the 6-digit code the app shows.\n\n\
+         We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.\n"
+    );
+    let (org_h, link_h) = (escape(org), escape(link));
+    let apps_h: String = APPS.iter().map(|a| format!("<li>{}</li>", escape(a))).collect();
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <h1>Set up multi-factor authentication for {org_h}</h1>\
+         <p>Your organisation now asks for a security code from an authenticator app when you sign in.</p>\
+         <p><a href=\"{link_h}\">Set up your authenticator app</a></p>\
+         <p>This link expires at {expires} (in 30 minutes).</p>\
+         <p>You need one of these apps on your phone:</p><ul>{apps_h}</ul>\
+         <ol><li>Open the link. It shows a QR code and a key.</li>\
+         <li>In your authenticator app, add an account and scan the QR code (or type the key).</li>\
+         <li>Go back to the sign-in page, enter your username and password, then the 6-digit code the app shows.</li></ol>\
+         <p>We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.</p>\
+         </body></html>"
+    );
+    Rendered { subject: format!("Set up multi-factor authentication for {org}"), text, html }
+}
+
+pub fn activation_notice(org: &str) -> Rendered {
+    let text = format!(
+        "Multi-factor authentication was set up on your {org} account.\n\n\
+         From now on you sign in with your password and a code from your authenticator app.\n\
+         If this wasn't you, contact your administrator now.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>Multi-factor authentication was set up on your {} account.</p>\
+         <p>From now on you sign in with your password and a code from your authenticator app.</p>\
+         <p><strong>If this wasn't you, contact your administrator now.</strong></p></body></html>",
+        escape(org)
+    );
+    Rendered { subject: "Multi-factor authentication was set up on your account".into(), text, html }
+}
+
+pub fn reset_notice(org: &str) -> Rendered {
+    let text = format!(
+        "An administrator reset multi-factor authentication on your {org} account.\n\n\
+         At your next sign-in, choose \"I don't have a security code\" to set up your authenticator app again.\n\
+         If you did not expect this, contact your administrator.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>An administrator reset multi-factor authentication on your {} account.</p>\
+         <p>At your next sign-in, choose \"I don't have a security code\" to set up your authenticator app again.</p>\
+         <p>If you did not expect this, contact your administrator.</p></body></html>",
+        escape(org)
+    );
+    Rendered { subject: "Your multi-factor authentication was reset".into(), text, html }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_email_has_link_expiry_apps_and_steps() {
+        let m = setup_email("Acme", "https://x.example/mfa/setup?token=abc", 1_800_000_000);
+        for part in [&m.text, &m.html] {
+            assert!(part.contains("https://x.example/mfa/setup?token=abc"));
+            assert!(part.contains("2027-01-15T08:00:00Z"));
+            for app in APPS {
+                assert!(part.contains(app), "{app}");
+            }
+            assert!(part.contains("never send security codes"));
+        }
+    }
+
+    #[test]
+    fn org_names_are_escaped_in_html() {
+        let m = activation_notice("<script>");
+        assert!(!m.html.contains("<script>"));
+    }
+}

@@ -1,0 +1,251 @@
+//! The account partition `ACCOUNT#<username>`: the profile, the MFA enrolment, the per-account
+//! code lock and the setup-mail counter. One consistent Query reads all of them.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{Item, Store, get_b, get_n, get_s, key, n, s, unavailable};
+use crate::error::{Error, Result};
+use crate::policy::AccountKind;
+
+pub(crate) const PROFILE: &str = "PROFILE";
+pub(crate) const MFA: &str = "MFA";
+pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
+pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
+
+pub(crate) fn account_pk(username: &str) -> String {
+    format!("ACCOUNT#{username}")
+}
+
+/// Usernames are case-insensitive: stored and looked up in lower case. Returns None for a name
+/// that could never be an account (so no lookup is made for it).
+pub fn normalise_username(input: &str) -> Option<String> {
+    let name = input.trim().to_lowercase();
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-+".contains(&b));
+    ok.then_some(name)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub kind: AccountKind,
+    /// Name.Email
+    pub name_email: Option<String>,
+    /// Name_Address.Email
+    pub address_email: Option<String>,
+    pub password_hash: Option<String>,
+    /// Sessions carry the epoch they were made in; bumping it ends them all.
+    pub session_epoch: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrolmentStatus {
+    Pending,
+    Active,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    pub status: EnrolmentStatus,
+    pub enrolment_id: String,
+    /// The TOTP secret, sealed by `crypto::SecretBox` with the username as associated data.
+    pub sealed_secret: Vec<u8>,
+    /// The time step of the last accepted code.
+    pub last_step: Option<u64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodeLock {
+    pub failures: u64,
+    pub locked_until: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountRecord {
+    pub account: Account,
+    pub enrolment: Option<Enrolment>,
+    pub code_lock: CodeLock,
+}
+
+impl AccountRecord {
+    pub fn active_enrolment(&self) -> Option<&Enrolment> {
+        self.enrolment
+            .as_ref()
+            .filter(|e| e.status == EnrolmentStatus::Active)
+    }
+}
+
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub kind: AccountKind,
+    pub name_email: Option<&'a str>,
+    pub address_email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub created_at: u64,
+}
+
+fn parse_profile(item: &Item) -> Result<Account> {
+    let corrupt = |what: &str| Error::Internal(format!("account item: {what}"));
+    Ok(Account {
+        username: get_s(item, "username").ok_or_else(|| corrupt("username"))?.to_owned(),
+        kind: get_s(item, "kind")
+            .and_then(AccountKind::parse)
+            .ok_or_else(|| corrupt("kind"))?,
+        name_email: get_s(item, "name_email").map(str::to_owned),
+        address_email: get_s(item, "address_email").map(str::to_owned),
+        password_hash: get_s(item, "password_hash").map(str::to_owned),
+        session_epoch: get_n(item, "session_epoch").unwrap_or(0),
+    })
+}
+
+fn parse_enrolment(item: &Item) -> Result<Enrolment> {
+    let corrupt = |what: &str| Error::Internal(format!("enrolment item: {what}"));
+    Ok(Enrolment {
+        status: match get_s(item, "status") {
+            Some("pending") => EnrolmentStatus::Pending,
+            Some("active") => EnrolmentStatus::Active,
+            _ => return Err(corrupt("status")),
+        },
+        enrolment_id: get_s(item, "enrolment_id")
+            .ok_or_else(|| corrupt("enrolment_id"))?
+            .to_owned(),
+        sealed_secret: get_b(item, "secret").ok_or_else(|| corrupt("secret"))?.to_vec(),
+        last_step: get_n(item, "last_step"),
+    })
+}
+
+impl Store {
+    /// The profile and everything else in the account's partition, read consistently in one call.
+    pub async fn load_account(&self, username: &str) -> Result<Option<AccountRecord>> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(account_pk(username)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("query account"))?;
+        let mut account = None;
+        let mut enrolment = None;
+        let mut code_lock = CodeLock::default();
+        for item in out.items() {
+            match get_s(item, "sk") {
+                Some(PROFILE) => account = Some(parse_profile(item)?),
+                Some(MFA) => enrolment = Some(parse_enrolment(item)?),
+                Some(CODE_LOCK) => {
+                    code_lock = CodeLock {
+                        failures: get_n(item, "failures").unwrap_or(0),
+                        locked_until: get_n(item, "locked_until").unwrap_or(0),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(account.map(|account| AccountRecord {
+            account,
+            enrolment,
+            code_lock,
+        }))
+    }
+
+    /// Creates an account; false when the username is taken (nothing is overwritten).
+    pub async fn create_account(&self, new: NewAccount<'_>) -> Result<bool> {
+        let mut item = key(account_pk(new.username), PROFILE);
+        item.insert("username".into(), s(new.username));
+        item.insert("kind".into(), s(new.kind.as_str()));
+        item.insert("created_at".into(), n(new.created_at));
+        item.insert("session_epoch".into(), n(0));
+        for (name, value) in [
+            ("name_email", new.name_email),
+            ("address_email", new.address_email),
+            ("password_hash", new.password_hash),
+        ] {
+            if let Some(v) = value.filter(|v| !v.is_empty()) {
+                item.insert(name.into(), s(v));
+            }
+        }
+        let put = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("put account")(e)),
+        }
+    }
+
+    /// Replaces a password hash (rehash on sign-in after a parameter change).
+    pub async fn set_password_hash(&self, username: &str, phc: &str) -> Result<()> {
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .update_expression("SET password_hash = :h")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":h", s(phc))
+            .send()
+            .await
+            .map_err(unavailable("update password hash"))?;
+        Ok(())
+    }
+
+    /// Links an external identity `(provider, subject)` to an account.
+    pub async fn link_subject(&self, provider: &str, subject: &str, username: &str) -> Result<()> {
+        let mut item = key(format!("LINK#{provider}#{subject}"), "LINK");
+        item.insert("username".into(), s(username));
+        item.insert("provider".into(), s(provider));
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable("put link"))?;
+        Ok(())
+    }
+
+    /// The account linked to `(provider, subject)`, if any.
+    pub async fn linked_username(&self, provider: &str, subject: &str) -> Result<Option<String>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("LINK#{provider}#{subject}"), "LINK")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("get link"))?;
+        Ok(out
+            .item()
+            .and_then(|i| get_s(i, "username"))
+            .map(str::to_owned))
+    }
+}
+
+pub(crate) fn bytes(v: &[u8]) -> AttributeValue {
+    AttributeValue::B(aws_smithy_types::Blob::new(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_case_insensitive_and_checked() {
+        assert_eq!(normalise_username(" J.Doe "), Some("j.doe".into()));
+        assert_eq!(normalise_username("manager@acme"), Some("manager@acme".into()));
+        assert_eq!(normalise_username(""), None);
+        assert_eq!(normalise_username("a b"), None);
+        assert_eq!(normalise_username("ACCOUNT#x"), None);
+        assert_eq!(normalise_username(&"a".repeat(65)), None);
+    }
+}

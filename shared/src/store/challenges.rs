@@ -1,0 +1,199 @@
+//! Sign-in challenges: proof of a correct password, waiting for a security code. Single use,
+//! 5 minutes, at most 5 wrong codes; all three enforced by the conditions of the writes.
+
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+
+use super::accounts::{CODE_LOCK, MFA, account_pk};
+use super::schema::build_err;
+use super::sessions::{NewSession, session_item};
+use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use crate::error::Result;
+use crate::limits::{ACCOUNT_MAX_CODE_FAILURES, CHALLENGE_MAX_FAILURES, CHALLENGE_SECS, CODE_LOCK_SECS};
+
+pub(crate) fn challenge_pk(hash: &str) -> String {
+    format!("CHALLENGE#{hash}")
+}
+const CHALLENGE: &str = "CHALLENGE";
+/// A challenge is alive while it exists, has not expired and has wrong codes to spare.
+const ALIVE: &str = "attribute_exists(pk) AND expires_at > :now AND failures < :max";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    pub username: String,
+    pub expires_at: u64,
+    pub failures: u64,
+}
+
+/// How a verification that matched a code ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    Done,
+    /// The challenge was used, expired or exhausted meanwhile.
+    ChallengeGone,
+    /// The step was accepted already (replay, or a concurrent request won), or the enrolment
+    /// changed under us.
+    StepRefused,
+}
+
+impl Store {
+    pub async fn put_challenge(&self, hash: &str, username: &str, now: u64) -> Result<u64> {
+        let expires_at = now + CHALLENGE_SECS;
+        let mut item = key(challenge_pk(hash), CHALLENGE);
+        item.insert("username".into(), s(username));
+        item.insert("expires_at".into(), n(expires_at));
+        item.insert("failures".into(), n(0));
+        item.insert("ttl".into(), n(expires_at));
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable("put challenge"))?;
+        Ok(expires_at)
+    }
+
+    /// A live challenge, or None (unknown, expired, or out of attempts).
+    pub async fn get_challenge(&self, hash: &str, now: u64) -> Result<Option<Challenge>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(challenge_pk(hash), CHALLENGE)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("get challenge"))?;
+        Ok(out.item().and_then(|item| {
+            let c = Challenge {
+                username: get_s(item, "username")?.to_owned(),
+                expires_at: get_n(item, "expires_at")?,
+                failures: get_n(item, "failures").unwrap_or(0),
+            };
+            (c.expires_at > now && c.failures < CHALLENGE_MAX_FAILURES).then_some(c)
+        }))
+    }
+
+    /// Counts a wrong code against the challenge; None when it was no longer alive.
+    pub async fn record_wrong_code(&self, hash: &str, now: u64) -> Result<Option<u64>> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(challenge_pk(hash), CHALLENGE)))
+            .update_expression("ADD failures :one")
+            .condition_expression(ALIVE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(CHALLENGE_MAX_FAILURES))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(o) => Ok(o.attributes().and_then(|a| get_n(a, "failures"))),
+            Err(e) if super::is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable("count wrong code")(e)),
+        }
+    }
+
+    /// Counts a wrong code against the account; at the limit, locks code entry. Returns the
+    /// time the lock ends, if this failure set one.
+    pub async fn record_account_code_failure(&self, username: &str, now: u64) -> Result<Option<u64>> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), CODE_LOCK)))
+            .update_expression("ADD failures :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable("count account code failure"))?;
+        let failures = out.attributes().and_then(|a| get_n(a, "failures")).unwrap_or(1);
+        if failures < ACCOUNT_MAX_CODE_FAILURES {
+            return Ok(None);
+        }
+        let until = now + CODE_LOCK_SECS;
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), CODE_LOCK)))
+            .update_expression("SET locked_until = :u, failures = :zero")
+            .expression_attribute_values(":u", n(until))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await
+            .map_err(unavailable("lock code entry"))?;
+        Ok(Some(until))
+    }
+
+    /// One transaction for a correct code: consume the challenge, record the accepted step (and
+    /// activate a pending enrolment), clear the account's code failures, create the session.
+    /// Either all of it happens or none of it.
+    pub async fn complete_verification(
+        &self,
+        challenge_hash: &str,
+        enrolment_id: &str,
+        step: u64,
+        now: u64,
+        session_hash: &str,
+        session: &NewSession<'_>,
+        session_max_secs: u64,
+    ) -> Result<Completion> {
+        let consume = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(challenge_pk(challenge_hash), CHALLENGE)))
+            .condition_expression(ALIVE)
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(CHALLENGE_MAX_FAILURES))
+            .build()
+            .map_err(build_err)?;
+        // RFC 6238 section 5.2: the step must be newer than the last one accepted.
+        let advance = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(session.username), MFA)))
+            .update_expression(
+                "SET #status = :active, last_step = :step, activated_at = if_not_exists(activated_at, :now)",
+            )
+            .condition_expression(
+                "enrolment_id = :eid AND (attribute_not_exists(last_step) OR last_step < :step)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":step", n(step))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":eid", s(enrolment_id))
+            .build()
+            .map_err(build_err)?;
+        let clear_lock = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(session.username), CODE_LOCK)))
+            .build()
+            .map_err(build_err)?;
+        let new_session = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(session_item(session_hash, session, session_max_secs)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(consume).build())
+            .transact_items(TransactWriteItem::builder().update(advance).build())
+            .transact_items(TransactWriteItem::builder().delete(clear_lock).build())
+            .transact_items(TransactWriteItem::builder().put(new_session).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Completion::Done),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(failed) if failed.first() == Some(&true) => Ok(Completion::ChallengeGone),
+                Some(failed) if failed.get(1) == Some(&true) => Ok(Completion::StepRefused),
+                _ => Err(unavailable("complete verification")(e)),
+            },
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! MFA enrolments and their setup links. A pending enrolment holds a sealed secret until the
+//! first accepted code activates it; a setup link shows that secret, and dies with activation,
+//! replacement or expiry.
+
+use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+
+use super::accounts::{CODE_LOCK, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
+use super::schema::build_err;
+use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use crate::error::{Error, Result};
+use crate::limits::{SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR};
+
+fn setup_pk(hash: &str) -> String {
+    format!("SETUP#{hash}")
+}
+const SETUP: &str = "SETUP";
+
+pub struct PendingEnrolment<'a> {
+    pub username: &'a str,
+    pub enrolment_id: &'a str,
+    pub sealed_secret: &'a [u8],
+    pub link_hash: &'a str,
+    pub now: u64,
+    pub link_expires_at: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SetupLink {
+    pub username: String,
+    pub enrolment_id: String,
+    pub expires_at: u64,
+}
+
+impl Store {
+    /// Stores a new pending enrolment (replacing any earlier pending one, whose link then stops
+    /// working) and its setup link, in one transaction. Refused if an enrolment is active.
+    pub async fn put_pending_enrolment(&self, p: &PendingEnrolment<'_>) -> Result<()> {
+        let mut mfa = key(account_pk(p.username), MFA);
+        mfa.insert("status".into(), s("pending"));
+        mfa.insert("enrolment_id".into(), s(p.enrolment_id));
+        mfa.insert("secret".into(), bytes(p.sealed_secret));
+        mfa.insert("created_at".into(), n(p.now));
+        let enrolment = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(mfa))
+            .condition_expression("attribute_not_exists(pk) OR #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s("pending"))
+            .build()
+            .map_err(build_err)?;
+        let mut link = key(setup_pk(p.link_hash), SETUP);
+        link.insert("username".into(), s(p.username));
+        link.insert("enrolment_id".into(), s(p.enrolment_id));
+        link.insert("expires_at".into(), n(p.link_expires_at));
+        link.insert("ttl".into(), n(p.link_expires_at));
+        let link = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(link))
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(enrolment).build())
+            .transact_items(TransactWriteItem::builder().put(link).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.first() == Some(&true)) => {
+                Err(Error::AlreadyEnrolled)
+            }
+            Err(e) => Err(unavailable("put pending enrolment")(e)),
+        }
+    }
+
+    /// Undoes `put_pending_enrolment` when the mail could not be sent, so nothing usable is left.
+    pub async fn withdraw_pending_enrolment(&self, username: &str, enrolment_id: &str, link_hash: &str) -> Result<()> {
+        let link = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(setup_pk(link_hash), SETUP)))
+            .build()
+            .map_err(build_err)?;
+        let enrolment = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), MFA)))
+            .condition_expression("enrolment_id = :eid AND #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":eid", s(enrolment_id))
+            .expression_attribute_values(":pending", s("pending"))
+            .build()
+            .map_err(build_err)?;
+        self.db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(link).build())
+            .transact_items(TransactWriteItem::builder().delete(enrolment).build())
+            .send()
+            .await
+            .map_err(unavailable("withdraw pending enrolment"))?;
+        Ok(())
+    }
+
+    /// A setup link that exists and has not expired.
+    pub async fn get_setup_link(&self, link_hash: &str, now: u64) -> Result<Option<SetupLink>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(setup_pk(link_hash), SETUP)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("get setup link"))?;
+        Ok(out.item().and_then(|item| {
+            let link = SetupLink {
+                username: get_s(item, "username")?.to_owned(),
+                enrolment_id: get_s(item, "enrolment_id")?.to_owned(),
+                expires_at: get_n(item, "expires_at")?,
+            };
+            (link.expires_at > now).then_some(link)
+        }))
+    }
+
+    /// Takes one of the account's setup emails for this hour; Err(seconds to wait) when none is left.
+    pub async fn take_setup_mail_slot(&self, username: &str, now: u64) -> Result<Result<(), u64>> {
+        let floor = now.saturating_sub(SETUP_MAIL_WINDOW_SECS);
+        let within = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .update_expression("ADD sent :one")
+            .condition_expression("window_start > :floor AND sent < :max")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":floor", n(floor))
+            .expression_attribute_values(":max", n(SETUP_MAILS_PER_HOUR))
+            .send()
+            .await;
+        match within {
+            Ok(_) => return Ok(Ok(())),
+            Err(e) if super::is_condition_failure(&e) => {}
+            Err(e) => return Err(unavailable("count setup mail")(e)),
+        }
+        let fresh = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .update_expression("SET sent = :one, window_start = :now")
+            .condition_expression("attribute_not_exists(pk) OR window_start <= :floor")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":floor", n(floor))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match fresh {
+            Ok(_) => Ok(Ok(())),
+            Err(e) if super::is_condition_failure(&e) => {
+                let start = e
+                    .as_service_error()
+                    .and_then(|se| match se {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+                        _ => None,
+                    })
+                    .and_then(|item| get_n(item, "window_start"))
+                    .unwrap_or(now);
+                Ok(Err((start + SETUP_MAIL_WINDOW_SECS).saturating_sub(now).max(1)))
+            }
+            Err(e) => Err(unavailable("open setup mail window")(e)),
+        }
+    }
+
+    /// An administrator's reset: the enrolment (active or pending), the code lock and the mail
+    /// counter go, and every session of the account ends. False when there is no such account.
+    pub async fn reset_mfa(&self, username: &str) -> Result<bool> {
+        let pk = account_pk(username);
+        let mut tx = self.db.transact_write_items();
+        for sk in [MFA, CODE_LOCK, SETUP_MAIL] {
+            let d = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(pk.clone(), sk)))
+                .build()
+                .map_err(build_err)?;
+            tx = tx.transact_items(TransactWriteItem::builder().delete(d).build());
+        }
+        let end_sessions = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(pk.clone(), PROFILE)))
+            .update_expression("ADD session_epoch :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(build_err)?;
+        let out = tx
+            .transact_items(TransactWriteItem::builder().update(end_sessions).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(3) == Some(&true)) => Ok(false),
+            Err(e) => Err(unavailable("reset mfa")(e)),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! DynamoDB storage: one table, items keyed `pk`/`sk` (see the README's table of item kinds).
+//! Every rule that must hold under concurrency (single use, expiry, replay) is a condition on a
+//! write here, never a read followed by a write.
+
+pub mod accounts;
+pub mod audit;
+pub mod challenges;
+pub mod enrolments;
+pub mod schema;
+pub mod sessions;
+pub mod settings;
+pub mod throttle;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::error::Error;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub(crate) db: Client,
+    pub(crate) table: String,
+}
+
+impl Store {
+    pub fn new(db: Client, table: impl Into<String>) -> Self {
+        Self {
+            db,
+            table: table.into(),
+        }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.db
+    }
+}
+
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub(crate) fn key(pk: impl Into<String>, sk: &str) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+pub(crate) fn get_b<'a>(item: &'a Item, name: &str) -> Option<&'a [u8]> {
+    item.get(name).and_then(|v| v.as_b().ok()).map(|b| b.as_ref())
+}
+
+/// A failed call to DynamoDB: the caller answers 503 and the details go to the log only.
+pub(crate) fn unavailable<E, R>(op: &'static str) -> impl FnOnce(SdkError<E, R>) -> Error
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    move |e| Error::unavailable(format!("dynamodb {op}: {}", DisplayErrorContext(&e)))
+}
+
+/// Was this write refused by its condition (as opposed to failing)?
+pub(crate) fn is_condition_failure<E, R>(e: &SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    matches!(e, SdkError::ServiceError(_))
+        && e.as_service_error()
+            .and_then(|se| se.code())
+            .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// For a cancelled transaction: which of its items failed their condition.
+pub(crate) fn cancelled_conditions<R>(
+    e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> Option<Vec<bool>> {
+    let se = e.as_service_error()?;
+    let tce = match se {
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(t) => t,
+        _ => return None,
+    };
+    Some(
+        tce.cancellation_reasons()
+            .iter()
+            .map(|r| r.code() == Some("ConditionalCheckFailed"))
+            .collect(),
+    )
+}

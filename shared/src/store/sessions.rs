@@ -1,0 +1,123 @@
+//! Sessions after full authentication: stored under a keyed hash of the token, ended by idle
+//! time, absolute time, sign-out, or a bump of the account's session epoch (an admin reset).
+
+use super::accounts::{PROFILE, account_pk};
+use super::{Item, Store, get_n, get_s, key, n, s, unavailable};
+use crate::error::{Error, Result};
+use crate::policy::{AccountKind, MfaState};
+
+pub(crate) fn session_pk(hash: &str) -> String {
+    format!("SESSION#{hash}")
+}
+const SESSION: &str = "SESSION";
+
+pub struct NewSession<'a> {
+    pub username: &'a str,
+    pub kind: AccountKind,
+    pub mfa: MfaState,
+    pub now: u64,
+    pub epoch: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub username: String,
+    pub kind: AccountKind,
+    pub mfa: MfaState,
+    pub created_at: u64,
+    pub last_seen: u64,
+    pub epoch: u64,
+}
+
+pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> Item {
+    let mut item = key(session_pk(hash), SESSION);
+    item.insert("username".into(), s(new.username));
+    item.insert("kind".into(), s(new.kind.as_str()));
+    item.insert("mfa".into(), s(new.mfa.as_str()));
+    item.insert("created_at".into(), n(new.now));
+    item.insert("last_seen".into(), n(new.now));
+    item.insert("epoch".into(), n(new.epoch));
+    item.insert("ttl".into(), n(new.now + max_secs));
+    item
+}
+
+impl Store {
+    pub async fn put_session(&self, hash: &str, new: &NewSession<'_>, max_secs: u64) -> Result<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(session_item(hash, new, max_secs)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable("put session"))?;
+        Ok(())
+    }
+
+    pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRecord>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(hash), SESSION)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("get session"))?;
+        let Some(item) = out.item() else { return Ok(None) };
+        let corrupt = || Error::Internal("session item".into());
+        Ok(Some(SessionRecord {
+            username: get_s(item, "username").ok_or_else(corrupt)?.to_owned(),
+            kind: get_s(item, "kind").and_then(AccountKind::parse).ok_or_else(corrupt)?,
+            mfa: get_s(item, "mfa").and_then(MfaState::parse).ok_or_else(corrupt)?,
+            created_at: get_n(item, "created_at").ok_or_else(corrupt)?,
+            last_seen: get_n(item, "last_seen").ok_or_else(corrupt)?,
+            epoch: get_n(item, "epoch").unwrap_or(0),
+        }))
+    }
+
+    /// The account's current session epoch; None when the account is gone.
+    pub async fn session_epoch(&self, username: &str) -> Result<Option<u64>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .projection_expression("session_epoch")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("get session epoch"))?;
+        Ok(out.item().map(|i| get_n(i, "session_epoch").unwrap_or(0)))
+    }
+
+    pub async fn touch_session(&self, hash: &str, now: u64) -> Result<()> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(hash), SESSION)))
+            .update_expression("SET last_seen = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            // Signed out meanwhile: nothing to refresh.
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("touch session")(e)),
+        }
+    }
+
+    pub async fn delete_session(&self, hash: &str) -> Result<()> {
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(hash), SESSION)))
+            .send()
+            .await
+            .map_err(unavailable("delete session"))?;
+        Ok(())
+    }
+}

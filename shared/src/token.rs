@@ -1,0 +1,94 @@
+//! Bearer secrets: challenges, sessions, setup links. 256 random bits, shown once to the user and
+//! stored only as a keyed hash, so a copy of the table is not a set of working tokens.
+
+use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::error::{Error, Result};
+
+/// Length of an encoded token: 32 bytes in unpadded base64url.
+pub const TOKEN_LEN: usize = 43;
+
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("OS RNG failed: {e}")))?;
+    Ok(buf)
+}
+
+/// A fresh token for the user to hold.
+pub fn new_token() -> Result<String> {
+    Ok(BASE64URL_NOPAD.encode(&random_bytes::<32>()?))
+}
+
+/// Is this string shaped like one of our tokens? Cheap refusal before any lookup.
+pub fn is_well_formed(token: &str) -> bool {
+    token.len() == TOKEN_LEN
+        && BASE64URL_NOPAD
+            .decode(token.as_bytes())
+            .is_ok_and(|b| b.len() == 32)
+}
+
+/// Hashes tokens with HMAC-SHA-256 under a key from Secrets Manager.
+#[derive(Clone)]
+pub struct TokenHasher {
+    key: [u8; 32],
+}
+
+impl TokenHasher {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    /// The stored form of `token`; the purpose keeps a session token from ever matching a
+    /// challenge or setup link item.
+    pub fn hash(&self, purpose: &str, token: &str) -> String {
+        // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
+            Ok(mac) => mac,
+            Err(_) => unreachable_hmac(),
+        };
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(token.as_bytes());
+        HEXLOWER.encode(&mac.finalize().into_bytes())
+    }
+}
+
+#[cold]
+fn unreachable_hmac() -> ! {
+    // Hmac::new_from_slice only fails for fixed-size-key MACs; SHA-256 HMAC has none.
+    std::process::abort()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_256_bit_and_distinct() {
+        let a = new_token().unwrap();
+        let b = new_token().unwrap();
+        assert_eq!(a.len(), TOKEN_LEN);
+        assert!(is_well_formed(&a));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn malformed_tokens_are_recognised() {
+        assert!(!is_well_formed(""));
+        assert!(!is_well_formed("short"));
+        assert!(!is_well_formed(&"!".repeat(TOKEN_LEN)));
+    }
+
+    #[test]
+    fn hash_depends_on_key_and_purpose() {
+        let t = new_token().unwrap();
+        let h1 = TokenHasher::new([1; 32]);
+        let h2 = TokenHasher::new([2; 32]);
+        assert_eq!(h1.hash("session", &t), h1.hash("session", &t));
+        assert_ne!(h1.hash("session", &t), h2.hash("session", &t));
+        assert_ne!(h1.hash("session", &t), h1.hash("challenge", &t));
+        assert!(!h1.hash("session", &t).contains(&t));
+    }
+}
