@@ -15,6 +15,7 @@ pub mod keys;
 pub mod limits;
 pub mod mail;
 pub mod messages;
+pub mod pages;
 pub mod password;
 pub mod policy;
 pub mod runtime;

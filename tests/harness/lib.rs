@@ -1,1 +1,299 @@
-//! stub
+//! The test harness: a fresh table and key secret per test on the local moto (no in-memory
+//! fakes), the four functions' routers behind a small gateway that routes like API Gateway, a
+//! switchable TCP proxy for outage drills, and the SES outbox read back from moto.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod proxy;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::SdkConfig;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use serde_json::Value;
+use shared::App;
+use shared::clock::Clock;
+use shared::config::Config;
+use shared::policy::AccountKind;
+use tower::ServiceExt;
+
+pub const SENDER: &str = "mfa@example.org";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL")
+        .expect("AWS_ENDPOINT_URL must name the local moto server: run the tests with `make test`")
+}
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+pub struct Stack {
+    pub app: App,
+    pub sdk: SdkConfig,
+    pub table: String,
+    pub secret: String,
+    sign_in: Router,
+    setup_email: Router,
+    verify_code: Router,
+    settings: Router,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+    pub fn error(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+impl Stack {
+    pub async fn new() -> Stack {
+        let sdk = shared::app::sdk_config().await;
+        Self::with_sdk(sdk.clone(), sdk).await
+    }
+
+    /// `admin_sdk` sets the stack up; the functions talk through `function_sdk` (a proxy, say).
+    pub async fn with_sdk(admin_sdk: SdkConfig, function_sdk: SdkConfig) -> Stack {
+        let table = unique("mfa");
+        let secret = unique("mfa-keys");
+        mfa_admin::bootstrap(&admin_sdk, &table, &secret, Some(SENDER))
+            .await
+            .unwrap_or_else(|e| panic!("bootstrap: {e:?}"));
+        let config = Config {
+            table_name: table.clone(),
+            keys_secret_id: secret.clone(),
+            public_base_url: "http://127.0.0.1:9000".into(),
+            session_idle_secs: 1800,
+            session_max_secs: 43200,
+        };
+        let app = App::connect(config, &function_sdk, Clock::system()).await.unwrap();
+        Stack {
+            sign_in: sign_in::router(app.clone()),
+            setup_email: setup_email::router(app.clone()),
+            verify_code: verify_code::router(app.clone()),
+            settings: settings::router(app.clone()),
+            app,
+            sdk: admin_sdk,
+            table,
+            secret,
+        }
+    }
+
+    /// Which function API Gateway sends a path to (the same table as template.yaml).
+    fn function_for(&self, path: &str) -> &Router {
+        let path = path.split('?').next().unwrap_or(path);
+        if path == "/mfa/verify" {
+            &self.verify_code
+        } else if path.starts_with("/mfa/setup") {
+            &self.setup_email
+        } else if path.starts_with("/settings")
+            || path.starts_with("/accounts/")
+            || path == "/audit"
+            || path == "/admin"
+        {
+            &self.settings
+        } else {
+            &self.sign_in
+        }
+    }
+
+    pub async fn raw(&self, req: Request<Body>) -> Resp {
+        let router = self.function_for(req.uri().path()).clone();
+        let res = router.oneshot(req).await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, headers, body, text }
+    }
+
+    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, bearer: Option<&str>) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(token) = bearer {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.raw(req.body(body).unwrap()).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(&body), None).await
+    }
+
+    pub async fn get(&self, path: &str, bearer: Option<&str>) -> Resp {
+        self.send(Method::GET, path, None, bearer).await
+    }
+
+    pub async fn form(&self, path: &str, form: &str) -> Resp {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_owned()))
+            .unwrap();
+        self.raw(req).await
+    }
+
+    /// Adds an account the way `mfa-admin account add` does.
+    pub async fn add(&self, username: &str, kind: AccountKind, name_email: Option<&str>, address_email: Option<&str>) {
+        mfa_admin::add_account(
+            &self.app.store,
+            &self.app.clock,
+            mfa_admin::AccountSpec { username, kind, name_email, address_email, password: Some(PASSWORD) },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("add {username}: {e:?}"));
+    }
+
+    /// Sets the organisation email and switches MFA on or off (through the admin flow).
+    pub async fn set_mfa(&self, enabled: bool) {
+        shared::flows::admin::change_settings(
+            &self.app,
+            "test",
+            shared::flows::admin::SettingsChange {
+                mfa_enabled: Some(enabled),
+                org_default_email: Some(SENDER.into()),
+                org_name: Some("Acme".into()),
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("settings: {e:?}"));
+    }
+
+    pub async fn sign_in(&self, username: &str, password: &str) -> Resp {
+        self.post("/sign-in", serde_json::json!({ "username": username, "password": password })).await
+    }
+
+    /// Signs in with the password and returns the challenge (MFA must be required).
+    pub async fn challenge(&self, username: &str) -> String {
+        let r = self.sign_in(username, PASSWORD).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        assert_eq!(r.body["status"], "mfa_required", "{r:?}");
+        r.body["challenge"].as_str().unwrap().to_owned()
+    }
+
+    /// The whole first-time path: challenge, setup email, link, key. Returns the raw secret.
+    pub async fn enrol_by_email(&self, username: &str) -> Vec<u8> {
+        let challenge = self.challenge(username).await;
+        let r = self.post("/mfa/setup-email", serde_json::json!({ "challenge": challenge })).await;
+        assert_eq!(r.status, 202, "{r:?}");
+        let to = self.account_email(username).await;
+        let mail = latest_mail_to(&to).expect("a setup mail");
+        let token = link_token(&mail.body).expect("a setup link in the mail");
+        let key = self.post("/mfa/setup/key", serde_json::json!({ "token": token })).await;
+        assert_eq!(key.status, 200, "{key:?}");
+        data_encoding::BASE32_NOPAD
+            .decode(key.body["secret"].as_str().unwrap().as_bytes())
+            .unwrap()
+    }
+
+    async fn account_email(&self, username: &str) -> String {
+        let rec = self.app.store.load_account(username).await.unwrap().unwrap();
+        rec.account.name_email.filter(|e| !e.is_empty()).or(rec.account.address_email).unwrap()
+    }
+
+    /// The current code for `secret` by this stack's clock.
+    pub fn code(&self, secret: &[u8]) -> String {
+        shared::totp::code_at(secret, self.app.now(), 6)
+    }
+
+    /// The code for the step `steps` away from now.
+    pub fn code_at_step_offset(&self, secret: &[u8], steps: i64) -> String {
+        let t = (self.app.now() as i64 + steps * 30) as u64;
+        shared::totp::code_at(secret, t, 6)
+    }
+
+    pub async fn verify(&self, challenge: &str, code: &str) -> Resp {
+        self.post("/mfa/verify", serde_json::json!({ "challenge": challenge, "code": code })).await
+    }
+
+    /// Every item in the table, for "nothing changed" assertions.
+    pub async fn dump(&self) -> Vec<String> {
+        let out = self.app.store.client().scan().table_name(&self.table).send().await.unwrap();
+        let mut items: Vec<String> = out
+            .items()
+            .iter()
+            .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_none_or(|pk| pk != "AUDIT"))
+            .map(|i| {
+                let mut kv: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                kv.sort();
+                kv.join(",")
+            })
+            .collect();
+        items.sort();
+        items
+    }
+}
+
+/// A mail as moto recorded it.
+#[derive(Clone, Debug)]
+pub struct SentMail {
+    pub from: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Every mail moto's SES has accepted, oldest first.
+pub fn outbox() -> Vec<SentMail> {
+    let url = format!("{}/moto-api/data.json", endpoint());
+    let data: Value = ureq::get(&url).call().unwrap().body_mut().read_json().unwrap();
+    data["ses"]["Message"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|m| SentMail {
+            from: m["source"].as_str().unwrap_or("").into(),
+            to: m["destinations"]["ToAddresses"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            subject: m["subject"].as_str().unwrap_or("").into(),
+            body: m["body"].as_str().unwrap_or("").into(),
+        })
+        .collect()
+}
+
+pub fn mails_to(address: &str) -> Vec<SentMail> {
+    outbox().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
+}
+
+pub fn latest_mail_to(address: &str) -> Option<SentMail> {
+    mails_to(address).pop()
+}
+
+/// The token in a mail's setup link.
+pub fn link_token(body: &str) -> Option<String> {
+    let start = body.find("/mfa/setup?token=")? + "/mfa/setup?token=".len();
+    Some(body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+}
+
+/// A unique address per test, since moto's outbox is shared by all of them.
+pub fn address(name: &str) -> String {
+    format!("{}@example.org", unique(name))
+}

@@ -1,1 +1,6 @@
-fn main() {}
+//! The settings Lambda: wiring only.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::run(settings::router).await
+}

@@ -1,1 +1,68 @@
-//! stub
+//! setup-email: `POST /mfa/setup-email` (the "I don't have a security code" mail),
+//! `GET /mfa/setup` (the page its link opens) and `POST /mfa/setup/key` (the key that page shows).
+
+mod page;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::json;
+use shared::flows::setup;
+use shared::http::{JsonBody, finish};
+use shared::totp::{DIGITS, PERIOD, grouped};
+use shared::{App, Error};
+
+pub fn router(app: App) -> Router {
+    finish(
+        Router::new()
+            .route("/mfa/setup-email", post(send_setup_email))
+            .route("/mfa/setup", get(page::setup_page))
+            .route("/mfa/setup/key", post(setup_key))
+            .with_state(app),
+    )
+}
+
+#[derive(Deserialize)]
+struct ChallengeBody {
+    challenge: String,
+}
+
+async fn send_setup_email(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<ChallengeBody>,
+) -> Result<Response, Error> {
+    let sent = setup::send_setup_email(&app, &req.challenge).await?;
+    Ok(shared::http::json(
+        StatusCode::ACCEPTED,
+        json!({ "status": "sent", "sent_to": sent.sent_to }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    token: String,
+}
+
+async fn setup_key(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<TokenBody>,
+) -> Result<Response, Error> {
+    let key = setup::setup_key(&app, &req.token).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({
+            "otpauth_uri": key.otpauth_uri,
+            "secret_grouped": grouped(&key.secret),
+            "secret": key.secret,
+            "qr_svg": key.qr_svg,
+            "issuer": key.issuer,
+            "account_name": key.account_name,
+            "digits": DIGITS,
+            "period": PERIOD,
+            "algorithm": "SHA1",
+        }),
+    ))
+}

@@ -2,6 +2,7 @@
 //! check the password the same way; they differ in what a correct password leads to.
 
 use crate::app::App;
+use crate::email::{mask, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::sessions;
 use crate::password::{self, Check};
@@ -18,7 +19,13 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 #[derive(Debug, PartialEq, Eq)]
 pub enum SignIn {
     SignedIn { session: String, expires_at: u64 },
-    MfaRequired { challenge: String, expires_at: u64, enrolled: bool },
+    MfaRequired {
+        challenge: String,
+        expires_at: u64,
+        enrolled: bool,
+        /// Where a setup email would go, masked; None when enrolled or no valid address.
+        setup_email_to: Option<String>,
+    },
 }
 
 pub struct TokenGrant {
@@ -103,11 +110,12 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
             .put_challenge(&app.keys.tokens.hash(CHALLENGE_PURPOSE, &challenge), &account.username, now)
             .await?;
         app.audit(&account.username, "sign_in", &account.username, "mfa_required").await;
-        return Ok(SignIn::MfaRequired {
-            challenge,
-            expires_at,
-            enrolled: record.active_enrolment().is_some(),
-        });
+        let enrolled = record.active_enrolment().is_some();
+        let setup_email_to = (!enrolled)
+            .then(|| setup_recipient(account.name_email.as_deref(), account.address_email.as_deref()).ok())
+            .flatten()
+            .map(mask);
+        return Ok(SignIn::MfaRequired { challenge, expires_at, enrolled, setup_email_to });
     }
     let (session, expires_at) = sessions::start(
         app,

@@ -249,3 +249,54 @@ mod tests {
         assert_eq!(normalise_username(&"a".repeat(65)), None);
     }
 }
+
+/// A staff account as the readiness report and the lock-out guard see it.
+#[derive(Clone, Debug)]
+pub struct StaffSummary {
+    pub account: Account,
+    pub enrolment: Option<EnrolmentStatus>,
+}
+
+impl Store {
+    /// Every staff and sysadmin account with its enrolment state. A paginated scan that reads
+    /// only profile and MFA items.
+    pub async fn staff_accounts(&self) -> Result<Vec<StaffSummary>> {
+        let mut profiles = std::collections::HashMap::new();
+        let mut enrolments = std::collections::HashMap::new();
+        let mut pages = self
+            .db
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("sk = :profile OR sk = :mfa")
+            .expression_attribute_values(":profile", s(PROFILE))
+            .expression_attribute_values(":mfa", s(MFA))
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(unavailable("scan accounts"))?;
+            let Some(pk) = get_s(&item, "pk").map(str::to_owned) else { continue };
+            match get_s(&item, "sk") {
+                Some(PROFILE) => {
+                    let account = parse_profile(&item)?;
+                    if account.kind.is_staff() {
+                        profiles.insert(pk, account);
+                    }
+                }
+                Some(MFA) => {
+                    enrolments.insert(pk, parse_enrolment(&item)?.status);
+                }
+                _ => {}
+            }
+        }
+        let mut staff: Vec<StaffSummary> = profiles
+            .into_iter()
+            .map(|(pk, account)| StaffSummary {
+                enrolment: enrolments.get(&pk).copied(),
+                account,
+            })
+            .collect();
+        staff.sort_by(|a, b| a.account.username.cmp(&b.account.username));
+        Ok(staff)
+    }
+}

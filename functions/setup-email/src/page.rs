@@ -1,0 +1,44 @@
+//! The setup page the email links to. Loading it reads and consumes nothing (mail scanners
+//! prefetch links); its script asks `POST /mfa/setup/key` for the key and shows it.
+
+use axum::response::Response;
+use shared::messages::APPS;
+use shared::pages::page;
+
+const BODY_START: &str = r#"<main>
+<h1>Set up your authenticator app</h1>
+<p id="message" role="status" aria-live="polite"></p>
+<section id="key" hidden>
+<ol>
+<li>Open your authenticator app: "#;
+
+const BODY_END: &str = r#".</li>
+<li>Add an account and scan this QR code:<br><img class="qr" id="qr" alt="QR code for your authenticator app"></li>
+<li>Or type this key: <code class="key" id="secret"></code> (account <span id="account"></span>, issuer <span id="issuer"></span>, time-based, 6 digits).</li>
+<li>Go back to the <a href="/sign-in">sign-in page</a>, sign in with your username and password, and enter the 6-digit code your app shows.</li>
+</ol>
+<p>We never send security codes by email or any other way.</p>
+</section>
+<p id="expired" hidden class="error">This setup link has expired or was already used. <a href="/sign-in">Sign in</a> again and choose "I don't have a security code" to get a new one.</p>
+</main>"#;
+
+const SCRIPT: &str = r#"(function(){
+const $=id=>document.getElementById(id);
+const token=new URLSearchParams(location.search).get('token')||'';
+fetch('/mfa/setup/key',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({token})})
+.then(async r=>{
+  let d={};try{d=await r.json();}catch(e){}
+  if(r.status===200){
+    $('qr').src='data:image/svg+xml;charset=utf-8,'+encodeURIComponent(d.qr_svg);
+    $('secret').textContent=d.secret_grouped;$('account').textContent=d.account_name;$('issuer').textContent=d.issuer;
+    $('key').hidden=false;return;
+  }
+  if(r.status===410){$('expired').hidden=false;return;}
+  $('message').className='error';$('message').textContent=d.message||'Something went wrong. Try again later.';
+}).catch(()=>{$('message').className='error';$('message').textContent='The service could not be reached. Try again later.';});
+})();"#;
+
+pub async fn setup_page() -> Response {
+    let body = format!("{BODY_START}{}{BODY_END}", APPS.join(", "));
+    page("Set up your authenticator app", &body, SCRIPT)
+}

@@ -1,0 +1,155 @@
+//! `mfa-admin`'s operations, as a library so the integration tests seed data the same way an
+//! operator does.
+
+use aws_config::SdkConfig;
+use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use shared::clock::Clock;
+use shared::config::Config;
+use shared::email::is_valid;
+use shared::keys::Keys;
+use shared::password;
+use shared::policy::AccountKind;
+use shared::store::Store;
+use shared::store::accounts::{NewAccount, normalise_username};
+use shared::{App, Error};
+
+/// What went wrong, split by who has to fix it: the caller's arguments (exit 2) or the world.
+#[derive(Debug)]
+pub enum AdminError {
+    Usage(String),
+    Failed(String),
+}
+
+impl From<Error> for AdminError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::BadRequest { message, .. } => AdminError::Usage(message),
+            Error::Unavailable { context } => AdminError::Failed(context),
+            other => AdminError::Failed(other.to_string()),
+        }
+    }
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// Creates what is missing: the table, the key secret, and (when an address is known) the SES
+/// sender identity. Safe to run again. Returns one line per thing it created.
+pub async fn bootstrap(
+    sdk: &SdkConfig,
+    table: &str,
+    secret_id: &str,
+    sender: Option<&str>,
+) -> AdminResult<Vec<String>> {
+    let mut done = vec![];
+    let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), table);
+    if store.create_table_if_missing().await? {
+        done.push(format!("created table {table}"));
+    }
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let existing = secrets.describe_secret().secret_id(secret_id).send().await;
+    match existing {
+        Ok(_) => {}
+        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {
+            secrets
+                .create_secret()
+                .name(secret_id)
+                .description("Staff MFA keys: data_key seals TOTP secrets, token_key hashes tokens")
+                .secret_string(Keys::generate_json()?)
+                .send()
+                .await
+                .map_err(|e| AdminError::Failed(format!("create secret: {}", DisplayErrorContext(&e))))?;
+            done.push(format!("created secret {secret_id}"));
+        }
+        Err(e) => return Err(AdminError::Failed(format!("describe secret: {}", DisplayErrorContext(&e)))),
+    }
+    let sender = match sender {
+        Some(s) => Some(s.to_owned()),
+        None => store.get_settings().await?.org_default_email,
+    };
+    if let Some(sender) = sender {
+        if ensure_sender(sdk, &sender).await? {
+            done.push(format!("created SES identity {sender}"));
+        }
+    }
+    Ok(done)
+}
+
+/// Creates the SES identity for `sender` unless it exists. True when it was created.
+pub async fn ensure_sender(sdk: &SdkConfig, sender: &str) -> AdminResult<bool> {
+    if !is_valid(sender) {
+        return Err(AdminError::Usage(format!("{sender:?} is not a valid email address")));
+    }
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    if ses.get_email_identity().email_identity(sender).send().await.is_ok() {
+        return Ok(false);
+    }
+    ses.create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+        .map_err(|e| AdminError::Failed(format!("create SES identity: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))))?;
+    Ok(true)
+}
+
+pub struct AccountSpec<'a> {
+    pub username: &'a str,
+    pub kind: AccountKind,
+    pub name_email: Option<&'a str>,
+    pub address_email: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+/// Adds an account. Emails are stored as given (they come from a directory; the readiness report
+/// flags the bad ones); the password must pass the rules for new passwords.
+pub async fn add_account(store: &Store, clock: &Clock, spec: AccountSpec<'_>) -> AdminResult<()> {
+    let username = normalise_username(spec.username).ok_or_else(|| {
+        AdminError::Usage(
+            "username must be 1-64 characters of letters, digits and . _ @ - +".into(),
+        )
+    })?;
+    let hash = match spec.password {
+        Some(pw) => {
+            password::check_new(pw).map_err(AdminError::Usage)?;
+            Some(password::hash(pw)?)
+        }
+        None => None,
+    };
+    let created = store
+        .create_account(NewAccount {
+            username: &username,
+            kind: spec.kind,
+            name_email: spec.name_email,
+            address_email: spec.address_email,
+            password_hash: hash.as_deref(),
+            created_at: clock.now(),
+        })
+        .await?;
+    if !created {
+        return Err(AdminError::Failed(format!("account {username} already exists")));
+    }
+    Ok(())
+}
+
+pub async fn link_account(store: &Store, username: &str, provider: &str, subject: &str) -> AdminResult<()> {
+    let username = normalise_username(username)
+        .ok_or_else(|| AdminError::Usage("not a valid username".into()))?;
+    if provider.is_empty() || subject.is_empty() || provider.contains('#') {
+        return Err(AdminError::Usage("provider and subject must be non-empty (and provider without #)".into()));
+    }
+    if store.load_account(&username).await?.is_none() {
+        return Err(AdminError::Failed(format!("no account {username}")));
+    }
+    store.link_subject(provider, subject, &username).await?;
+    Ok(())
+}
+
+/// Connects like a function does, from the same environment variables.
+pub async fn connect(sdk: &SdkConfig) -> AdminResult<App> {
+    let config = Config::from_lookup(|name| match name {
+        // Links in mail are not made here; any base URL will do for the admin tool.
+        "PUBLIC_BASE_URL" => std::env::var(name).ok().or(Some("http://127.0.0.1:9000".into())),
+        _ => std::env::var(name).ok(),
+    })
+    .map_err(|e| AdminError::Usage(e.to_string()))?;
+    Ok(App::connect(config, sdk, Clock::system()).await?)
+}

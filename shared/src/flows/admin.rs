@@ -1,0 +1,111 @@
+//! What administrators do: change settings (with the lock-out guard) and reset a user's MFA.
+
+use crate::app::App;
+use crate::email::{is_valid, setup_recipient};
+use crate::error::{Error, Result};
+use crate::flows::{sessions, setup};
+use crate::policy::{AccountKind, MfaState};
+use crate::store::accounts::EnrolmentStatus;
+use crate::store::settings::Settings;
+
+/// The session of a system administrator who satisfied MFA where it is required.
+pub async fn require_admin(app: &App, bearer: Option<&str>) -> Result<sessions::ActiveSession> {
+    let session = sessions::authenticate(app, bearer).await?;
+    if session.kind != AccountKind::Sysadmin {
+        return Err(Error::Forbidden);
+    }
+    // A session from before MFA was switched on did not give a code: not enough to administer.
+    if session.mfa == MfaState::NotRequired && app.store.get_settings().await?.mfa_enabled {
+        return Err(Error::Forbidden);
+    }
+    Ok(session)
+}
+
+#[derive(Default)]
+pub struct SettingsChange {
+    pub mfa_enabled: Option<bool>,
+    pub org_default_email: Option<String>,
+    pub org_name: Option<String>,
+}
+
+/// Applies a partial change. Re-reads and retries when another writer got in between, so two
+/// administrators changing different fields at once both keep their change.
+pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> Result<Settings> {
+    if let Some(email) = &change.org_default_email
+        && !is_valid(email)
+    {
+        return Err(Error::bad_request(
+            "invalid_email",
+            "The organisation default email is not a valid email address.",
+        ));
+    }
+    if let Some(name) = &change.org_name
+        && (name.trim().is_empty() || name.len() > 64 || name.contains(':'))
+    {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "The organisation name must be 1 to 64 characters and contain no colon.",
+        ));
+    }
+    for _ in 0..5 {
+        let current = app.store.get_settings().await?;
+        let next = Settings {
+            mfa_enabled: change.mfa_enabled.unwrap_or(current.mfa_enabled),
+            org_default_email: change.org_default_email.clone().or(current.org_default_email.clone()),
+            org_name: change.org_name.clone().or(current.org_name.clone()),
+            version: current.version,
+        };
+        if next.mfa_enabled && !current.mfa_enabled {
+            if !next.org_default_email.as_deref().is_some_and(is_valid) {
+                return Err(Error::OrgEmailRequired);
+            }
+            if !an_admin_can_sign_in(app).await? {
+                return Err(Error::NoAdminCanEnrol);
+            }
+        }
+        match app.store.put_settings(&next).await {
+            Ok(saved) => {
+                app.audit(actor, "settings_change", "settings", &describe(&current, &saved)).await;
+                return Ok(saved);
+            }
+            Err(Error::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::Conflict("The settings are being changed by others. Try again.".into()))
+}
+
+fn describe(before: &Settings, after: &Settings) -> String {
+    let mut parts = vec![];
+    if before.mfa_enabled != after.mfa_enabled {
+        parts.push(format!("mfa_enabled={}", after.mfa_enabled));
+    }
+    if before.org_default_email != after.org_default_email {
+        parts.push("org_default_email changed".to_owned());
+    }
+    if before.org_name != after.org_name {
+        parts.push("org_name changed".to_owned());
+    }
+    if parts.is_empty() { "no change".into() } else { parts.join(", ") }
+}
+
+/// With MFA on, could at least one system administrator sign in: enrolled already, or able to
+/// receive a setup email?
+async fn an_admin_can_sign_in(app: &App) -> Result<bool> {
+    Ok(app.store.staff_accounts().await?.iter().any(|s| {
+        s.account.kind == AccountKind::Sysadmin
+            && (s.enrolment == Some(EnrolmentStatus::Active)
+                || setup_recipient(s.account.name_email.as_deref(), s.account.address_email.as_deref()).is_ok())
+    }))
+}
+
+/// Removes a user's enrolment (lost phone), ends their sessions, and tells them by email.
+pub async fn reset_mfa(app: &App, actor: &str, username: &str) -> Result<()> {
+    let record = app.store.load_account(username).await?.ok_or(Error::NotFound)?;
+    if !app.store.reset_mfa(username).await? {
+        return Err(Error::NotFound);
+    }
+    app.audit(actor, "mfa_reset", username, "success").await;
+    setup::notify_reset(app, &record.account).await;
+    Ok(())
+}

@@ -1,0 +1,38 @@
+//! The HTML shell shared by the pages: one small stylesheet, one script per page, and a strict
+//! Content-Security-Policy that allows exactly those two by hash (no inline handlers, no eval).
+
+use axum::response::Response;
+use data_encoding::BASE64;
+use sha2::{Digest, Sha256};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}\
+label{display:block;margin-top:1rem;font-weight:600}input{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}button.link{background:none;border:none;color:#0645ad;text-decoration:underline;padding:0}\
+.error{color:#b00020;font-weight:600}.ok{color:#0a6b2d;font-weight:600}[hidden]{display:none!important}\
+code.key{font-size:1.2rem;letter-spacing:.05em;word-spacing:.4em}img.qr{width:240px;height:240px;image-rendering:pixelated}\
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem;text-align:left;font-size:.9rem}";
+
+fn sha256_b64(s: &str) -> String {
+    BASE64.encode(&Sha256::digest(s.as_bytes()))
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// A full page: `body` is trusted HTML written in this repository, `script` its only script.
+pub fn page(title: &str, body: &str, script: &str) -> Response {
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{}'; style-src 'sha256-{}'; connect-src 'self'; \
+         img-src data:; form-action 'none'; base-uri 'none'; frame-ancestors 'none'",
+        sha256_b64(script),
+        sha256_b64(STYLE)
+    );
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body>{body}<script>{script}</script></body></html>",
+        escape(title)
+    );
+    crate::http::html(html, &csp)
+}
