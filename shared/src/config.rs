@@ -38,14 +38,15 @@ impl Config {
         };
         let seconds = |name: &'static str, default: u64| match get(name) {
             None => Ok(default),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| *s > 0)
-                .ok_or_else(|| ConfigError::Invalid {
-                    name,
-                    reason: format!("{v:?} is not a positive number of seconds"),
-                }),
+            Some(v) => {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|s| *s > 0)
+                    .ok_or_else(|| ConfigError::Invalid {
+                        name,
+                        reason: format!("{v:?} is not a positive number of seconds"),
+                    })
+            }
         };
         let public_base_url = required("PUBLIC_BASE_URL")?;
         if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
@@ -77,8 +78,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -111,6 +114,9 @@ mod tests {
         let mut pairs = FULL.to_vec();
         pairs.push(("MFA_SESSION_IDLE_SECONDS", "soon"));
         let err = Config::from_lookup(env(&pairs)).unwrap_err();
-        assert!(err.to_string().contains("MFA_SESSION_IDLE_SECONDS"), "{err}");
+        assert!(
+            err.to_string().contains("MFA_SESSION_IDLE_SECONDS"),
+            "{err}"
+        );
     }
 }

@@ -29,7 +29,13 @@ impl SecretBox {
         let nonce = random_bytes::<NONCE_LEN>()?;
         let ct = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad })
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
             .map_err(|_| Error::Internal("encryption failed".into()))?;
         let mut out = Vec::with_capacity(1 + NONCE_LEN + ct.len());
         out.push(V1);
@@ -83,7 +89,9 @@ mod tests {
 
     #[test]
     fn plaintext_is_not_in_the_stored_form() {
-        let sealed = SecretBox::new(&[7; 32]).seal(b"SECRETSECRET", b"a").unwrap();
+        let sealed = SecretBox::new(&[7; 32])
+            .seal(b"SECRETSECRET", b"a")
+            .unwrap();
         assert!(!sealed.windows(12).any(|w| w == b"SECRETSECRET"));
     }
 }

@@ -53,7 +53,10 @@ mod tests {
 
     #[test]
     fn name_email_wins_over_address_email() {
-        assert_eq!(setup_recipient(Some("a@x.org"), Some("b@x.org")), Ok("a@x.org"));
+        assert_eq!(
+            setup_recipient(Some("a@x.org"), Some("b@x.org")),
+            Ok("a@x.org")
+        );
     }
 
     #[test]
@@ -64,13 +67,19 @@ mod tests {
 
     #[test]
     fn invalid_name_email_is_not_silently_skipped() {
-        assert_eq!(setup_recipient(Some("not-an-address"), Some("b@x.org")), Err(MailProblem::InvalidEmail));
+        assert_eq!(
+            setup_recipient(Some("not-an-address"), Some("b@x.org")),
+            Err(MailProblem::InvalidEmail)
+        );
     }
 
     #[test]
     fn no_email_at_all() {
         assert_eq!(setup_recipient(None, None), Err(MailProblem::NoEmail));
-        assert_eq!(setup_recipient(Some(""), Some("")), Err(MailProblem::NoEmail));
+        assert_eq!(
+            setup_recipient(Some(""), Some("")),
+            Err(MailProblem::NoEmail)
+        );
     }
 
     #[test]
@@ -78,7 +87,17 @@ mod tests {
         for ok in ["jane@example.org", "j.doe+mfa@mail.example.co.uk"] {
             assert!(is_valid(ok), "{ok}");
         }
-        for bad in ["", "jane", "jane@", "@example.org", "jane@localhost", "Jane <jane@example.org>", " jane@example.org", "a@b@c.org", "jane@example.org."] {
+        for bad in [
+            "",
+            "jane",
+            "jane@",
+            "@example.org",
+            "jane@localhost",
+            "Jane <jane@example.org>",
+            " jane@example.org",
+            "a@b@c.org",
+            "jane@example.org.",
+        ] {
             assert!(!is_valid(bad), "{bad}");
         }
     }

@@ -42,7 +42,9 @@ pub enum Error {
     InvalidChallenge,
     #[error("That security code is not correct.")]
     InvalidCode { attempts_left: u32 },
-    #[error("Multi-factor authentication is already set up for this account. Ask an administrator to reset it if you lost your device.")]
+    #[error(
+        "Multi-factor authentication is already set up for this account. Ask an administrator to reset it if you lost your device."
+    )]
     AlreadyEnrolled,
     #[error("{}", no_email_message(*.0))]
     NoEmailOnFile(MailProblem),
@@ -58,7 +60,9 @@ pub enum Error {
     Forbidden,
     #[error("Set a valid organisation default email before enabling multi-factor authentication.")]
     OrgEmailRequired,
-    #[error("No system administrator could sign in with multi-factor authentication on: enrol one, or give one a valid email address first.")]
+    #[error(
+        "No system administrator could sign in with multi-factor authentication on: enrol one, or give one a valid email address first."
+    )]
     NoAdminCanEnrol,
     #[error("{0}")]
     Conflict(String),
@@ -73,7 +77,9 @@ pub enum Error {
 
     #[error("The sign-in token could not be verified.")]
     InvalidToken,
-    #[error("Staff must sign in with username, password and security code while multi-factor authentication is on.")]
+    #[error(
+        "Staff must sign in with username, password and security code while multi-factor authentication is on."
+    )]
     SocialSignInDisabled,
     #[error("Your identity provider did not confirm multi-factor authentication for this sign-in.")]
     IdpMfaRequired,

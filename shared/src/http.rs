@@ -18,21 +18,31 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
-            Error::BadRequest { .. } | Error::InvalidGrant | Error::UnauthorizedClient
+            Error::BadRequest { .. }
+            | Error::InvalidGrant
+            | Error::UnauthorizedClient
             | Error::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Error::InvalidCredentials | Error::InvalidChallenge | Error::InvalidCode { .. }
-            | Error::Unauthenticated | Error::InvalidToken => StatusCode::UNAUTHORIZED,
+            Error::InvalidCredentials
+            | Error::InvalidChallenge
+            | Error::InvalidCode { .. }
+            | Error::Unauthenticated
+            | Error::InvalidToken => StatusCode::UNAUTHORIZED,
             Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Error::AlreadyEnrolled | Error::NoEmailOnFile(_) | Error::OrgEmailRequired
-            | Error::NoAdminCanEnrol | Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::AlreadyEnrolled
+            | Error::NoEmailOnFile(_)
+            | Error::OrgEmailRequired
+            | Error::NoAdminCanEnrol
+            | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::SetupLinkExpired => StatusCode::GONE,
             Error::Forbidden | Error::SocialSignInDisabled | Error::IdpMfaRequired => {
                 StatusCode::FORBIDDEN
             }
-            Error::EmailUnavailable(_) | Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::EmailUnavailable(_) | Error::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         match &self {
@@ -76,7 +86,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = read_body(req, state).await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             let message = match e.classify() {
-                serde_json::error::Category::Data => format!("The request body is not as expected: {e}."),
+                serde_json::error::Category::Data => {
+                    format!("The request body is not as expected: {e}.")
+                }
                 _ => "The request body is not valid JSON.".into(),
             };
             Error::bad_request("invalid_request", message)
@@ -103,7 +115,12 @@ fn serde_urlencoded_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, E
             .map_err(|_| Error::bad_request("invalid_request", "The form body is malformed."))?,
     )
     .map(|q| q.0)
-    .map_err(|_| Error::bad_request("invalid_request", "The form body is missing a field or malformed."))
+    .map_err(|_| {
+        Error::bad_request(
+            "invalid_request",
+            "The form body is missing a field or malformed.",
+        )
+    })
 }
 
 async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
@@ -130,7 +147,10 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub fn html(page: String, csp: &str) -> Response {
     let mut response = (StatusCode::OK, page).into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     if let Ok(v) = HeaderValue::from_str(csp) {
         headers.insert(header::CONTENT_SECURITY_POLICY, v);
     }
@@ -164,10 +184,16 @@ async fn edge(req: Request, next: Next) -> Response {
     let headers = response.headers_mut();
     // Auth answers must never be cached by a browser or a proxy.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     // Setup links carry a token in the query: never send it on as a Referer.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     tracing::info!(
         request_id,
         %method,

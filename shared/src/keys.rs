@@ -46,7 +46,12 @@ impl Keys {
             .secret_id(secret_id)
             .send()
             .await
-            .map_err(|e| Error::unavailable(format!("secretsmanager get_secret_value: {}", DisplayErrorContext(&e))))?;
+            .map_err(|e| {
+                Error::unavailable(format!(
+                    "secretsmanager get_secret_value: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })?;
         let json = out
             .secret_string()
             .ok_or_else(|| Error::Internal("key secret has no string value".into()))?;

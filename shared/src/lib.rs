@@ -1,7 +1,10 @@
 //! Staff MFA's common crate. Pure rules (`policy`, `totp`, `password`, `token`, `email`,
 //! `crypto`, `limits`) know nothing of HTTP or AWS; `store`, `mail` and `keys` are the AWS
 //! adapters; `flows` combines them per route family; `http` is the web edge.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod app;
 pub mod clock;

@@ -79,7 +79,9 @@ fn admin_message(code: &str) -> String {
         "AccountSuspendedException" | "SendingPausedException" => {
             "sending is paused or suspended for this AWS account in SES"
         }
-        "TooManyRequestsException" | "LimitExceededException" => "the SES sending limits were reached",
+        "TooManyRequestsException" | "LimitExceededException" => {
+            "the SES sending limits were reached"
+        }
         _ => "the mail service could not be reached",
     };
     format!("The setup email could not be sent: {hint}. Ask an administrator, or try again later.")

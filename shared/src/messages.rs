@@ -38,7 +38,10 @@ pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
          We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.\n"
     );
     let (org_h, link_h) = (escape(org), escape(link));
-    let apps_h: String = APPS.iter().map(|a| format!("<li>{}</li>", escape(a))).collect();
+    let apps_h: String = APPS
+        .iter()
+        .map(|a| format!("<li>{}</li>", escape(a)))
+        .collect();
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
          <h1>Set up multi-factor authentication for {org_h}</h1>\
@@ -52,7 +55,11 @@ pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
          <p>We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.</p>\
          </body></html>"
     );
-    Rendered { subject: format!("Set up multi-factor authentication for {org}"), text, html }
+    Rendered {
+        subject: format!("Set up multi-factor authentication for {org}"),
+        text,
+        html,
+    }
 }
 
 pub fn activation_notice(org: &str) -> Rendered {
@@ -68,7 +75,11 @@ pub fn activation_notice(org: &str) -> Rendered {
          <p><strong>If this wasn't you, contact your administrator now.</strong></p></body></html>",
         escape(org)
     );
-    Rendered { subject: "Multi-factor authentication was set up on your account".into(), text, html }
+    Rendered {
+        subject: "Multi-factor authentication was set up on your account".into(),
+        text,
+        html,
+    }
 }
 
 pub fn reset_notice(org: &str) -> Rendered {
@@ -84,7 +95,11 @@ pub fn reset_notice(org: &str) -> Rendered {
          <p>If you did not expect this, contact your administrator.</p></body></html>",
         escape(org)
     );
-    Rendered { subject: "Your multi-factor authentication was reset".into(), text, html }
+    Rendered {
+        subject: "Your multi-factor authentication was reset".into(),
+        text,
+        html,
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +108,11 @@ mod tests {
 
     #[test]
     fn setup_email_has_link_expiry_apps_and_steps() {
-        let m = setup_email("Acme", "https://x.example/mfa/setup?token=abc", 1_800_000_000);
+        let m = setup_email(
+            "Acme",
+            "https://x.example/mfa/setup?token=abc",
+            1_800_000_000,
+        );
         for part in [&m.text, &m.html] {
             assert!(part.contains("https://x.example/mfa/setup?token=abc"));
             assert!(part.contains("2027-01-15T08:00:00Z"));

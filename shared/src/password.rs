@@ -37,7 +37,9 @@ pub fn hash(password: &str) -> Result<String> {
 pub enum Check {
     Wrong,
     /// Correct; `rehash` when the stored hash used other parameters than today's.
-    Right { rehash: bool },
+    Right {
+        rehash: bool,
+    },
 }
 
 pub fn verify(password: &str, phc: &str) -> Result<Check> {
@@ -62,28 +64,79 @@ pub fn verify_dummy(password: &str) {
 
 /// Common passwords long enough to pass the length rule; refused outright.
 const COMMON: &[&str] = &[
-    "123456789012", "1234567890123", "12345678901234", "123456789123", "password1234",
-    "password12345", "password123456", "passwordpassword", "qwertyuiop12", "qwertyuiop123",
-    "qwertyuiopasdf", "1q2w3e4r5t6y", "1qaz2wsx3edc", "1qaz2wsx3edc4rfv", "qazwsxedcrfv",
-    "zaq12wsxcde3", "abcdefghijkl", "abc123abc123", "iloveyou1234", "letmein12345",
-    "welcome12345", "administrator", "administrator1", "changeme1234", "trustno1trustno1",
-    "football1234", "baseball1234", "superman1234", "monkey123456", "dragon123456",
-    "sunshine1234", "princess1234", "111111111111", "000000000000", "123123123123",
-    "987654321098", "aaaaaaaaaaaa", "asdfghjkl123", "asdfasdfasdf", "qwertyqwerty",
-    "passw0rd1234", "p@ssw0rd1234", "p@ssword1234", "password!234", "mypassword123",
-    "correcthorsebatterystaple", "thisismypassword", "letmeinletmein", "welcomewelcome",
-    "iloveyouiloveyou", "q1w2e3r4t5y6", "1234qwerasdf", "qwerty123456", "123456qwerty",
-    "starwars1234", "michael12345", "secret123456", "master123456", "computer1234",
+    "123456789012",
+    "1234567890123",
+    "12345678901234",
+    "123456789123",
+    "password1234",
+    "password12345",
+    "password123456",
+    "passwordpassword",
+    "qwertyuiop12",
+    "qwertyuiop123",
+    "qwertyuiopasdf",
+    "1q2w3e4r5t6y",
+    "1qaz2wsx3edc",
+    "1qaz2wsx3edc4rfv",
+    "qazwsxedcrfv",
+    "zaq12wsxcde3",
+    "abcdefghijkl",
+    "abc123abc123",
+    "iloveyou1234",
+    "letmein12345",
+    "welcome12345",
+    "administrator",
+    "administrator1",
+    "changeme1234",
+    "trustno1trustno1",
+    "football1234",
+    "baseball1234",
+    "superman1234",
+    "monkey123456",
+    "dragon123456",
+    "sunshine1234",
+    "princess1234",
+    "111111111111",
+    "000000000000",
+    "123123123123",
+    "987654321098",
+    "aaaaaaaaaaaa",
+    "asdfghjkl123",
+    "asdfasdfasdf",
+    "qwertyqwerty",
+    "passw0rd1234",
+    "p@ssw0rd1234",
+    "p@ssword1234",
+    "password!234",
+    "mypassword123",
+    "correcthorsebatterystaple",
+    "thisismypassword",
+    "letmeinletmein",
+    "welcomewelcome",
+    "iloveyouiloveyou",
+    "q1w2e3r4t5y6",
+    "1234qwerasdf",
+    "qwerty123456",
+    "123456qwerty",
+    "starwars1234",
+    "michael12345",
+    "secret123456",
+    "master123456",
+    "computer1234",
 ];
 
 /// Rules for a password set through `mfa-admin`; the message says what to change.
 pub fn check_new(password: &str) -> std::result::Result<(), String> {
     let chars = password.chars().count();
     if chars < MIN_CHARS {
-        return Err(format!("the password must be at least {MIN_CHARS} characters"));
+        return Err(format!(
+            "the password must be at least {MIN_CHARS} characters"
+        ));
     }
     if chars > MAX_CHARS {
-        return Err(format!("the password must be at most {MAX_CHARS} characters"));
+        return Err(format!(
+            "the password must be at most {MAX_CHARS} characters"
+        ));
     }
     let lower = password.to_lowercase();
     let mut distinct: Vec<char> = lower.chars().collect();
@@ -103,13 +156,19 @@ mod tests {
     fn hashes_are_argon2id_with_owasp_parameters() {
         let h = hash("correct horse battery").unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert_eq!(verify("correct horse battery", &h).unwrap(), Check::Right { rehash: false });
+        assert_eq!(
+            verify("correct horse battery", &h).unwrap(),
+            Check::Right { rehash: false }
+        );
         assert_eq!(verify("wrong horse battery", &h).unwrap(), Check::Wrong);
     }
 
     #[test]
     fn salts_differ() {
-        assert_ne!(hash("same password!").unwrap(), hash("same password!").unwrap());
+        assert_ne!(
+            hash("same password!").unwrap(),
+            hash("same password!").unwrap()
+        );
     }
 
     #[test]
@@ -120,8 +179,14 @@ mod tests {
             Params::new(8192, 1, 1, None).unwrap(),
         );
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let h = weak.hash_password(b"some long password", &salt).unwrap().to_string();
-        assert_eq!(verify("some long password", &h).unwrap(), Check::Right { rehash: true });
+        let h = weak
+            .hash_password(b"some long password", &salt)
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            verify("some long password", &h).unwrap(),
+            Check::Right { rehash: true }
+        );
     }
 
     #[test]
@@ -134,9 +199,15 @@ mod tests {
     fn new_password_rules() {
         assert!(check_new("short").is_err());
         assert!(check_new(&"x".repeat(129)).is_err());
-        assert!(check_new("Password1234").is_err(), "common, case-insensitively");
+        assert!(
+            check_new("Password1234").is_err(),
+            "common, case-insensitively"
+        );
         assert!(check_new("aaaaaaaaaaaaaaa").is_err());
-        assert!(check_new("plain lowercase words ok").is_ok(), "no composition rules");
+        assert!(
+            check_new("plain lowercase words ok").is_ok(),
+            "no composition rules"
+        );
         assert!(check_new(&"ab3".repeat(42)).is_ok(), "126 chars");
     }
 }

@@ -62,9 +62,13 @@ impl MfaState {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [MfaState::Verified, MfaState::NotRequired, MfaState::Delegated]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        [
+            MfaState::Verified,
+            MfaState::NotRequired,
+            MfaState::Delegated,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
     }
 }
 
@@ -145,7 +149,11 @@ mod tests {
             (Api, false, true),
         ];
         for (kind, on, expected) in rows {
-            assert_eq!(token_grant_allowed(kind, on), expected, "{kind:?} with MFA {on}");
+            assert_eq!(
+                token_grant_allowed(kind, on),
+                expected,
+                "{kind:?} with MFA {on}"
+            );
         }
     }
 

@@ -146,14 +146,23 @@ mod tests {
     fn no_panic_at_or_near_time_zero() {
         for now in [0, 1, 29, 30, 31, 59] {
             let code = Code::parse(&code_at(RFC_SEED, now, 6)).unwrap();
-            assert_eq!(matching_step(RFC_SEED, &code, now, None), Some(step_at(now)));
+            assert_eq!(
+                matching_step(RFC_SEED, &code, now, None),
+                Some(step_at(now))
+            );
         }
     }
 
     #[test]
     fn previous_and_next_step_are_accepted_two_steps_off_are_not() {
         let now = 1_700_000_015;
-        for (offset, accepted) in [(-60i64, false), (-30, true), (0, true), (30, true), (60, false)] {
+        for (offset, accepted) in [
+            (-60i64, false),
+            (-30, true),
+            (0, true),
+            (30, true),
+            (60, false),
+        ] {
             let t = (now as i64 + offset) as u64;
             let code = Code::parse(&code_at(RFC_SEED, t, 6)).unwrap();
             assert_eq!(

@@ -32,7 +32,11 @@ fn unique(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .subsec_nanos();
-    format!("{prefix}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 pub struct Stack {
@@ -83,7 +87,9 @@ impl Stack {
             session_idle_secs: 1800,
             session_max_secs: 43200,
         };
-        let app = App::connect(config, &function_sdk, Clock::system()).await.unwrap();
+        let app = App::connect(config, &function_sdk, Clock::system())
+            .await
+            .unwrap();
         Stack {
             sign_in: sign_in::router(app.clone()),
             setup_email: setup_email::router(app.clone()),
@@ -119,13 +125,26 @@ impl Stack {
         let res = router.oneshot(req).await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
-    pub async fn send(&self, method: Method, path: &str, body: Option<&Value>, bearer: Option<&str>) -> Resp {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        bearer: Option<&str>,
+    ) -> Resp {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(token) = bearer {
             req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -159,11 +178,23 @@ impl Stack {
     }
 
     /// Adds an account the way `mfa-admin account add` does.
-    pub async fn add(&self, username: &str, kind: AccountKind, name_email: Option<&str>, address_email: Option<&str>) {
+    pub async fn add(
+        &self,
+        username: &str,
+        kind: AccountKind,
+        name_email: Option<&str>,
+        address_email: Option<&str>,
+    ) {
         mfa_admin::add_account(
             &self.app.store,
             &self.app.clock,
-            mfa_admin::AccountSpec { username, kind, name_email, address_email, password: Some(PASSWORD) },
+            mfa_admin::AccountSpec {
+                username,
+                kind,
+                name_email,
+                address_email,
+                password: Some(PASSWORD),
+            },
         )
         .await
         .unwrap_or_else(|e| panic!("add {username}: {e:?}"));
@@ -185,7 +216,11 @@ impl Stack {
     }
 
     pub async fn sign_in(&self, username: &str, password: &str) -> Resp {
-        self.post("/sign-in", serde_json::json!({ "username": username, "password": password })).await
+        self.post(
+            "/sign-in",
+            serde_json::json!({ "username": username, "password": password }),
+        )
+        .await
     }
 
     /// Signs in with the password and returns the challenge (MFA must be required).
@@ -199,12 +234,19 @@ impl Stack {
     /// The whole first-time path: challenge, setup email, link, key. Returns the raw secret.
     pub async fn enrol_by_email(&self, username: &str) -> Vec<u8> {
         let challenge = self.challenge(username).await;
-        let r = self.post("/mfa/setup-email", serde_json::json!({ "challenge": challenge })).await;
+        let r = self
+            .post(
+                "/mfa/setup-email",
+                serde_json::json!({ "challenge": challenge }),
+            )
+            .await;
         assert_eq!(r.status, 202, "{r:?}");
         let to = self.account_email(username).await;
         let mail = latest_mail_to(&to).expect("a setup mail");
         let token = link_token(&mail.body).expect("a setup link in the mail");
-        let key = self.post("/mfa/setup/key", serde_json::json!({ "token": token })).await;
+        let key = self
+            .post("/mfa/setup/key", serde_json::json!({ "token": token }))
+            .await;
         assert_eq!(key.status, 200, "{key:?}");
         data_encoding::BASE32_NOPAD
             .decode(key.body["secret"].as_str().unwrap().as_bytes())
@@ -212,8 +254,18 @@ impl Stack {
     }
 
     async fn account_email(&self, username: &str) -> String {
-        let rec = self.app.store.load_account(username).await.unwrap().unwrap();
-        rec.account.name_email.filter(|e| !e.is_empty()).or(rec.account.address_email).unwrap()
+        let rec = self
+            .app
+            .store
+            .load_account(username)
+            .await
+            .unwrap()
+            .unwrap();
+        rec.account
+            .name_email
+            .filter(|e| !e.is_empty())
+            .or(rec.account.address_email)
+            .unwrap()
     }
 
     /// The current code for `secret` by this stack's clock.
@@ -228,16 +280,32 @@ impl Stack {
     }
 
     pub async fn verify(&self, challenge: &str, code: &str) -> Resp {
-        self.post("/mfa/verify", serde_json::json!({ "challenge": challenge, "code": code })).await
+        self.post(
+            "/mfa/verify",
+            serde_json::json!({ "challenge": challenge, "code": code }),
+        )
+        .await
     }
 
     /// Every item in the table, for "nothing changed" assertions.
     pub async fn dump(&self) -> Vec<String> {
-        let out = self.app.store.client().scan().table_name(&self.table).send().await.unwrap();
+        let out = self
+            .app
+            .store
+            .client()
+            .scan()
+            .table_name(&self.table)
+            .send()
+            .await
+            .unwrap();
         let mut items: Vec<String> = out
             .items()
             .iter()
-            .filter(|i| i.get("pk").and_then(|v| v.as_s().ok()).is_none_or(|pk| pk != "AUDIT"))
+            .filter(|i| {
+                i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_none_or(|pk| pk != "AUDIT")
+            })
             .map(|i| {
                 let mut kv: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
                 kv.sort();
@@ -261,7 +329,12 @@ pub struct SentMail {
 /// Every mail moto's SES has accepted, oldest first.
 pub fn outbox() -> Vec<SentMail> {
     let url = format!("{}/moto-api/data.json", endpoint());
-    let data: Value = ureq::get(&url).call().unwrap().body_mut().read_json().unwrap();
+    let data: Value = ureq::get(&url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
     data["ses"]["Message"]
         .as_array()
         .cloned()
@@ -271,7 +344,11 @@ pub fn outbox() -> Vec<SentMail> {
             from: m["source"].as_str().unwrap_or("").into(),
             to: m["destinations"]["ToAddresses"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
                 .unwrap_or_default(),
             subject: m["subject"].as_str().unwrap_or("").into(),
             body: m["body"].as_str().unwrap_or("").into(),
@@ -280,7 +357,10 @@ pub fn outbox() -> Vec<SentMail> {
 }
 
 pub fn mails_to(address: &str) -> Vec<SentMail> {
-    outbox().into_iter().filter(|m| m.to.iter().any(|t| t == address)).collect()
+    outbox()
+        .into_iter()
+        .filter(|m| m.to.iter().any(|t| t == address))
+        .collect()
 }
 
 pub fn latest_mail_to(address: &str) -> Option<SentMail> {
@@ -290,7 +370,12 @@ pub fn latest_mail_to(address: &str) -> Option<SentMail> {
 /// The token in a mail's setup link.
 pub fn link_token(body: &str) -> Option<String> {
     let start = body.find("/mfa/setup?token=")? + "/mfa/setup?token=".len();
-    Some(body[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect())
+    Some(
+        body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect(),
+    )
 }
 
 /// A unique address per test, since moto's outbox is shared by all of them.

@@ -34,12 +34,18 @@ async fn oversized_body_is_a_413_json_error() {
 #[tokio::test]
 async fn malformed_json_missing_fields_and_wrong_types_are_400() {
     let s = Stack::new().await;
-    let req = Request::builder().method(Method::POST).uri("/sign-in").body(Body::from("{not json")).unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/sign-in")
+        .body(Body::from("{not json"))
+        .unwrap();
     let r = s.raw(req).await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
     let r = s.post("/sign-in", json!({ "username": "a" })).await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
-    let r = s.post("/sign-in", json!({ "username": 5, "password": "p" })).await;
+    let r = s
+        .post("/sign-in", json!({ "username": 5, "password": "p" }))
+        .await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
 }
 
@@ -51,6 +57,10 @@ async fn auth_answers_are_not_cached_and_pages_are_not_framed() {
     let page = s.get("/sign-in", None).await;
     assert_eq!(page.status, 200);
     assert_eq!(page.header("x-frame-options"), Some("DENY"));
-    assert!(page.header("content-security-policy").unwrap().contains("default-src 'none'"));
+    assert!(
+        page.header("content-security-policy")
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     assert!(page.text.contains("I don't have a security code"));
 }

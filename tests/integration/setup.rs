@@ -7,7 +7,8 @@ use shared::policy::AccountKind::*;
 
 async fn stack() -> Stack {
     let s = Stack::new().await;
-    s.add("admin", Sysadmin, Some(&address("admin")), None).await;
+    s.add("admin", Sysadmin, Some(&address("admin")), None)
+        .await;
     s.set_mfa(true).await;
     s
 }
@@ -19,11 +20,19 @@ async fn the_whole_first_sign_in() {
     s.add("jane", Staff, Some(&to), None).await;
 
     let r = s.sign_in("jane", PASSWORD).await;
-    assert_eq!((r.body["status"].as_str(), r.body["enrolled"].as_bool()), (Some("mfa_required"), Some(false)));
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["enrolled"].as_bool()),
+        (Some("mfa_required"), Some(false))
+    );
     let challenge = r.body["challenge"].as_str().unwrap().to_owned();
-    assert_eq!(r.body["setup_email_to"].as_str().unwrap(), format!("j***@{}", to.split('@').nth(1).unwrap()));
+    assert_eq!(
+        r.body["setup_email_to"].as_str().unwrap(),
+        format!("j***@{}", to.split('@').nth(1).unwrap())
+    );
 
-    let sent = s.post("/mfa/setup-email", json!({ "challenge": challenge })).await;
+    let sent = s
+        .post("/mfa/setup-email", json!({ "challenge": challenge }))
+        .await;
     assert_eq!(sent.status, 202, "{sent:?}");
     assert_eq!(sent.body["status"], "sent");
     assert!(sent.body["sent_to"].as_str().unwrap().starts_with("j***@"));
@@ -31,7 +40,12 @@ async fn the_whole_first_sign_in() {
     let mail = latest_mail_to(&to).unwrap();
     assert_eq!(mail.from, SENDER, "from the organisation's default email");
     let token = link_token(&mail.body).unwrap();
-    for app in ["Google Authenticator", "Microsoft Authenticator", "Zoho OneAuth", "1Password"] {
+    for app in [
+        "Google Authenticator",
+        "Microsoft Authenticator",
+        "Zoho OneAuth",
+        "1Password",
+    ] {
         assert!(mail.body.contains(app), "{app}");
     }
 
@@ -43,14 +57,21 @@ async fn the_whole_first_sign_in() {
     assert_eq!(secret_b32.len(), 32, "20 bytes in base32");
     assert_eq!(key.body["issuer"], "Acme");
     assert_eq!(key.body["account_name"], "jane");
-    assert_eq!((key.body["digits"].as_u64(), key.body["period"].as_u64()), (Some(6), Some(30)));
+    assert_eq!(
+        (key.body["digits"].as_u64(), key.body["period"].as_u64()),
+        (Some(6), Some(30))
+    );
     assert_eq!(key.body["algorithm"], "SHA1");
     assert_eq!(
         key.body["otpauth_uri"],
-        format!("otpauth://totp/Acme:jane?secret={secret_b32}&issuer=Acme&algorithm=SHA1&digits=6&period=30")
+        format!(
+            "otpauth://totp/Acme:jane?secret={secret_b32}&issuer=Acme&algorithm=SHA1&digits=6&period=30"
+        )
     );
     assert!(key.body["qr_svg"].as_str().unwrap().contains("<svg"));
-    let secret = data_encoding::BASE32_NOPAD.decode(secret_b32.as_bytes()).unwrap();
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(secret_b32.as_bytes())
+        .unwrap();
 
     // The mail holds neither the secret nor a code.
     assert!(!mail.body.contains(secret_b32));
@@ -83,7 +104,12 @@ async fn name_email_wins_over_address_email() {
     let (name, addr) = (address("name"), address("addr"));
     s.add("bob", Staff, Some(&name), Some(&addr)).await;
     let c = s.challenge("bob").await;
-    assert_eq!(s.post("/mfa/setup-email", json!({ "challenge": c })).await.status, 202);
+    assert_eq!(
+        s.post("/mfa/setup-email", json!({ "challenge": c }))
+            .await
+            .status,
+        202
+    );
     assert_eq!(mails_to(&name).len(), 1);
     assert!(mails_to(&addr).is_empty());
 }
@@ -94,7 +120,12 @@ async fn address_email_is_used_when_name_email_is_empty() {
     let addr = address("fallback");
     s.add("carol", Staff, None, Some(&addr)).await;
     let c = s.challenge("carol").await;
-    assert_eq!(s.post("/mfa/setup-email", json!({ "challenge": c })).await.status, 202);
+    assert_eq!(
+        s.post("/mfa/setup-email", json!({ "challenge": c }))
+            .await
+            .status,
+        202
+    );
     assert_eq!(mails_to(&addr).len(), 1);
 }
 
@@ -102,7 +133,8 @@ async fn address_email_is_used_when_name_email_is_empty() {
 async fn invalid_name_email_is_refused_not_skipped() {
     let s = stack().await;
     let addr = address("unused");
-    s.add("dave", Staff, Some("dave-at-nowhere"), Some(&addr)).await;
+    s.add("dave", Staff, Some("dave-at-nowhere"), Some(&addr))
+        .await;
     let c = s.challenge("dave").await;
     let r = s.post("/mfa/setup-email", json!({ "challenge": c })).await;
     assert_eq!((r.status, r.error()), (409, "no_email_on_file"));
@@ -144,13 +176,25 @@ async fn the_setup_page_can_be_loaded_twice_and_links_expire() {
     s.post("/mfa/setup-email", json!({ "challenge": c })).await;
     let token = link_token(&latest_mail_to(&to).unwrap().body).unwrap();
     for _ in 0..2 {
-        assert_eq!(s.get(&format!("/mfa/setup?token={token}"), None).await.status, 200);
-        assert_eq!(s.post("/mfa/setup/key", json!({ "token": token })).await.status, 200);
+        assert_eq!(
+            s.get(&format!("/mfa/setup?token={token}"), None)
+                .await
+                .status,
+            200
+        );
+        assert_eq!(
+            s.post("/mfa/setup/key", json!({ "token": token }))
+                .await
+                .status,
+            200
+        );
     }
     s.app.clock.advance(30 * 60 + 1);
     let r = s.post("/mfa/setup/key", json!({ "token": token })).await;
     assert_eq!((r.status, r.error()), (410, "setup_link_expired"));
-    let r = s.post("/mfa/setup/key", json!({ "token": "not-a-token" })).await;
+    let r = s
+        .post("/mfa/setup/key", json!({ "token": "not-a-token" }))
+        .await;
     assert_eq!(r.status, 410);
 }
 
@@ -164,8 +208,18 @@ async fn a_new_setup_email_replaces_the_earlier_link() {
     let first = link_token(&latest_mail_to(&to).unwrap().body).unwrap();
     s.post("/mfa/setup-email", json!({ "challenge": c })).await;
     let second = link_token(&latest_mail_to(&to).unwrap().body).unwrap();
-    assert_eq!(s.post("/mfa/setup/key", json!({ "token": first })).await.status, 410);
-    assert_eq!(s.post("/mfa/setup/key", json!({ "token": second })).await.status, 200);
+    assert_eq!(
+        s.post("/mfa/setup/key", json!({ "token": first }))
+            .await
+            .status,
+        410
+    );
+    assert_eq!(
+        s.post("/mfa/setup/key", json!({ "token": second }))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -175,7 +229,12 @@ async fn at_most_three_setup_emails_an_hour() {
     s.add("ivy", Staff, Some(&to), None).await;
     let c = s.challenge("ivy").await;
     for _ in 0..3 {
-        assert_eq!(s.post("/mfa/setup-email", json!({ "challenge": c })).await.status, 202);
+        assert_eq!(
+            s.post("/mfa/setup-email", json!({ "challenge": c }))
+                .await
+                .status,
+            202
+        );
     }
     let r = s.post("/mfa/setup-email", json!({ "challenge": c })).await;
     assert_eq!(r.status, 429);
@@ -201,15 +260,25 @@ async fn an_unverified_sender_is_a_503_and_leaves_no_usable_link() {
     let c = s.challenge("jack").await;
     let r = s.post("/mfa/setup-email", json!({ "challenge": c })).await;
     assert_eq!((r.status, r.error()), (503, "email_unavailable"));
-    assert!(r.body["message"].as_str().unwrap().contains("administrator"));
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("administrator")
+    );
     let record = s.app.store.load_account("jack").await.unwrap().unwrap();
-    assert!(record.enrolment.is_none(), "the pending enrolment was withdrawn");
+    assert!(
+        record.enrolment.is_none(),
+        "the pending enrolment was withdrawn"
+    );
     assert!(mails_to(&to).is_empty());
 }
 
 #[tokio::test]
 async fn a_setup_email_needs_a_live_challenge() {
     let s = stack().await;
-    let r = s.post("/mfa/setup-email", json!({ "challenge": "x".repeat(43) })).await;
+    let r = s
+        .post("/mfa/setup-email", json!({ "challenge": "x".repeat(43) }))
+        .await;
     assert_eq!((r.status, r.error()), (401, "invalid_challenge"));
 }

@@ -6,16 +6,24 @@ use shared::policy::AccountKind::{self, *};
 
 async fn stack_with_everyone() -> Stack {
     let s = Stack::new().await;
-    s.add("staff1", Staff, Some("staff1@example.org"), None).await;
-    s.add("admin1", Sysadmin, Some("admin1@example.org"), None).await;
-    s.add("manager", Sysadmin, Some("manager@example.org"), None).await;
+    s.add("staff1", Staff, Some("staff1@example.org"), None)
+        .await;
+    s.add("admin1", Sysadmin, Some("admin1@example.org"), None)
+        .await;
+    s.add("manager", Sysadmin, Some("manager@example.org"), None)
+        .await;
     s.add("member1", Member, None, None).await;
     s.add("api1", Api, None, None).await;
     s
 }
 
-const ROWS: [(&str, AccountKind); 5] =
-    [("staff1", Staff), ("admin1", Sysadmin), ("manager", Sysadmin), ("member1", Member), ("api1", Api)];
+const ROWS: [(&str, AccountKind); 5] = [
+    ("staff1", Staff),
+    ("admin1", Sysadmin),
+    ("manager", Sysadmin),
+    ("member1", Member),
+    ("api1", Api),
+];
 
 #[tokio::test]
 async fn mfa_is_off_by_default_and_nobody_is_asked_for_a_code() {
@@ -37,11 +45,18 @@ async fn with_mfa_on_staff_and_sysadmins_including_managers_must_give_a_code() {
     for (user, kind) in ROWS {
         let r = s.sign_in(user, PASSWORD).await;
         assert_eq!(r.status, 200, "{user}: {r:?}");
-        let expected = if kind.is_staff() { "mfa_required" } else { "signed_in" };
+        let expected = if kind.is_staff() {
+            "mfa_required"
+        } else {
+            "signed_in"
+        };
         assert_eq!(r.body["status"], expected, "{user}");
         if kind.is_staff() {
             assert_eq!(r.body["enrolled"], false);
-            assert!(r.body.get("session").is_none(), "no session before the code");
+            assert!(
+                r.body.get("session").is_none(),
+                "no session before the code"
+            );
         }
     }
 }
@@ -52,9 +67,20 @@ async fn token_endpoint_refuses_staff_only_while_mfa_is_on() {
     for on in [false, true] {
         s.set_mfa(on).await;
         for (user, kind) in ROWS {
-            let r = s.form("/token", &format!("grant_type=password&username={user}&password=correct+horse+battery+staple")).await;
+            let r = s
+                .form(
+                    "/token",
+                    &format!(
+                        "grant_type=password&username={user}&password=correct+horse+battery+staple"
+                    ),
+                )
+                .await;
             if on && kind.is_staff() {
-                assert_eq!((r.status, r.error()), (400, "unauthorized_client"), "{user} mfa={on}");
+                assert_eq!(
+                    (r.status, r.error()),
+                    (400, "unauthorized_client"),
+                    "{user} mfa={on}"
+                );
             } else {
                 assert_eq!(r.status, 200, "{user} mfa={on}: {r:?}");
                 assert_eq!(r.body["token_type"], "Bearer");
@@ -64,9 +90,19 @@ async fn token_endpoint_refuses_staff_only_while_mfa_is_on() {
             }
         }
     }
-    let r = s.form("/token", "grant_type=password&username=api1&password=wrong+password+here").await;
+    let r = s
+        .form(
+            "/token",
+            "grant_type=password&username=api1&password=wrong+password+here",
+        )
+        .await;
     assert_eq!((r.status, r.error()), (400, "invalid_grant"));
-    let r = s.form("/token", "grant_type=client_credentials&username=api1&password=x").await;
+    let r = s
+        .form(
+            "/token",
+            "grant_type=client_credentials&username=api1&password=x",
+        )
+        .await;
     assert_eq!(r.error(), "unsupported_grant_type");
 }
 
@@ -106,21 +142,44 @@ async fn repeated_wrong_passwords_are_throttled_with_retry_after() {
 #[tokio::test]
 async fn sessions_end_on_sign_out_and_when_idle() {
     let s = stack_with_everyone().await;
-    let token = s.sign_in("member1", PASSWORD).await.body["session"].as_str().unwrap().to_owned();
+    let token = s.sign_in("member1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let me = s.get("/session", Some(&token)).await;
     assert_eq!(me.status, 200);
-    assert_eq!((me.body["username"].as_str(), me.body["kind"].as_str()), (Some("member1"), Some("member")));
-    let out = s.send(axum::http::Method::POST, "/sign-out", None, Some(&token)).await;
+    assert_eq!(
+        (me.body["username"].as_str(), me.body["kind"].as_str()),
+        (Some("member1"), Some("member"))
+    );
+    let out = s
+        .send(axum::http::Method::POST, "/sign-out", None, Some(&token))
+        .await;
     assert_eq!(out.status, 204);
     assert_eq!(s.get("/session", Some(&token)).await.status, 401);
 
-    let token = s.sign_in("member1", PASSWORD).await.body["session"].as_str().unwrap().to_owned();
+    let token = s.sign_in("member1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     s.app.clock.advance(29 * 60);
-    assert_eq!(s.get("/session", Some(&token)).await.status, 200, "used within 30 minutes");
+    assert_eq!(
+        s.get("/session", Some(&token)).await.status,
+        200,
+        "used within 30 minutes"
+    );
     s.app.clock.advance(29 * 60);
-    assert_eq!(s.get("/session", Some(&token)).await.status, 200, "the last use restarted the idle clock");
+    assert_eq!(
+        s.get("/session", Some(&token)).await.status,
+        200,
+        "the last use restarted the idle clock"
+    );
     s.app.clock.advance(31 * 60);
-    assert_eq!(s.get("/session", Some(&token)).await.status, 401, "idle for 31 minutes");
+    assert_eq!(
+        s.get("/session", Some(&token)).await.status,
+        401,
+        "idle for 31 minutes"
+    );
     assert_eq!(s.get("/session", None).await.status, 401);
     assert_eq!(s.get("/session", Some("garbage")).await.status, 401);
 }
@@ -128,7 +187,10 @@ async fn sessions_end_on_sign_out_and_when_idle() {
 #[tokio::test]
 async fn sessions_end_after_twelve_hours_however_active() {
     let s = stack_with_everyone().await;
-    let token = s.sign_in("member1", PASSWORD).await.body["session"].as_str().unwrap().to_owned();
+    let token = s.sign_in("member1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for _ in 0..40 {
         s.app.clock.advance(25 * 60);
         if s.get("/session", Some(&token)).await.status == 401 {

@@ -9,7 +9,8 @@ use shared::policy::AccountKind::*;
 /// A stack with MFA on and `alice` enrolled through the setup email. Returns the secret.
 async fn enrolled() -> (Stack, Vec<u8>) {
     let s = Stack::new().await;
-    s.add("admin", Sysadmin, Some(&address("admin")), None).await;
+    s.add("admin", Sysadmin, Some(&address("admin")), None)
+        .await;
     s.add("alice", Staff, Some(&address("alice")), None).await;
     s.set_mfa(true).await;
     let secret = s.enrol_by_email("alice").await;
@@ -42,7 +43,11 @@ async fn replayed_code_is_refused() {
     assert_eq!(s.verify(&c1, &code).await.status, 200);
     let c2 = s.challenge("alice").await;
     let r = s.verify(&c2, &code).await;
-    assert_eq!((r.status, r.error()), (401, "invalid_code"), "same step twice");
+    assert_eq!(
+        (r.status, r.error()),
+        (401, "invalid_code"),
+        "same step twice"
+    );
 }
 
 #[tokio::test]
@@ -60,12 +65,34 @@ async fn codes_one_step_off_are_accepted_two_steps_off_are_not() {
     let (s, secret) = enrolled().await;
     s.app.clock.advance(120);
     let c = s.challenge("alice").await;
-    assert_eq!(s.verify(&c, &s.code_at_step_offset(&secret, -2)).await.error(), "invalid_code");
-    assert_eq!(s.verify(&c, &s.code_at_step_offset(&secret, 2)).await.error(), "invalid_code");
-    assert_eq!(s.verify(&c, &s.code_at_step_offset(&secret, -1)).await.status, 200, "the step before");
+    assert_eq!(
+        s.verify(&c, &s.code_at_step_offset(&secret, -2))
+            .await
+            .error(),
+        "invalid_code"
+    );
+    assert_eq!(
+        s.verify(&c, &s.code_at_step_offset(&secret, 2))
+            .await
+            .error(),
+        "invalid_code"
+    );
+    assert_eq!(
+        s.verify(&c, &s.code_at_step_offset(&secret, -1))
+            .await
+            .status,
+        200,
+        "the step before"
+    );
     s.app.clock.advance(120);
     let c = s.challenge("alice").await;
-    assert_eq!(s.verify(&c, &s.code_at_step_offset(&secret, 1)).await.status, 200, "the step after");
+    assert_eq!(
+        s.verify(&c, &s.code_at_step_offset(&secret, 1))
+            .await
+            .status,
+        200,
+        "the step after"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -88,8 +115,15 @@ async fn eight_concurrent_verifications_of_one_code_give_exactly_one_success() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|st| **st == 200).count(), 1, "{statuses:?}");
-    assert!(statuses.iter().all(|st| *st == 200 || *st == 401), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|st| **st == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|st| *st == 200 || *st == 401),
+        "{statuses:?}"
+    );
 }
 
 #[tokio::test]
@@ -98,7 +132,10 @@ async fn a_challenge_is_single_use() {
     let c = s.challenge("alice").await;
     assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
     s.app.clock.advance(30);
-    assert_eq!(s.verify(&c, &s.code(&secret)).await.error(), "invalid_challenge");
+    assert_eq!(
+        s.verify(&c, &s.code(&secret)).await.error(),
+        "invalid_challenge"
+    );
 }
 
 #[tokio::test]
@@ -106,27 +143,42 @@ async fn a_challenge_expires_after_five_minutes() {
     let (s, secret) = enrolled().await;
     let c = s.challenge("alice").await;
     s.app.clock.advance(5 * 60 + 1);
-    assert_eq!(s.verify(&c, &s.code(&secret)).await.error(), "invalid_challenge");
+    assert_eq!(
+        s.verify(&c, &s.code(&secret)).await.error(),
+        "invalid_challenge"
+    );
 }
 
 #[tokio::test]
 async fn five_wrong_codes_end_a_challenge() {
     let (s, secret) = enrolled().await;
     let c = s.challenge("alice").await;
-    let wrong = if s.code(&secret) == "000000" { "111111" } else { "000000" };
+    let wrong = if s.code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     for left in (0..5).rev() {
         let r = s.verify(&c, wrong).await;
         assert_eq!((r.status, r.error()), (401, "invalid_code"));
         assert_eq!(r.body["attempts_left"], left);
     }
     let r = s.verify(&c, &s.code(&secret)).await;
-    assert_eq!(r.error(), "invalid_challenge", "dead even for the right code");
+    assert_eq!(
+        r.error(),
+        "invalid_challenge",
+        "dead even for the right code"
+    );
 }
 
 #[tokio::test]
 async fn ten_wrong_codes_across_challenges_lock_code_entry() {
     let (s, secret) = enrolled().await;
-    let wrong = if s.code(&secret) == "000000" { "111111" } else { "000000" };
+    let wrong = if s.code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     let mut last = None;
     for i in 0..10 {
         let c = s.challenge("alice").await;
@@ -163,7 +215,12 @@ async fn bad_codes_and_bodies_are_400_and_change_nothing() {
         let r = s.post("/mfa/verify", body.clone()).await;
         assert_eq!((r.status, r.error()), (400, "invalid_request"), "{body}");
     }
-    let r = s.post("/mfa/verify", json!({ "challenge": c, "code": "1".repeat(20_000) })).await;
+    let r = s
+        .post(
+            "/mfa/verify",
+            json!({ "challenge": c, "code": "1".repeat(20_000) }),
+        )
+        .await;
     assert_eq!(r.status, 413);
     assert_eq!(s.dump().await, before, "no item changed");
 }
@@ -175,7 +232,9 @@ async fn a_dynamodb_outage_during_verify_is_a_503_and_leaves_no_trace() {
     let through_proxy = proxy.sdk_config(&admin_stack.sdk);
     // Same table and keys, but the functions reach AWS through the proxy.
     let config = (*admin_stack.app.config).clone();
-    let app = shared::App::connect(config, &through_proxy, admin_stack.app.clock.clone()).await.unwrap();
+    let app = shared::App::connect(config, &through_proxy, admin_stack.app.clock.clone())
+        .await
+        .unwrap();
     let router = verify_code::router(app);
 
     let c = admin_stack.challenge("alice").await;
@@ -185,20 +244,33 @@ async fn a_dynamodb_outage_during_verify_is_a_503_and_leaves_no_trace() {
         let body = json!({ "challenge": c, "code": code }).to_string();
         async move {
             use tower::ServiceExt;
-            let req = axum::http::Request::post("/mfa/verify").body(axum::body::Body::from(body)).unwrap();
+            let req = axum::http::Request::post("/mfa/verify")
+                .body(axum::body::Body::from(body))
+                .unwrap();
             let res = router.oneshot(req).await.unwrap();
             let status = res.status().as_u16();
-            let bytes = axum::body::to_bytes(res.into_body(), 1 << 16).await.unwrap();
-            (status, serde_json::from_slice::<serde_json::Value>(&bytes).unwrap())
+            let bytes = axum::body::to_bytes(res.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap(),
+            )
         }
     };
     proxy.down();
     let (status, body) = call(router.clone()).await;
     assert_eq!(status, 503);
     assert_eq!(body["error"], "service_unavailable");
-    assert!(!body["message"].as_str().unwrap().contains("dynamodb"), "no internals: {body}");
+    assert!(
+        !body["message"].as_str().unwrap().contains("dynamodb"),
+        "no internals: {body}"
+    );
     assert_eq!(admin_stack.dump().await, before, "nothing half-written");
     proxy.up();
     let (status, body) = call(router).await;
-    assert_eq!(status, 200, "the same challenge and code work once it is back: {body}");
+    assert_eq!(
+        status, 200,
+        "the same challenge and code work once it is back: {body}"
+    );
 }

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 use shared::clock::rfc3339;
-use shared::flows::sign_in::{self, SignIn};
 use shared::flows::sessions;
+use shared::flows::sign_in::{self, SignIn};
 use shared::http::{FormBody, JsonBody, bearer, finish};
 use shared::{App, Error};
 
@@ -38,12 +38,20 @@ async fn password_sign_in(
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
     let body = match sign_in::password_sign_in(&app, &c.username, &c.password).await? {
-        SignIn::SignedIn { session, expires_at } => json!({
+        SignIn::SignedIn {
+            session,
+            expires_at,
+        } => json!({
             "status": "signed_in",
             "session": session,
             "expires_at": rfc3339(expires_at),
         }),
-        SignIn::MfaRequired { challenge, expires_at, enrolled, setup_email_to } => json!({
+        SignIn::MfaRequired {
+            challenge,
+            expires_at,
+            enrolled,
+            setup_email_to,
+        } => json!({
             "status": "mfa_required",
             "challenge": challenge,
             "expires_at": rfc3339(expires_at),

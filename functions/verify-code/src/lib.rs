@@ -13,7 +13,11 @@ use shared::http::{JsonBody, finish};
 use shared::{App, Error};
 
 pub fn router(app: App) -> Router {
-    finish(Router::new().route("/mfa/verify", post(verify_code)).with_state(app))
+    finish(
+        Router::new()
+            .route("/mfa/verify", post(verify_code))
+            .with_state(app),
+    )
 }
 
 #[derive(Deserialize)]

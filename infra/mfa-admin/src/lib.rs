@@ -49,7 +49,10 @@ pub async fn bootstrap(
     let existing = secrets.describe_secret().secret_id(secret_id).send().await;
     match existing {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|se| se.is_resource_not_found_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|se| se.is_resource_not_found_exception()) =>
+        {
             secrets
                 .create_secret()
                 .name(secret_id)
@@ -57,10 +60,17 @@ pub async fn bootstrap(
                 .secret_string(Keys::generate_json()?)
                 .send()
                 .await
-                .map_err(|e| AdminError::Failed(format!("create secret: {}", DisplayErrorContext(&e))))?;
+                .map_err(|e| {
+                    AdminError::Failed(format!("create secret: {}", DisplayErrorContext(&e)))
+                })?;
             done.push(format!("created secret {secret_id}"));
         }
-        Err(e) => return Err(AdminError::Failed(format!("describe secret: {}", DisplayErrorContext(&e)))),
+        Err(e) => {
+            return Err(AdminError::Failed(format!(
+                "describe secret: {}",
+                DisplayErrorContext(&e)
+            )));
+        }
     }
     let sender = match sender {
         Some(s) => Some(s.to_owned()),
@@ -77,17 +87,30 @@ pub async fn bootstrap(
 /// Creates the SES identity for `sender` unless it exists. True when it was created.
 pub async fn ensure_sender(sdk: &SdkConfig, sender: &str) -> AdminResult<bool> {
     if !is_valid(sender) {
-        return Err(AdminError::Usage(format!("{sender:?} is not a valid email address")));
+        return Err(AdminError::Usage(format!(
+            "{sender:?} is not a valid email address"
+        )));
     }
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    if ses.get_email_identity().email_identity(sender).send().await.is_ok() {
+    if ses
+        .get_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+        .is_ok()
+    {
         return Ok(false);
     }
     ses.create_email_identity()
         .email_identity(sender)
         .send()
         .await
-        .map_err(|e| AdminError::Failed(format!("create SES identity: {}", aws_sdk_sesv2::error::DisplayErrorContext(&e))))?;
+        .map_err(|e| {
+            AdminError::Failed(format!(
+                "create SES identity: {}",
+                aws_sdk_sesv2::error::DisplayErrorContext(&e)
+            ))
+        })?;
     Ok(true)
 }
 
@@ -125,16 +148,25 @@ pub async fn add_account(store: &Store, clock: &Clock, spec: AccountSpec<'_>) ->
         })
         .await?;
     if !created {
-        return Err(AdminError::Failed(format!("account {username} already exists")));
+        return Err(AdminError::Failed(format!(
+            "account {username} already exists"
+        )));
     }
     Ok(())
 }
 
-pub async fn link_account(store: &Store, username: &str, provider: &str, subject: &str) -> AdminResult<()> {
+pub async fn link_account(
+    store: &Store,
+    username: &str,
+    provider: &str,
+    subject: &str,
+) -> AdminResult<()> {
     let username = normalise_username(username)
         .ok_or_else(|| AdminError::Usage("not a valid username".into()))?;
     if provider.is_empty() || subject.is_empty() || provider.contains('#') {
-        return Err(AdminError::Usage("provider and subject must be non-empty (and provider without #)".into()));
+        return Err(AdminError::Usage(
+            "provider and subject must be non-empty (and provider without #)".into(),
+        ));
     }
     if store.load_account(&username).await?.is_none() {
         return Err(AdminError::Failed(format!("no account {username}")));
@@ -147,7 +179,9 @@ pub async fn link_account(store: &Store, username: &str, provider: &str, subject
 pub async fn connect(sdk: &SdkConfig) -> AdminResult<App> {
     let config = Config::from_lookup(|name| match name {
         // Links in mail are not made here; any base URL will do for the admin tool.
-        "PUBLIC_BASE_URL" => std::env::var(name).ok().or(Some("http://127.0.0.1:9000".into())),
+        "PUBLIC_BASE_URL" => std::env::var(name)
+            .ok()
+            .or(Some("http://127.0.0.1:9000".into())),
         _ => std::env::var(name).ok(),
     })
     .map_err(|e| AdminError::Usage(e.to_string()))?;

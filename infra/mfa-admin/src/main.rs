@@ -9,7 +9,10 @@ use shared::flows::admin::{SettingsChange, change_settings};
 use shared::policy::AccountKind;
 
 #[derive(Parser)]
-#[command(name = "mfa-admin", about = "Operate Staff MFA against the AWS endpoint the environment names")]
+#[command(
+    name = "mfa-admin",
+    about = "Operate Staff MFA against the AWS endpoint the environment names"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -113,7 +116,16 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 println!("{line}");
             }
         }
-        Command::Account { command: AccountCommand::Add { username, kind, name_email, address_email, password_stdin } } => {
+        Command::Account {
+            command:
+                AccountCommand::Add {
+                    username,
+                    kind,
+                    name_email,
+                    address_email,
+                    password_stdin,
+                },
+        } => {
             let password = if password_stdin {
                 let mut buf = String::new();
                 std::io::stdin()
@@ -124,25 +136,51 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 None
             };
             let app = mfa_admin::connect(&sdk).await?;
-            mfa_admin::add_account(&app.store, &app.clock, AccountSpec {
-                username: &username,
-                kind: kind.into(),
-                name_email: name_email.as_deref(),
-                address_email: address_email.as_deref(),
-                password: password.as_deref(),
-            })
+            mfa_admin::add_account(
+                &app.store,
+                &app.clock,
+                AccountSpec {
+                    username: &username,
+                    kind: kind.into(),
+                    name_email: name_email.as_deref(),
+                    address_email: address_email.as_deref(),
+                    password: password.as_deref(),
+                },
+            )
             .await?;
             println!("added {username}");
         }
-        Command::Account { command: AccountCommand::Link { username, provider, subject } } => {
+        Command::Account {
+            command:
+                AccountCommand::Link {
+                    username,
+                    provider,
+                    subject,
+                },
+        } => {
             let app = mfa_admin::connect(&sdk).await?;
             mfa_admin::link_account(&app.store, &username, &provider, &subject).await?;
             println!("linked {username} to {provider}");
         }
-        Command::Settings { command: SettingsCommand::Set { mfa_enabled, org_default_email, org_name } } => {
+        Command::Settings {
+            command:
+                SettingsCommand::Set {
+                    mfa_enabled,
+                    org_default_email,
+                    org_name,
+                },
+        } => {
             let app = mfa_admin::connect(&sdk).await?;
-            let saved = change_settings(&app, "mfa-admin", SettingsChange { mfa_enabled, org_default_email, org_name })
-                .await?;
+            let saved = change_settings(
+                &app,
+                "mfa-admin",
+                SettingsChange {
+                    mfa_enabled,
+                    org_default_email,
+                    org_name,
+                },
+            )
+            .await?;
             println!(
                 "mfa_enabled={} org_default_email={} org_name={}",
                 saved.mfa_enabled,
@@ -164,7 +202,14 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             let rendered = e.render().to_string();
-            eprintln!("mfa-admin: {}", rendered.lines().next().unwrap_or("bad arguments").trim_start_matches("error: "));
+            eprintln!(
+                "mfa-admin: {}",
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("bad arguments")
+                    .trim_start_matches("error: ")
+            );
             return ExitCode::from(2);
         }
     };

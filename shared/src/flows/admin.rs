@@ -51,7 +51,10 @@ pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> 
         let current = app.store.get_settings().await?;
         let next = Settings {
             mfa_enabled: change.mfa_enabled.unwrap_or(current.mfa_enabled),
-            org_default_email: change.org_default_email.clone().or(current.org_default_email.clone()),
+            org_default_email: change
+                .org_default_email
+                .clone()
+                .or(current.org_default_email.clone()),
             org_name: change.org_name.clone().or(current.org_name.clone()),
             version: current.version,
         };
@@ -65,14 +68,22 @@ pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> 
         }
         match app.store.put_settings(&next).await {
             Ok(saved) => {
-                app.audit(actor, "settings_change", "settings", &describe(&current, &saved)).await;
+                app.audit(
+                    actor,
+                    "settings_change",
+                    "settings",
+                    &describe(&current, &saved),
+                )
+                .await;
                 return Ok(saved);
             }
             Err(Error::Conflict(_)) => continue,
             Err(e) => return Err(e),
         }
     }
-    Err(Error::Conflict("The settings are being changed by others. Try again.".into()))
+    Err(Error::Conflict(
+        "The settings are being changed by others. Try again.".into(),
+    ))
 }
 
 fn describe(before: &Settings, after: &Settings) -> String {
@@ -86,7 +97,11 @@ fn describe(before: &Settings, after: &Settings) -> String {
     if before.org_name != after.org_name {
         parts.push("org_name changed".to_owned());
     }
-    if parts.is_empty() { "no change".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "no change".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 /// With MFA on, could at least one system administrator sign in: enrolled already, or able to
@@ -95,13 +110,21 @@ async fn an_admin_can_sign_in(app: &App) -> Result<bool> {
     Ok(app.store.staff_accounts().await?.iter().any(|s| {
         s.account.kind == AccountKind::Sysadmin
             && (s.enrolment == Some(EnrolmentStatus::Active)
-                || setup_recipient(s.account.name_email.as_deref(), s.account.address_email.as_deref()).is_ok())
+                || setup_recipient(
+                    s.account.name_email.as_deref(),
+                    s.account.address_email.as_deref(),
+                )
+                .is_ok())
     }))
 }
 
 /// Removes a user's enrolment (lost phone), ends their sessions, and tells them by email.
 pub async fn reset_mfa(app: &App, actor: &str, username: &str) -> Result<()> {
-    let record = app.store.load_account(username).await?.ok_or(Error::NotFound)?;
+    let record = app
+        .store
+        .load_account(username)
+        .await?
+        .ok_or(Error::NotFound)?;
     if !app.store.reset_mfa(username).await? {
         return Err(Error::NotFound);
     }

@@ -33,19 +33,35 @@ pub async fn start(
     now: u64,
 ) -> Result<(String, u64)> {
     let token = new_token()?;
-    let new = NewSession { username, kind, mfa, now, epoch };
+    let new = NewSession {
+        username,
+        kind,
+        mfa,
+        now,
+        epoch,
+    };
     app.store
-        .put_session(&app.keys.tokens.hash(PURPOSE, &token), &new, app.config.session_max_secs)
+        .put_session(
+            &app.keys.tokens.hash(PURPOSE, &token),
+            &new,
+            app.config.session_max_secs,
+        )
         .await?;
     Ok((token, now + app.config.session_idle_secs))
 }
 
 /// The session behind a bearer token; `Unauthenticated` for anything not a live session.
 pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSession> {
-    let token = bearer.filter(|t| is_well_formed(t)).ok_or(Error::Unauthenticated)?;
+    let token = bearer
+        .filter(|t| is_well_formed(t))
+        .ok_or(Error::Unauthenticated)?;
     let hash = app.keys.tokens.hash(PURPOSE, token);
     let now = app.now();
-    let record = app.store.get_session(&hash).await?.ok_or(Error::Unauthenticated)?;
+    let record = app
+        .store
+        .get_session(&hash)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
     if expires_at(app, &record) <= now {
         return Err(Error::Unauthenticated);
     }
@@ -60,7 +76,13 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
         last_seen = now;
     }
     Ok(ActiveSession {
-        expires_at: expires_at(app, &SessionRecord { last_seen, ..record.clone() }),
+        expires_at: expires_at(
+            app,
+            &SessionRecord {
+                last_seen,
+                ..record.clone()
+            },
+        ),
         username: record.username,
         kind: record.kind,
         mfa: record.mfa,
@@ -71,5 +93,7 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
 pub async fn end(app: &App, bearer: Option<&str>) -> Result<()> {
     authenticate(app, bearer).await?;
     let token = bearer.ok_or(Error::Unauthenticated)?;
-    app.store.delete_session(&app.keys.tokens.hash(PURPOSE, token)).await
+    app.store
+        .delete_session(&app.keys.tokens.hash(PURPOSE, token))
+        .await
 }

@@ -58,19 +58,27 @@ pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSen
         .await?
         .ok_or(Error::InvalidChallenge)?;
     let username = live.username.as_str();
-    let (record, settings) = tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
+    let (record, settings) =
+        tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
     let record = record.ok_or(Error::InvalidChallenge)?;
     if record.active_enrolment().is_some() {
-        app.audit(username, "setup_email", username, "already_enrolled").await;
+        app.audit(username, "setup_email", username, "already_enrolled")
+            .await;
         return Err(Error::AlreadyEnrolled);
     }
     let account = &record.account;
-    let to = setup_recipient(account.name_email.as_deref(), account.address_email.as_deref())
-        .map_err(Error::NoEmailOnFile)?;
+    let to = setup_recipient(
+        account.name_email.as_deref(),
+        account.address_email.as_deref(),
+    )
+    .map_err(Error::NoEmailOnFile)?;
     let from = sender(&settings)?;
     if let Err(wait) = app.store.take_setup_mail_slot(username, now).await? {
-        app.audit(username, "setup_email", username, "throttled").await;
-        return Err(Error::Throttled { retry_after_secs: wait });
+        app.audit(username, "setup_email", username, "throttled")
+            .await;
+        return Err(Error::Throttled {
+            retry_after_secs: wait,
+        });
     }
 
     let secret = totp::new_secret()?;
@@ -90,18 +98,32 @@ pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSen
         })
         .await?;
 
-    let link = format!("{}/mfa/setup?token={link_token}", app.config.public_base_url);
+    let link = format!(
+        "{}/mfa/setup?token={link_token}",
+        app.config.public_base_url
+    );
     let body = messages::setup_email(settings.issuer(), &link, link_expires_at);
     let sent = app
         .mailer
-        .send(&Mail { from, to, subject: &body.subject, text: &body.text, html: &body.html })
+        .send(&Mail {
+            from,
+            to,
+            subject: &body.subject,
+            text: &body.text,
+            html: &body.html,
+        })
         .await;
     if let Err(e) = sent {
         // The link never reached anyone; take it back so no usable pending state remains.
-        if let Err(undo) = app.store.withdraw_pending_enrolment(username, &enrolment_id, &link_hash).await {
+        if let Err(undo) = app
+            .store
+            .withdraw_pending_enrolment(username, &enrolment_id, &link_hash)
+            .await
+        {
             tracing::error!(error = ?undo, "could not withdraw an unsent setup link; it was never delivered");
         }
-        app.audit(username, "setup_email", username, "send_failed").await;
+        app.audit(username, "setup_email", username, "send_failed")
+            .await;
         return Err(e);
     }
     app.audit(username, "setup_email", username, "sent").await;
@@ -120,8 +142,10 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
         .get_setup_link(&app.keys.tokens.hash(LINK_PURPOSE, link_token), now)
         .await?
         .ok_or(Error::SetupLinkExpired)?;
-    let (record, settings) =
-        tokio::try_join!(app.store.load_account(&link.username), app.store.get_settings())?;
+    let (record, settings) = tokio::try_join!(
+        app.store.load_account(&link.username),
+        app.store.get_settings()
+    )?;
     let enrolment = record
         .and_then(|r| r.enrolment)
         .filter(|e| e.status == EnrolmentStatus::Pending && e.enrolment_id == link.enrolment_id)
@@ -149,16 +173,19 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
 /// Tells the user their MFA was set up, in case it was not them. Best effort: the sign-in that
 /// triggered it has already succeeded.
 pub async fn notify_activation(app: &App, account: &Account) {
-    notify(app, account, |org| messages::activation_notice(org)).await
+    notify(app, account, messages::activation_notice).await
 }
 
 /// Tells the user an administrator reset their MFA.
 pub async fn notify_reset(app: &App, account: &Account) {
-    notify(app, account, |org| messages::reset_notice(org)).await
+    notify(app, account, messages::reset_notice).await
 }
 
 async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages::Rendered) {
-    let Ok(to) = setup_recipient(account.name_email.as_deref(), account.address_email.as_deref()) else {
+    let Ok(to) = setup_recipient(
+        account.name_email.as_deref(),
+        account.address_email.as_deref(),
+    ) else {
         return;
     };
     let settings = match app.store.get_settings().await {
@@ -169,7 +196,13 @@ async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages:
     let body = render(settings.issuer());
     if let Err(e) = app
         .mailer
-        .send(&Mail { from, to, subject: &body.subject, text: &body.text, html: &body.html })
+        .send(&Mail {
+            from,
+            to,
+            subject: &body.subject,
+            text: &body.text,
+            html: &body.html,
+        })
         .await
     {
         tracing::warn!(error = ?e, "notice not sent");

@@ -18,7 +18,10 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SignIn {
-    SignedIn { session: String, expires_at: u64 },
+    SignedIn {
+        session: String,
+        expires_at: u64,
+    },
     MfaRequired {
         challenge: String,
         expires_at: u64,
@@ -35,9 +38,16 @@ pub struct TokenGrant {
 
 /// Checks username and password. Unknown users and wrong passwords take the same path and time
 /// and end in the same error; locked usernames are refused before any hashing.
-async fn check_password(app: &App, username: &str, password: &str) -> Result<(AccountRecord, Settings)> {
+async fn check_password(
+    app: &App,
+    username: &str,
+    password: &str,
+) -> Result<(AccountRecord, Settings)> {
     if password.len() > MAX_PASSWORD_BYTES {
-        return Err(Error::bad_request("invalid_request", "The password is too long."));
+        return Err(Error::bad_request(
+            "invalid_request",
+            "The password is too long.",
+        ));
     }
     let now = app.now();
     let Some(username) = normalise_username(username) else {
@@ -50,10 +60,15 @@ async fn check_password(app: &App, username: &str, password: &str) -> Result<(Ac
         app.store.load_account(&username),
     )?;
     if throttle.locked_until > now {
-        app.audit(&username, "sign_in", &username, "throttled").await;
-        return Err(Error::Throttled { retry_after_secs: throttle.locked_until - now });
+        app.audit(&username, "sign_in", &username, "throttled")
+            .await;
+        return Err(Error::Throttled {
+            retry_after_secs: throttle.locked_until - now,
+        });
     }
-    let phc = record.as_ref().and_then(|r| r.account.password_hash.clone());
+    let phc = record
+        .as_ref()
+        .and_then(|r| r.account.password_hash.clone());
     let check = hash_in_background(password.to_owned(), phc).await?;
     match (record, check) {
         (Some(record), Check::Right { rehash }) => {
@@ -67,7 +82,8 @@ async fn check_password(app: &App, username: &str, password: &str) -> Result<(Ac
         }
         _ => {
             app.store.record_password_failure(&username, now).await?;
-            app.audit(&username, "sign_in", &username, "invalid_credentials").await;
+            app.audit(&username, "sign_in", &username, "invalid_credentials")
+                .await;
             Err(Error::InvalidCredentials)
         }
     }
@@ -107,15 +123,36 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
         let challenge = new_token()?;
         let expires_at = app
             .store
-            .put_challenge(&app.keys.tokens.hash(CHALLENGE_PURPOSE, &challenge), &account.username, now)
+            .put_challenge(
+                &app.keys.tokens.hash(CHALLENGE_PURPOSE, &challenge),
+                &account.username,
+                now,
+            )
             .await?;
-        app.audit(&account.username, "sign_in", &account.username, "mfa_required").await;
+        app.audit(
+            &account.username,
+            "sign_in",
+            &account.username,
+            "mfa_required",
+        )
+        .await;
         let enrolled = record.active_enrolment().is_some();
         let setup_email_to = (!enrolled)
-            .then(|| setup_recipient(account.name_email.as_deref(), account.address_email.as_deref()).ok())
+            .then(|| {
+                setup_recipient(
+                    account.name_email.as_deref(),
+                    account.address_email.as_deref(),
+                )
+                .ok()
+            })
             .flatten()
             .map(mask);
-        return Ok(SignIn::MfaRequired { challenge, expires_at, enrolled, setup_email_to });
+        return Ok(SignIn::MfaRequired {
+            challenge,
+            expires_at,
+            enrolled,
+            setup_email_to,
+        });
     }
     let (session, expires_at) = sessions::start(
         app,
@@ -126,8 +163,12 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
         now,
     )
     .await?;
-    app.audit(&account.username, "sign_in", &account.username, "signed_in").await;
-    Ok(SignIn::SignedIn { session, expires_at })
+    app.audit(&account.username, "sign_in", &account.username, "signed_in")
+        .await;
+    Ok(SignIn::SignedIn {
+        session,
+        expires_at,
+    })
 }
 
 /// RFC 6749 section 4.3. Staff may not use it while MFA is on: it would skip the code.
@@ -138,7 +179,13 @@ pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<To
     };
     let account = &record.account;
     if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) {
-        app.audit(&account.username, "token", &account.username, "unauthorized_client").await;
+        app.audit(
+            &account.username,
+            "token",
+            &account.username,
+            "unauthorized_client",
+        )
+        .await;
         return Err(Error::UnauthorizedClient);
     }
     let now = app.now();
@@ -151,6 +198,10 @@ pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<To
         now,
     )
     .await?;
-    app.audit(&account.username, "token", &account.username, "issued").await;
-    Ok(TokenGrant { access_token, expires_in: expires_at - now })
+    app.audit(&account.username, "token", &account.username, "issued")
+        .await;
+    Ok(TokenGrant {
+        access_token,
+        expires_in: expires_at - now,
+    })
 }

@@ -7,7 +7,7 @@ use crate::flows::{sessions, setup, sign_in::CHALLENGE_PURPOSE};
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::policy::MfaState;
 use crate::store::accounts::EnrolmentStatus;
-use crate::store::challenges::Completion;
+use crate::store::challenges::{Completion, Verification};
 use crate::store::sessions::NewSession;
 use crate::token::{is_well_formed, new_token};
 use crate::totp::{self, Code};
@@ -37,12 +37,17 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         .ok_or(Error::InvalidChallenge)?;
     if record.code_lock.locked_until > now {
         app.audit(username, "mfa_verify", username, "locked").await;
-        return Err(Error::Throttled { retry_after_secs: record.code_lock.locked_until - now });
+        return Err(Error::Throttled {
+            retry_after_secs: record.code_lock.locked_until - now,
+        });
     }
 
     let matched = match &record.enrolment {
         Some(enrolment) => {
-            let secret = app.keys.secrets.open(&enrolment.sealed_secret, username.as_bytes())?;
+            let secret = app
+                .keys
+                .secrets
+                .open(&enrolment.sealed_secret, username.as_bytes())?;
             totp::matching_step(&secret, &code, now, enrolment.last_step)
                 .map(|step| (enrolment, step))
         }
@@ -62,15 +67,15 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
     };
     let completion = app
         .store
-        .complete_verification(
-            &challenge_hash,
-            &enrolment.enrolment_id,
+        .complete_verification(&Verification {
+            challenge_hash: &challenge_hash,
+            enrolment_id: &enrolment.enrolment_id,
             step,
             now,
-            &app.keys.tokens.hash(sessions::PURPOSE, &session),
-            &new,
-            app.config.session_max_secs,
-        )
+            session_hash: &app.keys.tokens.hash(sessions::PURPOSE, &session),
+            session: &new,
+            session_max_secs: app.config.session_max_secs,
+        })
         .await?;
     match completion {
         Completion::Done => {}
@@ -82,18 +87,30 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
     }
     app.audit(username, "mfa_verify", username, "success").await;
     if enrolment.status == EnrolmentStatus::Pending {
-        app.audit(username, "enrolment_activated", username, "success").await;
+        app.audit(username, "enrolment_activated", username, "success")
+            .await;
         setup::notify_activation(app, &record.account).await;
     }
-    Ok(Verified { session, expires_at: now + app.config.session_idle_secs })
+    Ok(Verified {
+        session,
+        expires_at: now + app.config.session_idle_secs,
+    })
 }
 
-async fn wrong_code(app: &App, challenge_hash: &str, username: &str, now: u64, outcome: &str) -> Result<Verified> {
+async fn wrong_code(
+    app: &App,
+    challenge_hash: &str,
+    username: &str,
+    now: u64,
+    outcome: &str,
+) -> Result<Verified> {
     app.audit(username, "mfa_verify", username, outcome).await;
     let failures = app.store.record_wrong_code(challenge_hash, now).await?;
     let locked_until = app.store.record_account_code_failure(username, now).await?;
     if let Some(until) = locked_until {
-        return Err(Error::Throttled { retry_after_secs: until - now });
+        return Err(Error::Throttled {
+            retry_after_secs: until - now,
+        });
     }
     match failures {
         Some(f) => Err(Error::InvalidCode {

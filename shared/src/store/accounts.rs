@@ -89,7 +89,9 @@ pub struct NewAccount<'a> {
 fn parse_profile(item: &Item) -> Result<Account> {
     let corrupt = |what: &str| Error::Internal(format!("account item: {what}"));
     Ok(Account {
-        username: get_s(item, "username").ok_or_else(|| corrupt("username"))?.to_owned(),
+        username: get_s(item, "username")
+            .ok_or_else(|| corrupt("username"))?
+            .to_owned(),
         kind: get_s(item, "kind")
             .and_then(AccountKind::parse)
             .ok_or_else(|| corrupt("kind"))?,
@@ -111,7 +113,9 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
         enrolment_id: get_s(item, "enrolment_id")
             .ok_or_else(|| corrupt("enrolment_id"))?
             .to_owned(),
-        sealed_secret: get_b(item, "secret").ok_or_else(|| corrupt("secret"))?.to_vec(),
+        sealed_secret: get_b(item, "secret")
+            .ok_or_else(|| corrupt("secret"))?
+            .to_vec(),
         last_step: get_n(item, "last_step"),
     })
 }
@@ -242,7 +246,10 @@ mod tests {
     #[test]
     fn usernames_are_case_insensitive_and_checked() {
         assert_eq!(normalise_username(" J.Doe "), Some("j.doe".into()));
-        assert_eq!(normalise_username("manager@acme"), Some("manager@acme".into()));
+        assert_eq!(
+            normalise_username("manager@acme"),
+            Some("manager@acme".into())
+        );
         assert_eq!(normalise_username(""), None);
         assert_eq!(normalise_username("a b"), None);
         assert_eq!(normalise_username("ACCOUNT#x"), None);
@@ -275,7 +282,9 @@ impl Store {
             .send();
         while let Some(item) = pages.next().await {
             let item = item.map_err(unavailable("scan accounts"))?;
-            let Some(pk) = get_s(&item, "pk").map(str::to_owned) else { continue };
+            let Some(pk) = get_s(&item, "pk").map(str::to_owned) else {
+                continue;
+            };
             match get_s(&item, "sk") {
                 Some(PROFILE) => {
                     let account = parse_profile(&item)?;

@@ -8,7 +8,9 @@ use super::schema::build_err;
 use super::sessions::{NewSession, session_item};
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::error::Result;
-use crate::limits::{ACCOUNT_MAX_CODE_FAILURES, CHALLENGE_MAX_FAILURES, CHALLENGE_SECS, CODE_LOCK_SECS};
+use crate::limits::{
+    ACCOUNT_MAX_CODE_FAILURES, CHALLENGE_MAX_FAILURES, CHALLENGE_SECS, CODE_LOCK_SECS,
+};
 
 pub(crate) fn challenge_pk(hash: &str) -> String {
     format!("CHALLENGE#{hash}")
@@ -22,6 +24,18 @@ pub struct Challenge {
     pub username: String,
     pub expires_at: u64,
     pub failures: u64,
+}
+
+/// Everything a correct code changes, for `complete_verification`.
+pub struct Verification<'a> {
+    pub challenge_hash: &'a str,
+    pub enrolment_id: &'a str,
+    /// The time step the code matched.
+    pub step: u64,
+    pub now: u64,
+    pub session_hash: &'a str,
+    pub session: &'a NewSession<'a>,
+    pub session_max_secs: u64,
 }
 
 /// How a verification that matched a code ended.
@@ -99,7 +113,11 @@ impl Store {
 
     /// Counts a wrong code against the account; at the limit, locks code entry. Returns the
     /// time the lock ends, if this failure set one.
-    pub async fn record_account_code_failure(&self, username: &str, now: u64) -> Result<Option<u64>> {
+    pub async fn record_account_code_failure(
+        &self,
+        username: &str,
+        now: u64,
+    ) -> Result<Option<u64>> {
         let out = self
             .db
             .update_item()
@@ -111,7 +129,10 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("count account code failure"))?;
-        let failures = out.attributes().and_then(|a| get_n(a, "failures")).unwrap_or(1);
+        let failures = out
+            .attributes()
+            .and_then(|a| get_n(a, "failures"))
+            .unwrap_or(1);
         if failures < ACCOUNT_MAX_CODE_FAILURES {
             return Ok(None);
         }
@@ -132,16 +153,11 @@ impl Store {
     /// One transaction for a correct code: consume the challenge, record the accepted step (and
     /// activate a pending enrolment), clear the account's code failures, create the session.
     /// Either all of it happens or none of it.
-    pub async fn complete_verification(
-        &self,
-        challenge_hash: &str,
-        enrolment_id: &str,
-        step: u64,
-        now: u64,
-        session_hash: &str,
-        session: &NewSession<'_>,
-        session_max_secs: u64,
-    ) -> Result<Completion> {
+    pub async fn complete_verification(&self, v: &Verification<'_>) -> Result<Completion> {
+        let (challenge_hash, enrolment_id, step, now) =
+            (v.challenge_hash, v.enrolment_id, v.step, v.now);
+        let (session_hash, session, session_max_secs) =
+            (v.session_hash, v.session, v.session_max_secs);
         let consume = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(challenge_pk(challenge_hash), CHALLENGE)))

@@ -2,7 +2,9 @@
 //! first accepted code activates it; a setup link shows that secret, and dies with activation,
 //! replacement or expiry.
 
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
 use super::accounts::{CODE_LOCK, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
 use super::schema::build_err;
@@ -75,7 +77,12 @@ impl Store {
     }
 
     /// Undoes `put_pending_enrolment` when the mail could not be sent, so nothing usable is left.
-    pub async fn withdraw_pending_enrolment(&self, username: &str, enrolment_id: &str, link_hash: &str) -> Result<()> {
+    pub async fn withdraw_pending_enrolment(
+        &self,
+        username: &str,
+        enrolment_id: &str,
+        link_hash: &str,
+    ) -> Result<()> {
         let link = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(setup_pk(link_hash), SETUP)))
@@ -165,7 +172,9 @@ impl Store {
                     })
                     .and_then(|item| get_n(item, "window_start"))
                     .unwrap_or(now);
-                Ok(Err((start + SETUP_MAIL_WINDOW_SECS).saturating_sub(now).max(1)))
+                Ok(Err((start + SETUP_MAIL_WINDOW_SECS)
+                    .saturating_sub(now)
+                    .max(1)))
             }
             Err(e) => Err(unavailable("open setup mail window")(e)),
         }
@@ -198,7 +207,9 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(3) == Some(&true)) => Ok(false),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(3) == Some(&true)) => {
+                Ok(false)
+            }
             Err(e) => Err(unavailable("reset mfa")(e)),
         }
     }

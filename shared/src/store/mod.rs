@@ -58,7 +58,9 @@ pub(crate) fn key(pk: impl Into<String>, sk: &str) -> Item {
 }
 
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
@@ -68,7 +70,9 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Option<u64> {
 }
 
 pub(crate) fn get_b<'a>(item: &'a Item, name: &str) -> Option<&'a [u8]> {
-    item.get(name).and_then(|v| v.as_b().ok()).map(|b| b.as_ref())
+    item.get(name)
+        .and_then(|v| v.as_b().ok())
+        .map(|b| b.as_ref())
 }
 
 /// A failed call to DynamoDB: the caller answers 503 and the details go to the log only.

@@ -16,7 +16,12 @@ pub const TTL_ATTRIBUTE: &str = "ttl";
 impl Store {
     /// Creates the table with its TTL setting, unless it already exists.
     pub async fn create_table_if_missing(&self) -> Result<bool> {
-        let exists = self.db.describe_table().table_name(&self.table).send().await;
+        let exists = self
+            .db
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await;
         match exists {
             Ok(_) => return Ok(false),
             Err(e)

@@ -64,12 +64,18 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("get session"))?;
-        let Some(item) = out.item() else { return Ok(None) };
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
         let corrupt = || Error::Internal("session item".into());
         Ok(Some(SessionRecord {
             username: get_s(item, "username").ok_or_else(corrupt)?.to_owned(),
-            kind: get_s(item, "kind").and_then(AccountKind::parse).ok_or_else(corrupt)?,
-            mfa: get_s(item, "mfa").and_then(MfaState::parse).ok_or_else(corrupt)?,
+            kind: get_s(item, "kind")
+                .and_then(AccountKind::parse)
+                .ok_or_else(corrupt)?,
+            mfa: get_s(item, "mfa")
+                .and_then(MfaState::parse)
+                .ok_or_else(corrupt)?,
             created_at: get_n(item, "created_at").ok_or_else(corrupt)?,
             last_seen: get_n(item, "last_seen").ok_or_else(corrupt)?,
             epoch: get_n(item, "epoch").unwrap_or(0),

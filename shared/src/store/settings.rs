@@ -72,7 +72,11 @@ impl Store {
             item.insert("org_name".into(), s(name));
         }
         item.insert("version".into(), n(new.version + 1));
-        let mut put = self.db.put_item().table_name(&self.table).set_item(Some(item));
+        let mut put = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         put = if new.version == 0 {
             put.condition_expression("attribute_not_exists(pk)")
         } else {

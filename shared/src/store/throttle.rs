@@ -35,11 +35,18 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("get password throttle"))?;
-        Ok(out.item().map(PasswordThrottle::from_item).unwrap_or_default())
+        Ok(out
+            .item()
+            .map(PasswordThrottle::from_item)
+            .unwrap_or_default())
     }
 
     /// Counts one more wrong password and sets the lock the new count calls for.
-    pub async fn record_password_failure(&self, username: &str, now: u64) -> Result<PasswordThrottle> {
+    pub async fn record_password_failure(
+        &self,
+        username: &str,
+        now: u64,
+    ) -> Result<PasswordThrottle> {
         let out = self
             .db
             .update_item()
@@ -53,10 +60,16 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("count password failure"))?;
-        let failures = out.attributes().and_then(|a| get_n(a, "failures")).unwrap_or(1);
+        let failures = out
+            .attributes()
+            .and_then(|a| get_n(a, "failures"))
+            .unwrap_or(1);
         let lock = password_lock_secs(failures);
         if lock == 0 {
-            return Ok(PasswordThrottle { failures, locked_until: 0 });
+            return Ok(PasswordThrottle {
+                failures,
+                locked_until: 0,
+            });
         }
         let locked_until = now + lock;
         self.db
@@ -68,7 +81,10 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("lock password"))?;
-        Ok(PasswordThrottle { failures, locked_until })
+        Ok(PasswordThrottle {
+            failures,
+            locked_until,
+        })
     }
 
     /// A correct password resets the count.
