@@ -9,12 +9,18 @@ fn start(env: &[(&str, &str)]) -> (bool, String) {
         .envs(env.iter().copied())
         .output()
         .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn a_missing_variable_fails_the_cold_start_and_is_named() {
-    let (ok, stderr) = start(&[("MFA_KEYS_SECRET", "k"), ("PUBLIC_BASE_URL", "https://x.example")]);
+    let (ok, stderr) = start(&[
+        ("MFA_KEYS_SECRET", "k"),
+        ("PUBLIC_BASE_URL", "https://x.example"),
+    ]);
     assert!(!ok);
     assert!(stderr.contains("MFA_TABLE"), "{stderr}");
 }

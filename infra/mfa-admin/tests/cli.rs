@@ -7,12 +7,17 @@ async fn fresh_table() -> (String, String, aws_sdk_dynamodb::Client) {
     let sdk = shared::app::sdk_config().await;
     let suffix = format!("{}-{}", std::process::id(), rand_suffix());
     let (table, secret) = (format!("cli-{suffix}"), format!("cli-keys-{suffix}"));
-    mfa_admin::bootstrap(&sdk, &table, &secret, None).await.unwrap();
+    mfa_admin::bootstrap(&sdk, &table, &secret, None)
+        .await
+        .unwrap();
     (table, secret, aws_sdk_dynamodb::Client::new(&sdk))
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 fn admin(table: &str, secret: &str, args: &[&str], stdin: &str) -> (i32, String) {
@@ -25,23 +30,64 @@ fn admin(table: &str, secret: &str, args: &[&str], stdin: &str) -> (i32, String)
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn items(db: &aws_sdk_dynamodb::Client, table: &str) -> usize {
-    db.scan().table_name(table).send().await.unwrap().items().len()
+    db.scan()
+        .table_name(table)
+        .send()
+        .await
+        .unwrap()
+        .items()
+        .len()
 }
 
 #[tokio::test]
 async fn bad_arguments_are_one_line_exit_2_and_write_nothing() {
     let (table, secret, db) = fresh_table().await;
     let cases: [(&[&str], &str); 4] = [
-        (&["account", "add", "--username", "x", "--kind", "bogus"], ""),
-        (&["account", "add", "--username", "bad name", "--kind", "staff"], ""),
-        (&["account", "add", "--username", "y", "--kind", "staff", "--password-stdin"], "short\n"),
-        (&["settings", "set", "--org-default-email", "not-an-address"], ""),
+        (
+            &["account", "add", "--username", "x", "--kind", "bogus"],
+            "",
+        ),
+        (
+            &[
+                "account",
+                "add",
+                "--username",
+                "bad name",
+                "--kind",
+                "staff",
+            ],
+            "",
+        ),
+        (
+            &[
+                "account",
+                "add",
+                "--username",
+                "y",
+                "--kind",
+                "staff",
+                "--password-stdin",
+            ],
+            "short\n",
+        ),
+        (
+            &["settings", "set", "--org-default-email", "not-an-address"],
+            "",
+        ),
     ];
     for (args, stdin) in cases {
         let (code, stderr) = admin(&table, &secret, args, stdin);
@@ -55,8 +101,21 @@ async fn bad_arguments_are_one_line_exit_2_and_write_nothing() {
 #[tokio::test]
 async fn accounts_are_added_once() {
     let (table, secret, db) = fresh_table().await;
-    let args = ["account", "add", "--username", "Jane", "--kind", "staff", "--name-email", "jane@example.org", "--password-stdin"];
-    assert_eq!(admin(&table, &secret, &args, "a long enough passphrase\n").0, 0);
+    let args = [
+        "account",
+        "add",
+        "--username",
+        "Jane",
+        "--kind",
+        "staff",
+        "--name-email",
+        "jane@example.org",
+        "--password-stdin",
+    ];
+    assert_eq!(
+        admin(&table, &secret, &args, "a long enough passphrase\n").0,
+        0
+    );
     let (code, stderr) = admin(&table, &secret, &args, "a long enough passphrase\n");
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("already exists"));
