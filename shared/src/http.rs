@@ -167,6 +167,12 @@ pub fn finish(router: Router) -> Router {
         .layer(middleware::from_fn(edge))
 }
 
+/// The Lambda function's name, as Lambda sets it; empty locally outside `cargo lambda watch`.
+fn function_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default())
+}
+
 async fn edge(req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
@@ -195,6 +201,7 @@ async fn edge(req: Request, next: Next) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     tracing::info!(
+        function = function_name(),
         request_id,
         %method,
         route,

@@ -1,14 +1,18 @@
-//! settings: the organisation's MFA settings for administrators.
+//! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
+//! `POST /accounts/{username}/mfa/reset`, `GET /audit`.
 
 use axum::Router;
 use axum::extract::State;
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
+use shared::clock::rfc3339;
 use shared::flows::admin;
 use shared::http::{JsonBody, bearer, finish};
+use shared::store::accounts::normalise_username;
 use shared::store::settings::Settings;
 use shared::{App, Error};
 
@@ -16,6 +20,9 @@ pub fn router(app: App) -> Router {
     finish(
         Router::new()
             .route("/settings", get(get_settings).put(put_settings))
+            .route("/settings/mfa-readiness", get(readiness))
+            .route("/accounts/{username}/mfa/reset", post(reset))
+            .route("/audit", get(audit))
             .with_state(app),
     )
 }
@@ -62,4 +69,65 @@ async fn put_settings(
     )
     .await?;
     Ok(settings_json(&saved))
+}
+
+async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    admin::require_admin(&app, bearer(&headers)).await?;
+    let r = admin::readiness(&app).await?;
+    let cannot: Vec<_> = r
+        .cannot_receive_setup_mail
+        .iter()
+        .map(|(username, reason)| json!({ "username": username, "reason": reason.as_str() }))
+        .collect();
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({
+            "staff": { "enrolled": r.enrolled, "pending": r.pending, "not_enrolled": r.not_enrolled },
+            "cannot_receive_setup_mail": cannot,
+        }),
+    ))
+}
+
+async fn reset(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Result<StatusCode, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    admin::reset_mfa(&app, &admin.username, &username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<String>,
+}
+
+async fn audit(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, Error> {
+    admin::require_admin(&app, bearer(&headers)).await?;
+    let limit = match q.limit.as_deref() {
+        None => 50,
+        Some(v) => v
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| {
+                Error::bad_request("invalid_request", "limit must be a number from 1 to 500.")
+            })?,
+    };
+    let entries: Vec<_> = app
+        .store
+        .recent_audit(limit)
+        .await?
+        .into_iter()
+        .map(|e| {
+            json!({ "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "target": e.target, "outcome": e.outcome })
+        })
+        .collect();
+    Ok(shared::http::json(StatusCode::OK, json!(entries)))
 }

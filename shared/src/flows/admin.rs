@@ -132,3 +132,35 @@ pub async fn reset_mfa(app: &App, actor: &str, username: &str) -> Result<()> {
     setup::notify_reset(app, &record.account).await;
     Ok(())
 }
+
+/// What an administrator reads before switching MFA on.
+pub struct Readiness {
+    pub enrolled: usize,
+    pub pending: usize,
+    pub not_enrolled: usize,
+    /// Staff not yet enrolled who cannot be sent a setup email, and why.
+    pub cannot_receive_setup_mail: Vec<(String, crate::error::MailProblem)>,
+}
+
+pub async fn readiness(app: &App) -> Result<Readiness> {
+    let staff = app.store.staff_accounts().await?;
+    let count =
+        |want: Option<EnrolmentStatus>| staff.iter().filter(|s| s.enrolment == want).count();
+    Ok(Readiness {
+        enrolled: count(Some(EnrolmentStatus::Active)),
+        pending: count(Some(EnrolmentStatus::Pending)),
+        not_enrolled: count(None),
+        cannot_receive_setup_mail: staff
+            .iter()
+            .filter(|s| s.enrolment != Some(EnrolmentStatus::Active))
+            .filter_map(|s| {
+                setup_recipient(
+                    s.account.name_email.as_deref(),
+                    s.account.address_email.as_deref(),
+                )
+                .err()
+                .map(|p| (s.account.username.clone(), p))
+            })
+            .collect(),
+    })
+}
