@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::flows::sessions;
 use crate::password::{self, Check};
 use crate::policy::{self, MfaState};
-use crate::store::accounts::{AccountRecord, normalise_username};
+use crate::store::accounts::{Account, AccountRecord, normalise_username};
 use crate::store::settings::Settings;
 use crate::token::new_token;
 
@@ -154,17 +154,8 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
             setup_email_to,
         });
     }
-    let (session, expires_at) = sessions::start(
-        app,
-        &account.username,
-        account.kind,
-        MfaState::NotRequired,
-        account.session_epoch,
-        now,
-    )
-    .await?;
-    app.audit(&account.username, "sign_in", &account.username, "signed_in")
-        .await;
+    let (session, expires_at) =
+        session_without_code(app, account, now, "sign_in", "signed_in").await?;
     Ok(SignIn::SignedIn {
         session,
         expires_at,
@@ -189,7 +180,23 @@ pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<To
         return Err(Error::UnauthorizedClient);
     }
     let now = app.now();
-    let (access_token, expires_at) = sessions::start(
+    let (access_token, expires_at) =
+        session_without_code(app, account, now, "token", "issued").await?;
+    Ok(TokenGrant {
+        access_token,
+        expires_in: expires_at - now,
+    })
+}
+
+/// A session for an account the policy asks no code of, with its audit entry.
+async fn session_without_code(
+    app: &App,
+    account: &Account,
+    now: u64,
+    action: &str,
+    outcome: &str,
+) -> Result<(String, u64)> {
+    let started = sessions::start(
         app,
         &account.username,
         account.kind,
@@ -198,10 +205,7 @@ pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<To
         now,
     )
     .await?;
-    app.audit(&account.username, "token", &account.username, "issued")
+    app.audit(&account.username, action, &account.username, outcome)
         .await;
-    Ok(TokenGrant {
-        access_token,
-        expires_in: expires_at - now,
-    })
+    Ok(started)
 }
