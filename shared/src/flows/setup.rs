@@ -103,16 +103,7 @@ pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSen
         app.config.public_base_url
     );
     let body = messages::setup_email(settings.issuer(), &link, link_expires_at);
-    let sent = app
-        .mailer
-        .send(&Mail {
-            from,
-            to,
-            subject: &body.subject,
-            text: &body.text,
-            html: &body.html,
-        })
-        .await;
+    let sent = deliver(app, from, to, &body).await;
     if let Err(e) = sent {
         // The link never reached anyone; take it back so no usable pending state remains.
         if let Err(undo) = app
@@ -194,17 +185,18 @@ async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages:
     };
     let Ok(from) = sender(&settings) else { return };
     let body = render(settings.issuer());
-    if let Err(e) = app
-        .mailer
-        .send(&Mail {
-            from,
-            to,
-            subject: &body.subject,
-            text: &body.text,
-            html: &body.html,
-        })
-        .await
-    {
+    if let Err(e) = deliver(app, from, to, &body).await {
         tracing::warn!(error = ?e, "notice not sent");
     }
+}
+
+async fn deliver(app: &App, from: &str, to: &str, body: &messages::Rendered) -> Result<()> {
+    let mail = Mail {
+        from,
+        to,
+        subject: &body.subject,
+        text: &body.text,
+        html: &body.html,
+    };
+    app.mailer.send(&mail).await
 }
