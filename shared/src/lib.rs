@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod email;
 pub mod error;
+pub mod federation;
 pub mod flows;
 pub mod http;
 pub mod keys;

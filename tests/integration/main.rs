@@ -3,6 +3,7 @@
 
 mod admin;
 mod edge;
+mod federated;
 mod setup;
 mod sign_in;
 mod verify;

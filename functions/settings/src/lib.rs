@@ -1,12 +1,12 @@
 //! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
-//! `POST /accounts/{username}/mfa/reset`, `GET /audit`.
+//! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`, `GET /audit`.
 
 use axum::Router;
 use axum::extract::State;
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::json;
 use shared::clock::rfc3339;
@@ -21,6 +21,7 @@ pub fn router(app: App) -> Router {
         Router::new()
             .route("/settings", get(get_settings).put(put_settings))
             .route("/settings/mfa-readiness", get(readiness))
+            .route("/settings/providers/{id}", put(put_provider))
             .route("/accounts/{username}/mfa/reset", post(reset))
             .route("/audit", get(audit))
             .with_state(app),
@@ -130,4 +131,42 @@ async fn audit(
         })
         .collect();
     Ok(shared::http::json(StatusCode::OK, json!(entries)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderBody {
+    kind: shared::policy::ProviderKind,
+    issuer: String,
+    audience: String,
+    jwks: serde_json::Value,
+    #[serde(default)]
+    require_amr: Vec<String>,
+}
+
+async fn put_provider(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ProviderBody>,
+) -> Result<Response, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let echo = json!({
+        "id": id, "kind": body.kind, "issuer": body.issuer, "audience": body.audience,
+        "require_amr": body.require_amr,
+    });
+    admin::put_provider(
+        &app,
+        &admin.username,
+        &id,
+        admin::ProviderChange {
+            kind: body.kind,
+            issuer: body.issuer,
+            audience: body.audience,
+            jwks: body.jwks,
+            require_amr: body.require_amr,
+        },
+    )
+    .await?;
+    Ok(shared::http::json(StatusCode::OK, echo))
 }

@@ -1,4 +1,5 @@
-//! sign-in: `GET /sign-in` (the page), `POST /sign-in`, `POST /token`, `GET /session`,
+//! sign-in: `GET /sign-in` (the page), `POST /sign-in`, `POST /sign-in/federated`, `POST /token`,
+//! `GET /session`,
 //! `POST /sign-out`. Each handler parses, calls a shared flow, and answers.
 
 mod page;
@@ -11,8 +12,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 use shared::clock::rfc3339;
-use shared::flows::sessions;
 use shared::flows::sign_in::{self, SignIn};
+use shared::flows::{federated, sessions};
 use shared::http::{FormBody, JsonBody, bearer, finish};
 use shared::{App, Error};
 
@@ -20,6 +21,7 @@ pub fn router(app: App) -> Router {
     finish(
         Router::new()
             .route("/sign-in", get(page::sign_in_page).post(password_sign_in))
+            .route("/sign-in/federated", post(federated_sign_in))
             .route("/token", post(token))
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
@@ -106,4 +108,26 @@ async fn session(State(app): State<App>, headers: HeaderMap) -> Result<Response,
 async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Result<StatusCode, Error> {
     sessions::end(&app, bearer(&headers)).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct FederatedBody {
+    provider: String,
+    id_token: String,
+}
+
+async fn federated_sign_in(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<FederatedBody>,
+) -> Result<Response, Error> {
+    let done = federated::federated_sign_in(&app, &req.provider, &req.id_token).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({
+            "status": "signed_in",
+            "session": done.session,
+            "expires_at": rfc3339(done.expires_at),
+            "mfa": done.mfa.as_str(),
+        }),
+    ))
 }

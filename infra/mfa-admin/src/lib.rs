@@ -76,10 +76,10 @@ pub async fn bootstrap(
         Some(s) => Some(s.to_owned()),
         None => store.get_settings().await?.org_default_email,
     };
-    if let Some(sender) = sender {
-        if ensure_sender(sdk, &sender).await? {
-            done.push(format!("created SES identity {sender}"));
-        }
+    if let Some(sender) = sender
+        && ensure_sender(sdk, &sender).await?
+    {
+        done.push(format!("created SES identity {sender}"));
     }
     Ok(done)
 }

@@ -164,3 +164,45 @@ pub async fn readiness(app: &App) -> Result<Readiness> {
             .collect(),
     })
 }
+
+/// An identity provider as an administrator configures it.
+pub struct ProviderChange {
+    pub kind: crate::policy::ProviderKind,
+    pub issuer: String,
+    pub audience: String,
+    pub jwks: serde_json::Value,
+    pub require_amr: Vec<String>,
+}
+
+pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChange) -> Result<()> {
+    let valid_id = (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if !valid_id {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "The provider id must be 1 to 32 lowercase letters, digits or hyphens.",
+        ));
+    }
+    if change.issuer.trim().is_empty() || change.audience.trim().is_empty() {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "issuer and audience are required.",
+        ));
+    }
+    crate::federation::parse_jwks(&change.jwks)
+        .map_err(|e| Error::bad_request("invalid_request", format!("{e}.")))?;
+    app.store
+        .put_provider(
+            id,
+            change.kind,
+            &change.issuer,
+            &change.audience,
+            &change.jwks,
+            &change.require_amr,
+        )
+        .await?;
+    app.audit(actor, "provider_change", id, "saved").await;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! (policy, totp, password, email) with storage and mail; they know nothing of HTTP.
 
 pub mod admin;
+pub mod federated;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in;

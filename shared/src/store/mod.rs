@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod challenges;
 pub mod enrolments;
+pub mod providers;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
