@@ -37,6 +37,35 @@ impl Mailer {
         &self.ses
     }
 
+    /// Whether SES will send from `sender`: its identity (or its domain's) is verified.
+    pub async fn sender_verified(&self, sender: &str) -> Result<bool> {
+        let domain = sender.rsplit_once('@').map(|(_, d)| d);
+        for identity in std::iter::once(sender).chain(domain) {
+            match self
+                .ses
+                .get_email_identity()
+                .email_identity(identity)
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    let status = out.verification_status().map(|s| s.as_str());
+                    if out.verified_for_sending_status() || status == Some("SUCCESS") {
+                        return Ok(true);
+                    }
+                }
+                Err(e) if e.code() == Some("NotFoundException") => {}
+                Err(e) => {
+                    return Err(Error::unavailable(format!(
+                        "ses get_email_identity: {}",
+                        DisplayErrorContext(&e)
+                    )));
+                }
+            }
+        }
+        Ok(false)
+    }
+
     pub async fn send(&self, mail: &Mail<'_>) -> Result<()> {
         let message = Message::builder()
             .subject(content(mail.subject)?)

@@ -94,6 +94,8 @@ async fn readiness_lists_who_cannot_receive_setup_mail() {
         r.body["staff"],
         json!({ "enrolled": 1, "pending": 0, "not_enrolled": 3 })
     );
+    assert_eq!(r.body["sender_verified"], true);
+    assert_eq!(r.body["code_entry_locked"], json!([]));
     assert_eq!(
         r.body["cannot_receive_setup_mail"],
         json!([{ "username": "bad", "reason": "invalid_email" }, { "username": "none", "reason": "no_email" }])
@@ -168,4 +170,56 @@ async fn two_concurrent_settings_changes_both_survive() {
     let now = s.get("/settings", Some(&admin)).await;
     assert_eq!(now.body["org_name"], "Renamed Org");
     assert_eq!(now.body["org_default_email"], "other@example.org");
+}
+
+#[tokio::test]
+async fn readiness_shows_who_is_locked_out_of_code_entry() {
+    let (s, admin) = with_admin().await;
+    s.add("lou", Staff, Some(&address("lou")), None).await;
+    for _ in 0..10 {
+        let c = s.challenge("lou").await;
+        s.verify(&c, "000000").await;
+    }
+    let r = s.get("/settings/mfa-readiness", Some(&admin)).await;
+    let locked = r.body["code_entry_locked"].as_array().unwrap();
+    assert_eq!(locked.len(), 1, "{r:?}");
+    assert_eq!(locked[0]["username"], "lou");
+    let reset = s
+        .send(
+            axum::http::Method::POST,
+            "/accounts/lou/mfa/reset",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(reset.status, 204);
+    let r = s.get("/settings/mfa-readiness", Some(&admin)).await;
+    assert_eq!(
+        r.body["code_entry_locked"],
+        json!([]),
+        "a reset clears the lock"
+    );
+}
+
+#[tokio::test]
+async fn a_staff_session_is_not_an_admin_session() {
+    let s = Stack::new().await;
+    s.add("staff1", Staff, None, None).await;
+    let staff = s.sign_in("staff1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in ["/settings", "/settings/mfa-readiness", "/audit"] {
+        let r = s.get(path, Some(&staff)).await;
+        assert_eq!((r.status, r.error()), (403, "forbidden"), "{path}");
+    }
+    let r = s
+        .send(
+            axum::http::Method::POST,
+            "/accounts/staff1/mfa/reset",
+            None,
+            Some(&staff),
+        )
+        .await;
+    assert_eq!(r.status, 403);
 }

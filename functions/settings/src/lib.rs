@@ -1,6 +1,8 @@
 //! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
 //! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`, `GET /audit`.
 
+mod page;
+
 use axum::Router;
 use axum::extract::State;
 use axum::extract::{Path, Query};
@@ -19,6 +21,7 @@ use shared::{App, Error};
 pub fn router(app: App) -> Router {
     finish(
         Router::new()
+            .route("/admin", get(page::admin_page))
             .route("/settings", get(get_settings).put(put_settings))
             .route("/settings/mfa-readiness", get(readiness))
             .route("/settings/providers/{id}", put(put_provider))
@@ -80,11 +83,27 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
         .iter()
         .map(|(username, reason)| json!({ "username": username, "reason": reason.as_str() }))
         .collect();
+    let locked: Vec<_> = r
+        .locked
+        .iter()
+        .map(|(username, until)| json!({ "username": username, "until": rfc3339(*until) }))
+        .collect();
+    let sender_verified = match app.store.get_settings().await?.org_default_email {
+        Some(sender) => Some(app.mailer.sender_verified(&sender).await?),
+        None => None,
+    };
+    tracing::info!(
+        read_units = r.read_units,
+        staff = r.enrolled + r.pending + r.not_enrolled,
+        "readiness"
+    );
     Ok(shared::http::json(
         StatusCode::OK,
         json!({
             "staff": { "enrolled": r.enrolled, "pending": r.pending, "not_enrolled": r.not_enrolled },
             "cannot_receive_setup_mail": cannot,
+            "code_entry_locked": locked,
+            "sender_verified": sender_verified,
         }),
     ))
 }

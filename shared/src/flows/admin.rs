@@ -107,7 +107,7 @@ fn describe(before: &Settings, after: &Settings) -> String {
 /// With MFA on, could at least one system administrator sign in: enrolled already, or able to
 /// receive a setup email?
 async fn an_admin_can_sign_in(app: &App) -> Result<bool> {
-    Ok(app.store.staff_accounts().await?.iter().any(|s| {
+    Ok(app.store.staff_accounts().await?.staff.iter().any(|s| {
         s.account.kind == AccountKind::Sysadmin
             && (s.enrolment == Some(EnrolmentStatus::Active)
                 || setup_recipient(
@@ -140,10 +140,16 @@ pub struct Readiness {
     pub not_enrolled: usize,
     /// Staff not yet enrolled who cannot be sent a setup email, and why.
     pub cannot_receive_setup_mail: Vec<(String, crate::error::MailProblem)>,
+    /// Staff whose code entry is locked now, and until when.
+    pub locked: Vec<(String, u64)>,
+    /// DynamoDB read units the report cost.
+    pub read_units: f64,
 }
 
 pub async fn readiness(app: &App) -> Result<Readiness> {
-    let staff = app.store.staff_accounts().await?;
+    let directory = app.store.staff_accounts().await?;
+    let staff = &directory.staff;
+    let now = app.now();
     let count =
         |want: Option<EnrolmentStatus>| staff.iter().filter(|s| s.enrolment == want).count();
     Ok(Readiness {
@@ -162,6 +168,15 @@ pub async fn readiness(app: &App) -> Result<Readiness> {
                 .map(|p| (s.account.username.clone(), p))
             })
             .collect(),
+        locked: staff
+            .iter()
+            .filter_map(|s| {
+                s.code_locked_until
+                    .filter(|until| *until > now)
+                    .map(|until| (s.account.username.clone(), until))
+            })
+            .collect(),
+        read_units: directory.read_units,
     })
 }
 

@@ -12,6 +12,11 @@ pub(crate) const MFA: &str = "MFA";
 pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
 pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
 
+/// Index partitions (`gsi1pk`): staff profiles, enrolments, code locks.
+pub(crate) const STAFF_INDEX: &str = "STAFF";
+pub(crate) const ENROLMENT_INDEX: &str = "ENROLMENT";
+pub(crate) const LOCKED_INDEX: &str = "LOCKED";
+
 pub(crate) fn account_pk(username: &str) -> String {
     format!("ACCOUNT#{username}")
 }
@@ -163,6 +168,10 @@ impl Store {
         item.insert("kind".into(), s(new.kind.as_str()));
         item.insert("created_at".into(), n(new.created_at));
         item.insert("session_epoch".into(), n(0));
+        if new.kind.is_staff() {
+            item.insert("gsi1pk".into(), s(STAFF_INDEX));
+            item.insert("gsi1sk".into(), s(new.username));
+        }
         for (name, value) in [
             ("name_email", new.name_email),
             ("address_email", new.address_email),
@@ -262,50 +271,76 @@ mod tests {
 pub struct StaffSummary {
     pub account: Account,
     pub enrolment: Option<EnrolmentStatus>,
+    /// When code entry is locked for the account, until when.
+    pub code_locked_until: Option<u64>,
+}
+
+/// Every staff account, and what reading them cost.
+pub struct StaffDirectory {
+    pub staff: Vec<StaffSummary>,
+    pub read_units: f64,
 }
 
 impl Store {
-    /// Every staff and sysadmin account with its enrolment state. A paginated scan that reads
-    /// only profile and MFA items.
-    pub async fn staff_accounts(&self) -> Result<Vec<StaffSummary>> {
-        let mut profiles = std::collections::HashMap::new();
-        let mut enrolments = std::collections::HashMap::new();
+    /// All items of one partition of the sparse index, page by page.
+    async fn index_partition(&self, partition: &str) -> Result<(Vec<Item>, f64)> {
+        let mut items = vec![];
+        let mut units = 0.0;
         let mut pages = self
             .db
-            .scan()
+            .query()
             .table_name(&self.table)
-            .filter_expression("sk = :profile OR sk = :mfa")
-            .expression_attribute_values(":profile", s(PROFILE))
-            .expression_attribute_values(":mfa", s(MFA))
+            .index_name(super::schema::GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(partition))
+            .return_consumed_capacity(aws_sdk_dynamodb::types::ReturnConsumedCapacity::Total)
             .into_paginator()
-            .items()
             .send();
-        while let Some(item) = pages.next().await {
-            let item = item.map_err(unavailable("scan accounts"))?;
-            let Some(pk) = get_s(&item, "pk").map(str::to_owned) else {
-                continue;
-            };
-            match get_s(&item, "sk") {
-                Some(PROFILE) => {
-                    let account = parse_profile(&item)?;
-                    if account.kind.is_staff() {
-                        profiles.insert(pk, account);
-                    }
-                }
-                Some(MFA) => {
-                    enrolments.insert(pk, parse_enrolment(&item)?.status);
-                }
-                _ => {}
-            }
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unavailable("query staff index"))?;
+            units += page
+                .consumed_capacity()
+                .and_then(|c| c.capacity_units())
+                .unwrap_or(0.0);
+            items.extend(page.items().iter().cloned());
         }
-        let mut staff: Vec<StaffSummary> = profiles
-            .into_iter()
-            .map(|(pk, account)| StaffSummary {
-                enrolment: enrolments.get(&pk).copied(),
+        Ok((items, units))
+    }
+
+    /// Every staff and sysadmin account with its enrolment state and code lock: three queries of
+    /// the sparse index, so the cost grows with the number of staff, not with the table.
+    pub async fn staff_accounts(&self) -> Result<StaffDirectory> {
+        let ((profiles, a), (enrolments, b), (locks, c)) = tokio::try_join!(
+            self.index_partition(STAFF_INDEX),
+            self.index_partition(ENROLMENT_INDEX),
+            self.index_partition(LOCKED_INDEX),
+        )?;
+        let by_user = |items: &[Item]| -> std::collections::HashMap<String, Item> {
+            items
+                .iter()
+                .filter_map(|i| get_s(i, "gsi1sk").map(|u| (u.to_owned(), i.clone())))
+                .collect()
+        };
+        let (enrolments, locks) = (by_user(&enrolments), by_user(&locks));
+        let mut staff = vec![];
+        for item in &profiles {
+            let account = parse_profile(item)?;
+            let enrolment = match enrolments.get(&account.username) {
+                Some(e) => Some(parse_enrolment(e)?.status),
+                None => None,
+            };
+            let code_locked_until = locks
+                .get(&account.username)
+                .and_then(|l| get_n(l, "locked_until"));
+            staff.push(StaffSummary {
                 account,
-            })
-            .collect();
-        staff.sort_by(|a, b| a.account.username.cmp(&b.account.username));
-        Ok(staff)
+                enrolment,
+                code_locked_until,
+            });
+        }
+        Ok(StaffDirectory {
+            staff,
+            read_units: a + b + c,
+        })
     }
 }

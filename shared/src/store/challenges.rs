@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::accounts::{CODE_LOCK, MFA, account_pk};
+use super::accounts::{CODE_LOCK, LOCKED_INDEX, MFA, account_pk};
 use super::schema::build_err;
 use super::sessions::{NewSession, session_item};
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
@@ -141,9 +141,13 @@ impl Store {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(account_pk(username), CODE_LOCK)))
-            .update_expression("SET locked_until = :u, failures = :zero")
+            .update_expression(
+                "SET locked_until = :u, failures = :zero, gsi1pk = :locked, gsi1sk = :user",
+            )
             .expression_attribute_values(":u", n(until))
             .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":locked", s(LOCKED_INDEX))
+            .expression_attribute_values(":user", s(username))
             .send()
             .await
             .map_err(unavailable("lock code entry"))?;

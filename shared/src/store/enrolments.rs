@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::accounts::{CODE_LOCK, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
+use super::accounts::{CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
 use super::schema::build_err;
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::error::{Error, Result};
@@ -42,6 +42,8 @@ impl Store {
         mfa.insert("enrolment_id".into(), s(p.enrolment_id));
         mfa.insert("secret".into(), bytes(p.sealed_secret));
         mfa.insert("created_at".into(), n(p.now));
+        mfa.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
+        mfa.insert("gsi1sk".into(), s(p.username));
         let enrolment = Put::builder()
             .table_name(&self.table)
             .set_item(Some(mfa))

@@ -1,8 +1,8 @@
 //! The table's definition, shared by `mfa-admin bootstrap` and checked against `template.yaml`.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 
 use super::{Store, unavailable};
@@ -10,6 +10,10 @@ use crate::error::{Error, Result};
 
 /// Key attributes: (name, type, role).
 pub const KEYS: [(&str, &str, &str); 2] = [("pk", "S", "HASH"), ("sk", "S", "RANGE")];
+/// The sparse index that lists staff profiles, enrolments and code locks without a table scan
+/// (the readiness report and the lock-out guard): name, and its key attributes.
+pub const GSI1: &str = "gsi1";
+pub const GSI1_KEYS: [(&str, &str, &str); 2] = [("gsi1pk", "S", "HASH"), ("gsi1sk", "S", "RANGE")];
 /// Attribute DynamoDB's TTL deletes expired items by (late: reads check expiry themselves).
 pub const TTL_ATTRIBUTE: &str = "ttl";
 
@@ -34,23 +38,37 @@ impl Store {
             .create_table()
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest);
-        for (name, ty, role) in KEYS {
-            create = create
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name(name)
-                        .attribute_type(ScalarAttributeType::from(ty))
-                        .build()
-                        .map_err(build_err)?,
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name(name)
-                        .key_type(KeyType::from(role))
-                        .build()
-                        .map_err(build_err)?,
-                );
+        let element = |(name, _, role): (&str, &str, &str)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(role))
+                .build()
+                .map_err(build_err)
+        };
+        for (name, ty, role) in KEYS.into_iter().chain(GSI1_KEYS) {
+            create = create.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::from(ty))
+                    .build()
+                    .map_err(build_err)?,
+            );
+            if KEYS.iter().any(|k| k.0 == name) {
+                create = create.key_schema(element((name, ty, role))?);
+            }
         }
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(element(GSI1_KEYS[0])?)
+            .key_schema(element(GSI1_KEYS[1])?)
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .map_err(build_err)?;
+        create = create.global_secondary_indexes(index);
         create.send().await.map_err(unavailable("create_table"))?;
         self.db
             .update_time_to_live()
