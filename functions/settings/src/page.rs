@@ -1,0 +1,239 @@
+//! The admin page, `GET /admin`: a system administrator signs in on it (password, then the
+//! security code when MFA requires one) and then uses the admin JSON API with the session as a
+//! bearer token: the MFA switch, the organisation's default email and name, the readiness report,
+//! resetting a user's MFA, and the recent audit log. Data is only ever shown with `textContent`.
+
+use axum::response::Response;
+use shared::pages::page;
+
+const BODY: &str = r#"<main>
+<h1>Staff MFA administration</h1>
+<p id="message" role="status" aria-live="polite"></p>
+<form id="password-form" hidden novalidate>
+  <p>Sign in with a system administrator account.</p>
+  <label for="username">Username</label>
+  <input id="username" name="username" autocomplete="username" required>
+  <label for="password">Password</label>
+  <input id="password" name="password" type="password" autocomplete="current-password" required>
+  <button type="submit">Sign In</button>
+</form>
+<form id="code-form" hidden novalidate>
+  <p>Enter the 6-digit security code from your authenticator app.</p>
+  <label for="code">Security code</label>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required>
+  <button type="submit">Verify</button>
+  <button type="button" id="code-cancel">Cancel</button>
+  <p id="not-enrolled" hidden>No security code yet? On the <a href="/sign-in">sign-in page</a>, sign in and choose "I don't have a security code" to get a setup email. Once your app shows a code, sign in here with it.</p>
+</form>
+<div id="panel" hidden>
+<p><span id="who"></span> <button type="button" class="link" id="sign-out">Sign out</button></p>
+
+<section aria-labelledby="mfa-heading">
+<h2 id="mfa-heading">Multi-factor authentication</h2>
+<p>While it is on, every staff user and system administrator enters a code from an authenticator app at each sign-in.</p>
+<form id="mfa-form" novalidate>
+  <p><strong id="mfa-state"></strong></p>
+  <button type="submit" id="mfa-toggle"></button>
+  <p id="mfa-message" role="status" aria-live="polite"></p>
+</form>
+</section>
+
+<section aria-labelledby="org-heading">
+<h2 id="org-heading">Organisation</h2>
+<form id="org-form" novalidate>
+  <label for="org-email">Default email (setup emails are sent from it)</label>
+  <input id="org-email" name="org_default_email" type="email" autocomplete="off">
+  <label for="org-name">Name (shown in authenticator apps)</label>
+  <input id="org-name" name="org_name" autocomplete="organization" maxlength="64">
+  <button type="submit">Save organisation</button>
+  <p id="org-message" role="status" aria-live="polite"></p>
+</form>
+</section>
+
+<section aria-labelledby="ready-heading">
+<h2 id="ready-heading">Readiness</h2>
+<p id="counts"></p>
+<h3 id="cannot-heading">Who cannot receive setup mail</h3>
+<p id="cannot-none" hidden>Every staff user has a valid email for setup mail.</p>
+<table id="cannot-table" aria-labelledby="cannot-heading" hidden>
+<thead><tr><th scope="col">User</th><th scope="col">Why</th></tr></thead>
+<tbody id="cannot"></tbody>
+</table>
+<button type="button" id="ready-refresh">Refresh readiness</button>
+</section>
+
+<section aria-labelledby="reset-heading">
+<h2 id="reset-heading">Reset a user's MFA</h2>
+<p>For a lost or replaced phone: removes the user's authenticator key and ends their sessions. They set up again at their next sign-in.</p>
+<form id="reset-form" novalidate>
+  <label for="reset-username">Username</label>
+  <input id="reset-username" name="username" autocomplete="off" required>
+  <button type="submit">Reset MFA</button>
+  <p id="reset-message" role="status" aria-live="polite"></p>
+</form>
+</section>
+
+<section aria-labelledby="audit-heading">
+<h2 id="audit-heading">Recent activity</h2>
+<p>The last 20 events, newest first (times in UTC).</p>
+<table aria-labelledby="audit-heading">
+<thead><tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Outcome</th></tr></thead>
+<tbody id="audit"></tbody>
+</table>
+<button type="button" id="audit-refresh">Refresh activity</button>
+</section>
+</div>
+</main>"#;
+
+const SCRIPT: &str = r#"(function(){
+const $=id=>document.getElementById(id);
+let challenge=null, token=sessionStorage.getItem('session'), settings=null;
+const REASONS={no_email:'No email on file (Name.Email and Name_Address.Email are both empty).',
+  invalid_email:'The email on file is not a valid address (Name.Email, or Name_Address.Email when Name.Email is empty).'};
+function note(id,text,isError){const m=$(id);m.textContent=text||'';m.className=isError?'error':'ok';}
+function say(text,isError){note('message',text,isError);}
+function show(id){['password-form','code-form','panel'].forEach(x=>$(x).hidden=(x!==id));}
+async function call(method,path,body,auth){
+  const headers={};
+  if(body!==undefined)headers['Content-Type']='application/json';
+  if(auth)headers['Authorization']='Bearer '+auth;
+  let r;
+  try{r=await fetch(path,{method,headers,body:body===undefined?undefined:JSON.stringify(body)});}
+  catch(e){return {status:0,data:{message:'The service could not be reached. Try again.'}};}
+  let data={};try{data=await r.json();}catch(e){}
+  return {status:r.status,data:data||{},retry:r.headers.get('Retry-After')};
+}
+function explain(res){
+  const d=res.data||{};
+  switch(d.error){
+    case 'invalid_code': return 'That security code is not correct. Attempts left: '+d.attempts_left+'.';
+    case 'too_many_requests': return 'Too many attempts. Try again in '+(res.retry||d.retry_after)+' seconds.';
+    case 'invalid_challenge': signInAgain(); return 'Your sign-in expired. Enter your username and password again.';
+    default: return d.message||'Something went wrong. Try again.';
+  }
+}
+function signInAgain(){
+  challenge=null;token=null;sessionStorage.removeItem('session');
+  show('password-form');$('username').focus();
+}
+// An admin call: a session that ended or may not administer sends the admin back to sign in.
+async function api(method,path,body){
+  const r=await call(method,path,body,token);
+  if(r.status===401){signInAgain();say('Your session has ended. Sign in again.',true);return null;}
+  if(r.status===403){signInAgain();say((r.data.message||'You are not allowed to do this.')+' Sign in as a system administrator; while multi-factor authentication is on, with your security code.',true);return null;}
+  return r;
+}
+async function enter(t){
+  const s=await call('GET','/session',undefined,t);
+  if(s.status!==200){signInAgain();if(s.status!==401)say(explain(s),true);return;}
+  if(s.data.kind!=='sysadmin'){signInAgain();say(s.data.username+' is not a system administrator. Sign in with an administrator account.',true);return;}
+  token=t;sessionStorage.setItem('session',t);
+  $('who').textContent='Signed in as '+s.data.username+'.';
+  const r=await api('GET','/settings');
+  if(!r)return;
+  if(r.status!==200){say(explain(r),true);return;}
+  say('');show('panel');showSettings(r.data);
+  await Promise.all([loadReadiness(),loadAudit()]);
+}
+function showSettings(s){
+  settings=s;
+  $('mfa-state').textContent='Multi-factor authentication for staff users is '+(s.mfa_enabled?'on.':'off.');
+  $('mfa-toggle').textContent=s.mfa_enabled?'Switch off':'Switch on';
+  $('org-email').value=s.org_default_email||'';
+  $('org-name').value=s.org_name||'';
+}
+function cell(row,text){const td=document.createElement('td');td.textContent=text;row.appendChild(td);return td;}
+async function loadReadiness(){
+  const r=await api('GET','/settings/mfa-readiness');
+  if(!r)return;
+  if(r.status!==200){note('counts',explain(r),true);return;}
+  const st=r.data.staff||{};
+  note('counts','Staff users and administrators: '+st.enrolled+' enrolled, '+st.pending+' set up but not yet confirmed, '+st.not_enrolled+' not enrolled.');
+  const list=r.data.cannot_receive_setup_mail||[];
+  const body=$('cannot');body.replaceChildren();
+  list.forEach(x=>{const row=document.createElement('tr');cell(row,x.username);cell(row,REASONS[x.reason]||x.reason);body.appendChild(row);});
+  $('cannot-table').hidden=list.length===0;$('cannot-none').hidden=list.length!==0;
+}
+async function loadAudit(){
+  const r=await api('GET','/audit?limit=20');
+  if(!r)return;
+  const body=$('audit');body.replaceChildren();
+  if(r.status!==200){const row=document.createElement('tr');cell(row,explain(r)).colSpan=4;body.appendChild(row);return;}
+  r.data.forEach(e=>{
+    const row=document.createElement('tr');
+    cell(row,String(e.at||'').replace('T',' ').replace(/(:\d\d)(Z|[+-]00:00)$/,'$1'));
+    cell(row,e.actor);
+    const what=String(e.action||'');
+    cell(row,what.replace(/_/g,' ')+(e.target&&e.target!==e.actor&&!what.includes(e.target)?' ('+e.target+')':''));
+    cell(row,e.outcome);
+    body.appendChild(row);
+  });
+  if(!r.data.length){const row=document.createElement('tr');cell(row,'Nothing yet.').colSpan=4;body.appendChild(row);}
+}
+async function afterChange(){await Promise.all([loadReadiness(),loadAudit()]);}
+
+$('password-form').addEventListener('submit',async e=>{
+  e.preventDefault();say('');
+  const r=await call('POST','/sign-in',{username:$('username').value,password:$('password').value});
+  if(r.status!==200){say(explain(r),true);return;}
+  $('password').value='';
+  if(r.data.status==='signed_in'){await enter(r.data.session);return;}
+  challenge=r.data.challenge;
+  $('not-enrolled').hidden=!!r.data.enrolled;
+  show('code-form');$('code').focus();
+});
+$('code-form').addEventListener('submit',async e=>{
+  e.preventDefault();say('');
+  const r=await call('POST','/mfa/verify',{challenge,code:$('code').value.trim()});
+  $('code').value='';
+  if(r.status===200){challenge=null;await enter(r.data.session);return;}
+  say(explain(r),true);
+});
+$('code-cancel').addEventListener('click',()=>{say('');signInAgain();});
+$('mfa-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('mfa-message','');
+  const want=!settings.mfa_enabled;
+  const r=await api('PUT','/settings',{mfa_enabled:want});
+  if(!r)return;
+  if(r.status!==200){note('mfa-message',explain(r),true);return;}
+  showSettings(r.data);
+  note('mfa-message','Saved: multi-factor authentication is now '+(r.data.mfa_enabled?'on.':'off.'));
+  $('mfa-toggle').focus();
+  await afterChange();
+});
+$('org-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('org-message','');
+  const change={};
+  const email=$('org-email').value.trim(), name=$('org-name').value.trim();
+  if(email!==(settings.org_default_email||''))change.org_default_email=email;
+  if(name!==(settings.org_name||''))change.org_name=name;
+  if(!Object.keys(change).length){note('org-message','Nothing to save.');return;}
+  const r=await api('PUT','/settings',change);
+  if(!r)return;
+  if(r.status!==200){note('org-message',explain(r),true);return;}
+  showSettings(r.data);note('org-message','Saved.');
+  await afterChange();
+});
+$('reset-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('reset-message','');
+  const who=$('reset-username').value.trim();
+  if(!who){note('reset-message','Enter a username.',true);$('reset-username').focus();return;}
+  const r=await api('POST','/accounts/'+encodeURIComponent(who)+'/mfa/reset');
+  if(!r)return;
+  if(r.status===204){$('reset-username').value='';note('reset-message','MFA reset for '+who+'. Their sessions have ended; they set up again at their next sign-in.');await afterChange();return;}
+  if(r.status===404){note('reset-message','There is no account named '+who+'.',true);return;}
+  note('reset-message',explain(r),true);
+});
+$('ready-refresh').addEventListener('click',loadReadiness);
+$('audit-refresh').addEventListener('click',loadAudit);
+$('sign-out').addEventListener('click',async()=>{
+  const t=token;signInAgain();
+  await call('POST','/sign-out',undefined,t);
+  say('Signed out.');
+});
+if(token){enter(token);}else{show('password-form');$('username').focus();}
+})();"#;
+
+pub async fn admin_page() -> Response {
+    page("Staff MFA administration", BODY, SCRIPT)
+}
