@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: dev test outbox tools package
+.PHONY: dev test outbox tools package bench-readiness
 
 dev:
 	bash infra/dev.sh
@@ -18,3 +18,7 @@ tools:
 
 package: tools
 	cargo lambda build --release --bin sign-in --bin setup-email --bin verify-code --bin settings
+
+# Readiness with 10,000 staff on the local stack: time and DynamoDB read units.
+bench-readiness: tools
+	bash infra/with-moto.sh cargo run --quiet -p staff-mfa-tests --example readiness_bench
