@@ -8,7 +8,7 @@ mkdir -p "$root/.local"
 pidfile="$root/.local/moto-$port.pid"
 case "$cmd" in
   start)
-    "$root/.venv/bin/moto_server" -H 127.0.0.1 -p "$port" > "$root/.local/moto-$port.log" 2>&1 &
+    "$root/.venv/bin/python" "$root/infra/moto_server.py" "$port" > "$root/.local/moto-$port.log" 2>&1 &
     echo $! > "$pidfile"
     for _ in $(seq 1 100); do
       if "$root/.venv/bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:$port/moto-api/data.json', timeout=1)" 2>/dev/null; then
