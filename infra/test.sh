@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: a fresh machine to every test passing. Installs the pinned tools, starts its own
-# moto on a free port, runs fmt, clippy and every test, and stops moto whatever the outcome.
+# moto on a free port, runs fmt, clippy, cfn-lint and every test, stops moto whatever the outcome,
+# then runs the browser test (infra/e2e.sh, which starts and stops its own stack).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,5 +15,8 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "==> cfn-lint template.yaml"
+.venv/bin/cfn-lint template.yaml
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
+bash infra/e2e.sh

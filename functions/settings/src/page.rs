@@ -53,11 +53,18 @@ const BODY: &str = r#"<main>
 <section aria-labelledby="ready-heading">
 <h2 id="ready-heading">Readiness</h2>
 <p id="counts"></p>
+<p id="sender"></p>
 <h3 id="cannot-heading">Who cannot receive setup mail</h3>
 <p id="cannot-none" hidden>Every staff user has a valid email for setup mail.</p>
 <table id="cannot-table" aria-labelledby="cannot-heading" hidden>
 <thead><tr><th scope="col">User</th><th scope="col">Why</th></tr></thead>
 <tbody id="cannot"></tbody>
+</table>
+<h3 id="locked-heading">Locked out of code entry</h3>
+<p id="locked-none" hidden>Nobody is locked out of code entry.</p>
+<table id="locked-table" aria-labelledby="locked-heading" hidden>
+<thead><tr><th scope="col">User</th><th scope="col">Until (UTC)</th></tr></thead>
+<tbody id="locked"></tbody>
 </table>
 <button type="button" id="ready-refresh">Refresh readiness</button>
 </section>
@@ -148,11 +155,22 @@ async function loadReadiness(){
   if(!r)return;
   if(r.status!==200){note('counts',explain(r),true);return;}
   const st=r.data.staff||{};
-  note('counts','Staff users and administrators: '+st.enrolled+' enrolled, '+st.pending+' set up but not yet confirmed, '+st.not_enrolled+' not enrolled.');
-  const list=r.data.cannot_receive_setup_mail||[];
-  const body=$('cannot');body.replaceChildren();
-  list.forEach(x=>{const row=document.createElement('tr');cell(row,x.username);cell(row,REASONS[x.reason]||x.reason);body.appendChild(row);});
-  $('cannot-table').hidden=list.length===0;$('cannot-none').hidden=list.length!==0;
+  $('counts').className='';$('counts').textContent='Staff users and administrators: '+st.enrolled+' enrolled, '+st.pending+' set up but not yet confirmed, '+st.not_enrolled+' not enrolled.';
+  const from=settings&&settings.org_default_email;
+  const v=r.data.sender_verified;
+  note('sender',!from?'No organisation default email is set, so no setup email can be sent.'
+    :v===false?'Setup emails are sent from '+from+', which is not verified in SES: sending will fail until it is.'
+    :v===true?'Setup emails are sent from '+from+' (verified in SES).':'Setup emails are sent from '+from+'.',!from||v===false);
+  if(from&&v!==false)$('sender').className='';
+  table('cannot',r.data.cannot_receive_setup_mail,x=>[x.username,REASONS[x.reason]||x.reason]);
+  table('locked',r.data.code_entry_locked,x=>[x.username,when(x.until)]);
+}
+function when(at){return String(at||'').replace('T',' ').replace(/(:\d\d)(Z|[+-]00:00)$/,'$1');}
+function table(id,list,columns){
+  list=list||[];
+  const body=$(id);body.replaceChildren();
+  list.forEach(x=>{const row=document.createElement('tr');columns(x).forEach(c=>cell(row,c));body.appendChild(row);});
+  $(id+'-table').hidden=list.length===0;$(id+'-none').hidden=list.length!==0;
 }
 async function loadAudit(){
   const r=await api('GET','/audit?limit=20');
@@ -161,7 +179,7 @@ async function loadAudit(){
   if(r.status!==200){const row=document.createElement('tr');cell(row,explain(r)).colSpan=4;body.appendChild(row);return;}
   r.data.forEach(e=>{
     const row=document.createElement('tr');
-    cell(row,String(e.at||'').replace('T',' ').replace(/(:\d\d)(Z|[+-]00:00)$/,'$1'));
+    cell(row,when(e.at));
     cell(row,e.actor);
     const what=String(e.action||'');
     cell(row,what.replace(/_/g,' ')+(e.target&&e.target!==e.actor&&!what.includes(e.target)?' ('+e.target+')':''));
@@ -224,6 +242,8 @@ $('reset-form').addEventListener('submit',async e=>{
   if(r.status===404){note('reset-message','There is no account named '+who+'.',true);return;}
   note('reset-message',explain(r),true);
 });
+// An answer about a form's earlier value goes once the value is edited.
+['org','reset'].forEach(f=>$(f+'-form').addEventListener('input',()=>note(f+'-message','')));
 $('ready-refresh').addEventListener('click',loadReadiness);
 $('audit-refresh').addEventListener('click',loadAudit);
 $('sign-out').addEventListener('click',async()=>{
