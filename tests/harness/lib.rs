@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod proxy;
+pub mod recorder;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -71,6 +72,33 @@ impl Stack {
     pub async fn new() -> Stack {
         let sdk = shared::app::sdk_config().await;
         Self::with_sdk(sdk.clone(), sdk).await
+    }
+
+    /// A stack whose four functions each have their own clients, recording the AWS actions they
+    /// call (for checking template.yaml's policies against the code).
+    pub async fn recorded() -> (
+        Stack,
+        std::collections::BTreeMap<&'static str, recorder::Calls>,
+    ) {
+        let sdk = shared::app::sdk_config().await;
+        let calls: std::collections::BTreeMap<&'static str, recorder::Calls> =
+            ["sign-in", "setup-email", "verify-code", "settings"]
+                .into_iter()
+                .map(|f| (f, recorder::Calls::default()))
+                .collect();
+        let mut stack = Self::with_sdk(sdk.clone(), sdk.clone()).await;
+        let clock = stack.app.clock.clone();
+        let connect = async |name: &str| {
+            let sdk = recorder::recording(&sdk, &calls[name]);
+            App::connect((*stack.app.config).clone(), &sdk, clock.clone())
+                .await
+                .unwrap()
+        };
+        stack.sign_in = sign_in::router(connect("sign-in").await);
+        stack.setup_email = setup_email::router(connect("setup-email").await);
+        stack.verify_code = verify_code::router(connect("verify-code").await);
+        stack.settings = settings::router(connect("settings").await);
+        (stack, calls)
     }
 
     /// `admin_sdk` sets the stack up; the functions talk through `function_sdk` (a proxy, say).

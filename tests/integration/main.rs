@@ -4,6 +4,7 @@
 mod admin;
 mod edge;
 mod federated;
+mod iam;
 mod setup;
 mod sign_in;
 mod verify;

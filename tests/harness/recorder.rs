@@ -1,0 +1,120 @@
+//! Records which AWS actions a function's clients call, by their IAM names
+//! (`dynamodb:GetItem`), by wrapping the SDK's HTTP client: production code knows nothing of it.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use aws_config::SdkConfig;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+
+#[derive(Clone, Debug, Default)]
+pub struct Calls(Arc<Mutex<BTreeSet<String>>>);
+
+impl Calls {
+    pub fn actions(&self) -> BTreeSet<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn record(&self, request: &HttpRequest) {
+        let mut set = self.0.lock().unwrap();
+        for action in iam_actions(request) {
+            set.insert(action);
+        }
+    }
+}
+
+/// `sdk` with every request's action recorded into `calls`.
+pub fn recording(sdk: &SdkConfig, calls: &Calls) -> SdkConfig {
+    // The same client the SDK builds by default: hyper with rustls on aws-lc.
+    let inner = sdk.http_client().unwrap_or_else(|| {
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https()
+    });
+    sdk.to_builder()
+        .http_client(Recording {
+            inner,
+            calls: calls.clone(),
+        })
+        .build()
+}
+
+#[derive(Debug)]
+struct Recording {
+    inner: SharedHttpClient,
+    calls: Calls,
+}
+
+impl HttpClient for Recording {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(RecordingConnector {
+            inner: self.inner.http_connector(settings, components),
+            calls: self.calls.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct RecordingConnector {
+    inner: SharedHttpConnector,
+    calls: Calls,
+}
+
+impl HttpConnector for RecordingConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        self.calls.record(&request);
+        self.inner.call(request)
+    }
+}
+
+/// The IAM actions a request needs. A DynamoDB transaction is authorised per item, as the
+/// item-level actions; SES v2 is a REST API, named by method and path.
+fn iam_actions(request: &HttpRequest) -> Vec<String> {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
+        if prefix.starts_with("DynamoDB") {
+            if op == "TransactWriteItems" {
+                let body: serde_json::Value = request
+                    .body()
+                    .bytes()
+                    .and_then(|b| serde_json::from_slice(b).ok())
+                    .unwrap_or_default();
+                return body["TransactItems"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|item| item.as_object()?.keys().next().cloned())
+                    .map(|kind| match kind.as_str() {
+                        "ConditionCheck" => "dynamodb:ConditionCheckItem".to_owned(),
+                        other => format!("dynamodb:{other}Item"),
+                    })
+                    .collect();
+            }
+            return vec![format!("dynamodb:{op}")];
+        }
+        return vec![format!("{}:{op}", prefix.to_lowercase())];
+    }
+    let path = request
+        .uri()
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split_once('/'))
+        .map(|(_, p)| p)
+        .unwrap_or("");
+    match (request.method(), path) {
+        ("POST", p) if p.starts_with("v2/email/outbound-emails") => vec!["ses:SendEmail".into()],
+        ("GET", p) if p.starts_with("v2/email/identities/") => vec!["ses:GetEmailIdentity".into()],
+        (method, p) => vec![format!("unknown:{method} /{p}")],
+    }
+}
