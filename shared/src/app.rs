@@ -66,6 +66,7 @@ impl App {
     pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str) {
         let entry = AuditEntry {
             at: self.now(),
+            at_nanos: self.clock.subsec_nanos(),
             actor: actor.to_owned(),
             action: action.to_owned(),
             target: target.to_owned(),

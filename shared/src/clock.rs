@@ -24,6 +24,14 @@ impl Clock {
         wall.saturating_add_signed(self.offset.load(Ordering::Relaxed))
     }
 
+    /// Nanoseconds within the current second: orders events that share a second.
+    pub fn subsec_nanos(&self) -> u32 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    }
+
     /// Moves this clock (and every clone of it) by `secs`: expiry tests without sleeping.
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);

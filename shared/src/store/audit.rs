@@ -10,6 +10,9 @@ const AUDIT: &str = "AUDIT";
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     pub at: u64,
+    /// Orders entries within the same second.
+    #[serde(skip)]
+    pub at_nanos: u32,
     pub actor: String,
     pub action: String,
     pub target: String,
@@ -19,8 +22,9 @@ pub struct AuditEntry {
 impl Store {
     pub async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
         let suffix = data_encoding::HEXLOWER.encode(&random_bytes::<6>()?);
-        // Zero-padded seconds sort as numbers do; the suffix keeps same-second events apart.
-        let mut item = key(AUDIT, &format!("{:012}#{suffix}", entry.at));
+        // Zero-padded seconds and nanoseconds sort as numbers do, so a Query returns entries in
+        // time order; the random suffix keeps simultaneous entries apart.
+        let mut item = key(AUDIT, &format!("{:012}.{:09}#{suffix}", entry.at, entry.at_nanos));
         item.insert("at".into(), n(entry.at));
         item.insert("actor".into(), s(&entry.actor));
         item.insert("action".into(), s(&entry.action));
@@ -54,6 +58,7 @@ impl Store {
             .iter()
             .map(|i| AuditEntry {
                 at: get_n(i, "at").unwrap_or(0),
+                at_nanos: 0,
                 actor: get_s(i, "actor").unwrap_or_default().to_owned(),
                 action: get_s(i, "action").unwrap_or_default().to_owned(),
                 target: get_s(i, "target").unwrap_or_default().to_owned(),
