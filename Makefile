@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: dev test outbox tools package bench-readiness
+.PHONY: dev test outbox tools package bench bench-readiness
 
 dev:
 	bash infra/dev.sh
@@ -22,3 +22,7 @@ package: tools
 # Readiness with 10,000 staff on the local stack: time and DynamoDB read units.
 bench-readiness: tools
 	bash infra/with-moto.sh cargo run --quiet -p staff-mfa-tests --example readiness_bench
+
+# Cold start, warm latency, CPU, memory, size, argon2id, AWS requests per sign-in.
+bench:
+	bash infra/bench.sh

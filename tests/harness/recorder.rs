@@ -12,19 +12,27 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
+/// The actions called, in order, one entry per request (a transaction lists its item actions).
 #[derive(Clone, Debug, Default)]
-pub struct Calls(Arc<Mutex<BTreeSet<String>>>);
+pub struct Calls(Arc<Mutex<Vec<Vec<String>>>>);
 
 impl Calls {
+    /// Every distinct action called.
     pub fn actions(&self) -> BTreeSet<String> {
+        self.0.lock().unwrap().iter().flatten().cloned().collect()
+    }
+
+    /// The requests made, each as the actions it needed.
+    pub fn requests(&self) -> Vec<Vec<String>> {
         self.0.lock().unwrap().clone()
     }
 
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+
     fn record(&self, request: &HttpRequest) {
-        let mut set = self.0.lock().unwrap();
-        for action in iam_actions(request) {
-            set.insert(action);
-        }
+        self.0.lock().unwrap().push(iam_actions(request));
     }
 }
 

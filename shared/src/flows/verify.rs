@@ -75,6 +75,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
             session_hash: &app.keys.tokens.hash(sessions::PURPOSE, &session),
             session: &new,
             session_max_secs: app.config.session_max_secs,
+            clear_code_failures: record.code_lock.failures > 0 || record.code_lock.locked_until > 0,
         })
         .await?;
     match completion {

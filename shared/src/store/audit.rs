@@ -24,7 +24,10 @@ impl Store {
         let suffix = data_encoding::HEXLOWER.encode(&random_bytes::<6>()?);
         // Zero-padded seconds and nanoseconds sort as numbers do, so a Query returns entries in
         // time order; the random suffix keeps simultaneous entries apart.
-        let mut item = key(AUDIT, &format!("{:012}.{:09}#{suffix}", entry.at, entry.at_nanos));
+        let mut item = key(
+            AUDIT,
+            &format!("{:012}.{:09}#{suffix}", entry.at, entry.at_nanos),
+        );
         item.insert("at".into(), n(entry.at));
         item.insert("actor".into(), s(&entry.actor));
         item.insert("action".into(), s(&entry.action));
