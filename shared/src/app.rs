@@ -57,6 +57,15 @@ impl App {
         })
     }
 
+    /// Opens the DynamoDB connection during init, which Lambda runs at full CPU and does not bill
+    /// to the first request: without it the first request pays the TCP and TLS handshakes. A
+    /// failure here is only logged; the request that needs DynamoDB will answer 503 if it persists.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.store.get_settings().await {
+            tracing::warn!(error = ?e, "warm-up read failed");
+        }
+    }
+
     pub fn now(&self) -> u64 {
         self.clock.now()
     }

@@ -27,5 +27,6 @@ pub async fn run(build: fn(App) -> Router) -> Result<(), lambda_http::Error> {
     let app = App::connect(config, &sdk_config().await, Clock::system())
         .await
         .inspect_err(|e| tracing::error!(error = ?e, "cold start failed: keys or clients"))?;
+    app.warm_up().await;
     lambda_http::run(build(app)).await
 }
