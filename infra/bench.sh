@@ -33,6 +33,7 @@ echo "==> functions (infra/bench/bench.py)"
 echo
 echo "==> argon2id"
 cargo run --quiet --release -p staff-mfa --example argon2_time
+cargo run --quiet --release -p staff-mfa --example verify_cpu
 echo
 echo "==> AWS requests per complete TOTP sign-in"
 cargo run --quiet -p staff-mfa-tests --example flow_cost

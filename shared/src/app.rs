@@ -7,6 +7,8 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -25,11 +27,20 @@ pub struct App {
     pub clock: Clock,
 }
 
+/// The one HTTP client of every AWS client: hyper with rustls on ring (ring is already linked for
+/// SigV4; a second TLS crypto library would only add megabytes to each binary).
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
+}
+
 /// The SDK configuration: region and credentials from the environment (on Lambda, the execution
 /// role), `AWS_ENDPOINT_URL` honoured, and timeouts short enough that a dead dependency becomes a
 /// 503 well inside the function's timeout instead of a hung invocation.
 pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))

@@ -38,14 +38,7 @@ impl Calls {
 
 /// `sdk` with every request's action recorded into `calls`.
 pub fn recording(sdk: &SdkConfig, calls: &Calls) -> SdkConfig {
-    // The same client the SDK builds by default: hyper with rustls on aws-lc.
-    let inner = sdk.http_client().unwrap_or_else(|| {
-        aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-            ))
-            .build_https()
-    });
+    let inner = sdk.http_client().unwrap_or_else(shared::app::http_client);
     sdk.to_builder()
         .http_client(Recording {
             inner,

@@ -107,7 +107,7 @@ fn env(name: &str) -> AdminResult<String> {
 }
 
 async fn run(cli: Cli) -> AdminResult<()> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = shared::app::sdk_config().await;
     match cli.command {
         Command::Bootstrap { sender } => {
             let table = env("MFA_TABLE")?;
