@@ -91,7 +91,7 @@ async fn check_password(
 
 /// argon2id runs on the request's own thread. A Lambda instance serves one request at a time, so
 /// there is nothing to keep responsive meanwhile; a blocking-pool thread per hash would instead
-/// give each thread its own malloc arena holding 19 MiB (measured: peak RSS 125 MiB, against 30 MiB
+/// give each thread its own malloc arena holding 19 MiB (measured: peak RSS 125 MiB, against 28 MiB
 /// this way; see `make bench`).
 fn check_hash(password: &str, phc: Option<&str>) -> Result<Check> {
     match phc {
