@@ -17,7 +17,7 @@ bash infra/moto.sh start "$port"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 \
        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
        MFA_TABLE=bench MFA_KEYS_SECRET=bench/keys PUBLIC_BASE_URL=http://127.0.0.1:9000 BENCH_USERS="$users"
-admin="$root/target/debug/mfa-admin"
+admin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
 "$admin" bootstrap > /dev/null
 "$admin" settings set --org-default-email mfa@example.org --org-name Bench > /dev/null
 "$admin" bootstrap --sender mfa@example.org > /dev/null

@@ -20,7 +20,7 @@ bash infra/moto.sh start "$aws_port"
 
 echo "==> building mfa-admin"
 cargo build --quiet -p mfa-admin
-admin="$root/target/debug/mfa-admin"
+admin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
 "$admin" bootstrap
 "$admin" settings set --org-default-email mfa@example.org --org-name "Example Org" > /dev/null
 "$admin" bootstrap --sender mfa@example.org

@@ -68,7 +68,7 @@ cargo build --quiet -p mfa-admin
 cargo build --quiet -p sign-in -p setup-email -p verify-code -p settings
 
 echo "==> bootstrap and seed (as infra/dev.sh, plus two staff who cannot receive setup mail)"
-admin="$root/target/debug/mfa-admin"
+admin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
 "$admin" bootstrap
 "$admin" settings set --org-default-email mfa@example.org --org-name "Example Org" > /dev/null
 "$admin" bootstrap --sender mfa@example.org
