@@ -18,19 +18,8 @@ cleanup() { trap - EXIT INT TERM; kill 0 2>/dev/null || true; bash infra/moto.sh
 trap cleanup EXIT INT TERM
 bash infra/moto.sh start "$aws_port"
 
-echo "==> building mfa-admin"
-cargo build --quiet -p mfa-admin
-admin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
-"$admin" bootstrap
-"$admin" settings set --org-default-email mfa@example.org --org-name "Example Org" > /dev/null
-"$admin" bootstrap --sender mfa@example.org
-add() { printf '%s\n' "$2" | "$admin" account add --username "$1" --password-stdin "${@:3}" > /dev/null; }
-add admin   "admin password 2026"  --kind sysadmin --name-email admin@example.org
-add manager "manager password 2026" --kind sysadmin --name-email manager@example.org
-add jane    "jane password 2026"   --kind staff --name-email jane@example.org --address-email jane.home@example.org
-add member  "member password 2026" --kind member --address-email member@example.org
-add api     "api password 2026"    --kind api
-"$admin" settings set --mfa-enabled true > /dev/null
+echo "==> bootstrap and demo data"
+bash infra/seed.sh
 
 cat <<INFO
 

@@ -68,19 +68,7 @@ cargo build --quiet -p mfa-admin
 cargo build --quiet -p sign-in -p setup-email -p verify-code -p settings
 
 echo "==> bootstrap and seed (as infra/dev.sh, plus two staff who cannot receive setup mail)"
-admin="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
-"$admin" bootstrap
-"$admin" settings set --org-default-email mfa@example.org --org-name "Example Org" > /dev/null
-"$admin" bootstrap --sender mfa@example.org
-add() { printf '%s\n' "$2" | "$admin" account add --username "$1" --password-stdin "${@:3}" > /dev/null; }
-add admin   "admin password 2026"   --kind sysadmin --name-email admin@example.org
-add manager "manager password 2026" --kind sysadmin --name-email manager@example.org
-add jane    "jane password 2026"    --kind staff --name-email jane@example.org --address-email jane.home@example.org
-add member  "member password 2026"  --kind member --address-email member@example.org
-add api     "api password 2026"     --kind api
-add bob     "bob password 2026"     --kind staff
-add carol   "carol password 2026"   --kind staff --name-email "carol at example" --address-email carol@example.org
-"$admin" settings set --mfa-enabled true > /dev/null
+bash infra/seed.sh --with-unreachable
 
 echo "==> cargo lambda watch on 127.0.0.1:$http_port (log: target/e2e/lambda.log)"
 # --ignore-changes: the functions under test are the ones just built; an edit made meanwhile in

@@ -228,17 +228,14 @@ impl Store {
 
     /// The account linked to `(provider, subject)`, if any.
     pub async fn linked_username(&self, provider: &str, subject: &str) -> Result<Option<String>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("LINK#{provider}#{subject}"), "LINK")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get link"))?;
-        Ok(out
-            .item()
+        let item = self
+            .get(
+                key(format!("LINK#{provider}#{subject}"), "LINK"),
+                "get link",
+            )
+            .await?;
+        Ok(item
+            .as_ref()
             .and_then(|i| get_s(i, "username"))
             .map(str::to_owned))
     }

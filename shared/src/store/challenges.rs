@@ -73,16 +73,10 @@ impl Store {
 
     /// A live challenge, or None (unknown, expired, or out of attempts).
     pub async fn get_challenge(&self, hash: &str, now: u64) -> Result<Option<Challenge>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(challenge_pk(hash), CHALLENGE)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get challenge"))?;
-        Ok(out.item().and_then(|item| {
+        let item = self
+            .get(key(challenge_pk(hash), CHALLENGE), "get challenge")
+            .await?;
+        Ok(item.as_ref().and_then(|item| {
             let c = Challenge {
                 username: get_s(item, "username")?.to_owned(),
                 expires_at: get_n(item, "expires_at")?,

@@ -111,16 +111,10 @@ impl Store {
 
     /// A setup link that exists and has not expired.
     pub async fn get_setup_link(&self, link_hash: &str, now: u64) -> Result<Option<SetupLink>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(setup_pk(link_hash), SETUP)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get setup link"))?;
-        Ok(out.item().and_then(|item| {
+        let item = self
+            .get(key(setup_pk(link_hash), SETUP), "get setup link")
+            .await?;
+        Ok(item.as_ref().and_then(|item| {
             let link = SetupLink {
                 username: get_s(item, "username")?.to_owned(),
                 enrolment_id: get_s(item, "enrolment_id")?.to_owned(),

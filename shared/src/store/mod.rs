@@ -44,6 +44,25 @@ impl Store {
     pub fn client(&self) -> &Client {
         &self.db
     }
+
+    /// One item by key. Always a strongly consistent read: these reads decide who may sign in,
+    /// and must see the write that came just before.
+    pub(crate) async fn get(
+        &self,
+        key: Item,
+        op: &'static str,
+    ) -> crate::error::Result<Option<Item>> {
+        let out = self
+            .db
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable(op))?;
+        Ok(out.item)
+    }
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {

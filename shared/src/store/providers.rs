@@ -47,16 +47,8 @@ impl Store {
     }
 
     pub async fn get_provider(&self, id: &str) -> Result<Option<Provider>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(ORG, &provider_sk(id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get provider"))?;
-        let Some(item) = out.item() else {
+        let item = self.get(key(ORG, &provider_sk(id)), "get provider").await?;
+        let Some(item) = item.as_ref() else {
             return Ok(None);
         };
         let corrupt = |what: &str| Error::Internal(format!("provider item: {what}"));

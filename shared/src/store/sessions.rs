@@ -55,16 +55,10 @@ impl Store {
     }
 
     pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRecord>> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(session_pk(hash), SESSION)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get session"))?;
-        let Some(item) = out.item() else {
+        let item = self
+            .get(key(session_pk(hash), SESSION), "get session")
+            .await?;
+        let Some(item) = item.as_ref() else {
             return Ok(None);
         };
         let corrupt = || Error::Internal("session item".into());

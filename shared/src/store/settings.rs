@@ -45,16 +45,8 @@ impl Settings {
 
 impl Store {
     pub async fn get_settings(&self) -> Result<Settings> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(ORG, SETTINGS)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get settings"))?;
-        Ok(out.item().map(Settings::from_item).unwrap_or_default())
+        let item = self.get(key(ORG, SETTINGS), "get settings").await?;
+        Ok(item.as_ref().map(Settings::from_item).unwrap_or_default())
     }
 
     /// Writes `new` if the stored version is still `new.version`; returns the stored settings.

@@ -26,17 +26,14 @@ impl PasswordThrottle {
 
 impl Store {
     pub async fn password_throttle(&self, username: &str) -> Result<PasswordThrottle> {
-        let out = self
-            .db
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(throttle_pk(username), PASSWORD)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable("get password throttle"))?;
-        Ok(out
-            .item()
+        let item = self
+            .get(
+                key(throttle_pk(username), PASSWORD),
+                "get password throttle",
+            )
+            .await?;
+        Ok(item
+            .as_ref()
             .map(PasswordThrottle::from_item)
             .unwrap_or_default())
     }
