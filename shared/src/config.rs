@@ -9,8 +9,11 @@ pub struct Config {
     pub table_name: String,
     /// The Secrets Manager secret holding the keys (`MFA_KEYS_SECRET`).
     pub keys_secret_id: String,
-    /// Where people reach the API, for links in mail (`PUBLIC_BASE_URL`), without trailing slash.
-    pub public_base_url: String,
+    /// Where people reach the API, for links in mail (`PUBLIC_BASE_URL`, optional), without
+    /// trailing slash. Unset on AWS: links then use the API's own domain from the request context
+    /// (set by API Gateway, not by the client), which spares the template a cycle between the API
+    /// and the functions.
+    pub public_base_url: Option<String>,
     /// Idle session lifetime (`MFA_SESSION_IDLE_SECONDS`, default 1800).
     pub session_idle_secs: u64,
     /// Absolute session lifetime (`MFA_SESSION_MAX_SECONDS`, default 43200).
@@ -48,8 +51,10 @@ impl Config {
                     })
             }
         };
-        let public_base_url = required("PUBLIC_BASE_URL")?;
-        if !(public_base_url.starts_with("https://") || public_base_url.starts_with("http://")) {
+        let public_base_url = get("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty());
+        if let Some(url) = &public_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
             return Err(ConfigError::Invalid {
                 name: "PUBLIC_BASE_URL",
                 reason: "must start with https:// (or http:// locally)".into(),
@@ -58,7 +63,7 @@ impl Config {
         let config = Config {
             table_name: required("MFA_TABLE")?,
             keys_secret_id: required("MFA_KEYS_SECRET")?,
-            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_owned()),
             session_idle_secs: seconds("MFA_SESSION_IDLE_SECONDS", 30 * 60)?,
             session_max_secs: seconds("MFA_SESSION_MAX_SECONDS", 12 * 60 * 60)?,
         };
@@ -96,12 +101,15 @@ mod tests {
         let c = Config::from_lookup(env(&FULL)).unwrap();
         assert_eq!(c.session_idle_secs, 1800);
         assert_eq!(c.session_max_secs, 43200);
-        assert_eq!(c.public_base_url, "https://mfa.example.org");
+        assert_eq!(
+            c.public_base_url.as_deref(),
+            Some("https://mfa.example.org")
+        );
     }
 
     #[test]
     fn each_missing_variable_is_named() {
-        for skip in ["MFA_TABLE", "MFA_KEYS_SECRET", "PUBLIC_BASE_URL"] {
+        for skip in ["MFA_TABLE", "MFA_KEYS_SECRET"] {
             let pairs: Vec<_> = FULL.iter().copied().filter(|(k, _)| *k != skip).collect();
             let err = Config::from_lookup(env(&pairs)).unwrap_err();
             assert_eq!(err, ConfigError::Missing(skip));

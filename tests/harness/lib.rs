@@ -111,7 +111,7 @@ impl Stack {
         let config = Config {
             table_name: table.clone(),
             keys_secret_id: secret.clone(),
-            public_base_url: "http://127.0.0.1:9000".into(),
+            public_base_url: Some("http://127.0.0.1:9000".into()),
             session_idle_secs: 1800,
             session_max_secs: 43200,
         };

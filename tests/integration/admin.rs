@@ -223,3 +223,20 @@ async fn a_staff_session_is_not_an_admin_session() {
         .await;
     assert_eq!(r.status, 403);
 }
+
+#[tokio::test]
+async fn a_malformed_query_is_a_json_400() {
+    let (s, admin) = with_admin().await;
+    for path in [
+        "/audit?limit=1&limit=2",
+        "/audit?limit=abc",
+        "/audit?limit=0",
+    ] {
+        let r = s.get(path, Some(&admin)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (400, "invalid_request"),
+            "{path}: {r:?}"
+        );
+    }
+}

@@ -282,3 +282,56 @@ async fn a_setup_email_needs_a_live_challenge() {
         .await;
     assert_eq!((r.status, r.error()), (401, "invalid_challenge"));
 }
+
+#[tokio::test]
+async fn a_failed_send_keeps_the_earlier_link_and_gives_the_mail_slot_back() {
+    let s = stack().await;
+    let to = address("kay");
+    s.add("kay", Staff, Some(&to), None).await;
+    let c = s.challenge("kay").await;
+    assert_eq!(
+        s.post("/mfa/setup-email", json!({ "challenge": c }))
+            .await
+            .status,
+        202
+    );
+    let first = link_token(&latest_mail_to(&to).unwrap().body).unwrap();
+    let sender = async |address: String| {
+        shared::flows::admin::change_settings(
+            &s.app,
+            "test",
+            shared::flows::admin::SettingsChange {
+                org_default_email: Some(address),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    };
+    sender(address("unverified-sender")).await;
+    for _ in 0..3 {
+        let r = s.post("/mfa/setup-email", json!({ "challenge": c })).await;
+        assert_eq!(r.status, 503, "{r:?}");
+    }
+    let key = s.post("/mfa/setup/key", json!({ "token": first })).await;
+    assert_eq!(
+        key.status, 200,
+        "the link the user already has still works: {key:?}"
+    );
+    sender(SENDER.into()).await;
+    for _ in 0..2 {
+        assert_eq!(
+            s.post("/mfa/setup-email", json!({ "challenge": c }))
+                .await
+                .status,
+            202
+        );
+    }
+    assert_eq!(
+        s.post("/mfa/setup-email", json!({ "challenge": c }))
+            .await
+            .status,
+        429,
+        "3 sent this hour"
+    );
+}

@@ -199,3 +199,45 @@ async fn sessions_end_after_twelve_hours_however_active() {
     }
     panic!("session outlived 12 hours");
 }
+
+#[tokio::test]
+async fn staff_sessions_without_a_code_end_when_mfa_is_switched_on() {
+    let s = stack_with_everyone().await;
+    let staff = s.sign_in("staff1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = s
+        .form(
+            "/token",
+            "grant_type=password&username=admin1&password=correct+horse+battery+staple",
+        )
+        .await
+        .body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let member = s.sign_in("member1", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for t in [&staff, &token, &member] {
+        assert_eq!(s.get("/session", Some(t)).await.status, 200);
+    }
+    s.set_mfa(true).await;
+    assert_eq!(
+        s.get("/session", Some(&staff)).await.status,
+        401,
+        "staff password-only session"
+    );
+    assert_eq!(
+        s.get("/session", Some(&token)).await.status,
+        401,
+        "sysadmin /token session"
+    );
+    assert_eq!(
+        s.get("/session", Some(&member)).await.status,
+        200,
+        "members are not affected"
+    );
+}

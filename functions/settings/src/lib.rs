@@ -5,6 +5,7 @@ mod page;
 
 use axum::Router;
 use axum::extract::State;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -111,9 +112,10 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
 async fn reset(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(username): Path<String>,
+    username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let Path(username) = username.map_err(|_| Error::NotFound)?;
     let username = normalise_username(&username).ok_or(Error::NotFound)?;
     admin::reset_mfa(&app, &admin.username, &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -127,9 +129,11 @@ struct AuditQuery {
 async fn audit(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    query: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
     admin::require_admin(&app, bearer(&headers)).await?;
+    let Query(q) = query
+        .map_err(|_| Error::bad_request("invalid_request", "The query string is malformed."))?;
     let limit = match q.limit.as_deref() {
         None => 50,
         Some(v) => v
@@ -166,10 +170,11 @@ struct ProviderBody {
 async fn put_provider(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     JsonBody(body): JsonBody<ProviderBody>,
 ) -> Result<Response, Error> {
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let Path(id) = id.map_err(|_| Error::NotFound)?;
     let echo = json!({
         "id": id, "kind": body.kind, "issuer": body.issuer, "audience": body.audience,
         "require_amr": body.require_amr,

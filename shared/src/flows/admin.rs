@@ -4,7 +4,7 @@ use crate::app::App;
 use crate::email::{is_valid, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::{sessions, setup};
-use crate::policy::{AccountKind, MfaState};
+use crate::policy::AccountKind;
 use crate::store::accounts::EnrolmentStatus;
 use crate::store::settings::Settings;
 
@@ -14,10 +14,7 @@ pub async fn require_admin(app: &App, bearer: Option<&str>) -> Result<sessions::
     if session.kind != AccountKind::Sysadmin {
         return Err(Error::Forbidden);
     }
-    // A session from before MFA was switched on did not give a code: not enough to administer.
-    if session.mfa == MfaState::NotRequired && app.store.get_settings().await?.mfa_enabled {
-        return Err(Error::Forbidden);
-    }
+    // A session without a code while MFA is on was already refused by `authenticate`.
     Ok(session)
 }
 
@@ -138,7 +135,7 @@ pub struct Readiness {
     pub enrolled: usize,
     pub pending: usize,
     pub not_enrolled: usize,
-    /// Staff not yet enrolled who cannot be sent a setup email, and why.
+    /// Staff who cannot be sent a setup email, and why.
     pub cannot_receive_setup_mail: Vec<(String, crate::error::MailProblem)>,
     /// Staff whose code entry is locked now, and until when.
     pub locked: Vec<(String, u64)>,
@@ -156,9 +153,9 @@ pub async fn readiness(app: &App) -> Result<Readiness> {
         enrolled: count(Some(EnrolmentStatus::Active)),
         pending: count(Some(EnrolmentStatus::Pending)),
         not_enrolled: count(None),
+        // Enrolled users too: after a lost phone and a reset they will need setup mail.
         cannot_receive_setup_mail: staff
             .iter()
-            .filter(|s| s.enrolment != Some(EnrolmentStatus::Active))
             .filter_map(|s| {
                 setup_recipient(
                     s.account.name_email.as_deref(),
@@ -190,11 +187,7 @@ pub struct ProviderChange {
 }
 
 pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChange) -> Result<()> {
-    let valid_id = (1..=32).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if !valid_id {
+    if !is_provider_id(id) {
         return Err(Error::bad_request(
             "invalid_request",
             "The provider id must be 1 to 32 lowercase letters, digits or hyphens.",
@@ -220,4 +213,12 @@ pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChan
         .await?;
     app.audit(actor, "provider_change", id, "saved").await;
     Ok(())
+}
+
+/// Provider ids: 1 to 32 of `a-z0-9-`.
+pub fn is_provider_id(id: &str) -> bool {
+    (1..=32).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }

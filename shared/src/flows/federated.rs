@@ -25,6 +25,16 @@ pub async fn federated_sign_in(
             .await;
         Err(error)
     };
+    // Only a well-formed id is looked up or recorded: the audit log is not a place for whatever
+    // an anonymous caller sends.
+    if !crate::flows::admin::is_provider_id(provider_id) {
+        return refuse(
+            "(invalid provider)",
+            "unknown_provider",
+            Error::InvalidToken,
+        )
+        .await;
+    }
     let Some(provider) = app.store.get_provider(provider_id).await? else {
         return refuse(provider_id, "unknown_provider", Error::InvalidToken).await;
     };

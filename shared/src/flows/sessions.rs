@@ -70,6 +70,14 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
     if epoch != Some(record.epoch) {
         return Err(Error::Unauthenticated);
     }
+    // A staff session that gave no code (made while MFA was off, by password or /token) ends when
+    // MFA is switched on: otherwise it would outlive the switch by up to 12 hours.
+    if record.kind.is_staff()
+        && record.mfa == MfaState::NotRequired
+        && app.store.get_settings().await?.mfa_enabled
+    {
+        return Err(Error::Unauthenticated);
+    }
     let mut last_seen = record.last_seen;
     if now >= record.last_seen + SESSION_TOUCH_SECS {
         app.store.touch_session(&hash, now).await?;

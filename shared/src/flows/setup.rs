@@ -47,7 +47,13 @@ fn sender(settings: &Settings) -> Result<&str> {
         })
 }
 
-pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSent> {
+/// `request_base` is the API's own address from the request context, used when the configuration
+/// names none.
+pub async fn send_setup_email(
+    app: &App,
+    challenge: &str,
+    request_base: Option<&str>,
+) -> Result<SetupMailSent> {
     if !is_well_formed(challenge) {
         return Err(Error::InvalidChallenge);
     }
@@ -98,20 +104,31 @@ pub async fn send_setup_email(app: &App, challenge: &str) -> Result<SetupMailSen
         })
         .await?;
 
-    let link = format!(
-        "{}/mfa/setup?token={link_token}",
-        app.config.public_base_url
-    );
+    let base = app
+        .config
+        .public_base_url
+        .as_deref()
+        .or(request_base)
+        .ok_or_else(|| Error::Internal("no base URL for the setup link".into()))?;
+    let link = format!("{base}/mfa/setup?token={link_token}");
     let body = messages::setup_email(settings.issuer(), &link, link_expires_at);
     let sent = deliver(app, from, to, &body).await;
     if let Err(e) = sent {
-        // The link never reached anyone; take it back so no usable pending state remains.
-        if let Err(undo) = app
-            .store
-            .withdraw_pending_enrolment(username, &enrolment_id, &link_hash)
-            .await
-        {
-            tracing::error!(error = ?undo, "could not withdraw an unsent setup link; it was never delivered");
+        // The link never reached anyone: take it back, put the earlier pending enrolment (if any)
+        // back as it was, and give back the mail slot, so the failure costs the user nothing.
+        let undo = async {
+            app.store
+                .withdraw_pending_enrolment(
+                    username,
+                    &enrolment_id,
+                    &link_hash,
+                    record.enrolment.as_ref(),
+                )
+                .await?;
+            app.store.refund_setup_mail_slot(username).await
+        };
+        if let Err(undo) = undo.await {
+            tracing::error!(error = ?undo, "could not undo an unsent setup link; it was never delivered");
         }
         app.audit(username, "setup_email", username, "send_failed")
             .await;

@@ -13,6 +13,9 @@ use crate::token::new_token;
 
 pub(crate) const CHALLENGE_PURPOSE: &str = "challenge";
 
+/// How audit entries name a username that is not an account.
+pub const UNKNOWN_USER: &str = "(unknown user)";
+
 /// Longest password we will hash; longer input is refused before argon2 sees it.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
@@ -59,9 +62,15 @@ async fn check_password(
         app.store.get_settings(),
         app.store.load_account(&username),
     )?;
+    // What the user typed is only recorded when it names an account: a password typed into the
+    // username box must not end up in the logs or the audit view.
+    let who = if record.is_some() {
+        username.as_str()
+    } else {
+        UNKNOWN_USER
+    };
     if throttle.locked_until > now {
-        app.audit(&username, "sign_in", &username, "throttled")
-            .await;
+        app.audit(who, "sign_in", who, "throttled").await;
         return Err(Error::Throttled {
             retry_after_secs: throttle.locked_until - now,
         });
@@ -82,8 +91,7 @@ async fn check_password(
         }
         _ => {
             app.store.record_password_failure(&username, now).await?;
-            app.audit(&username, "sign_in", &username, "invalid_credentials")
-                .await;
+            app.audit(who, "sign_in", who, "invalid_credentials").await;
             Err(Error::InvalidCredentials)
         }
     }

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{
     Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::accounts::{CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
+use super::accounts::{
+    CODE_LOCK, ENROLMENT_INDEX, Enrolment, MFA, PROFILE, SETUP_MAIL, account_pk, bytes,
+};
 use super::schema::build_err;
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::error::{Error, Result};
@@ -78,35 +80,82 @@ impl Store {
         }
     }
 
-    /// Undoes `put_pending_enrolment` when the mail could not be sent, so nothing usable is left.
+    /// Undoes `put_pending_enrolment` when the mail could not be sent: the unsent link goes, and
+    /// the enrolment is what it was before (the earlier pending one, whose app setup and link keep
+    /// working, or none), so a failed send leaves nothing usable and takes nothing away.
     pub async fn withdraw_pending_enrolment(
         &self,
         username: &str,
         enrolment_id: &str,
         link_hash: &str,
+        previous: Option<&Enrolment>,
     ) -> Result<()> {
         let link = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(setup_pk(link_hash), SETUP)))
             .build()
             .map_err(build_err)?;
-        let enrolment = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), MFA)))
-            .condition_expression("enrolment_id = :eid AND #status = :pending")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":eid", s(enrolment_id))
-            .expression_attribute_values(":pending", s("pending"))
-            .build()
-            .map_err(build_err)?;
+        let only_ours = "enrolment_id = :eid AND #status = :pending";
+        let enrolment = match previous {
+            Some(before) => {
+                let mut item = key(account_pk(username), MFA);
+                item.insert("status".into(), s("pending"));
+                item.insert("enrolment_id".into(), s(&before.enrolment_id));
+                item.insert("secret".into(), bytes(&before.sealed_secret));
+                item.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
+                item.insert("gsi1sk".into(), s(username));
+                let put = Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .condition_expression(only_ours)
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":eid", s(enrolment_id))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .build()
+                    .map_err(build_err)?;
+                TransactWriteItem::builder().put(put).build()
+            }
+            None => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(key(account_pk(username), MFA)))
+                    .condition_expression(only_ours)
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":eid", s(enrolment_id))
+                    .expression_attribute_values(":pending", s("pending"))
+                    .build()
+                    .map_err(build_err)?;
+                TransactWriteItem::builder().delete(delete).build()
+            }
+        };
         self.db
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(link).build())
-            .transact_items(TransactWriteItem::builder().delete(enrolment).build())
+            .transact_items(enrolment)
             .send()
             .await
             .map_err(unavailable("withdraw pending enrolment"))?;
         Ok(())
+    }
+
+    /// Gives back a setup-mail slot taken for a mail that could not be sent.
+    pub async fn refund_setup_mail_slot(&self, username: &str) -> Result<()> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .update_expression("ADD sent :minus_one")
+            .condition_expression("sent > :zero")
+            .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("refund setup mail")(e)),
+        }
     }
 
     /// A setup link that exists and has not expired.

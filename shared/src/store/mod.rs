@@ -115,7 +115,8 @@ where
             .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
-/// For a cancelled transaction: which of its items failed their condition.
+/// For a cancelled transaction: which of its items failed their condition or lost to a
+/// concurrent transaction.
 pub(crate) fn cancelled_conditions<R>(
     e: &SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
 ) -> Option<Vec<bool>> {
@@ -127,7 +128,14 @@ pub(crate) fn cancelled_conditions<R>(
     Some(
         tce.cancellation_reasons()
             .iter()
-            .map(|r| r.code() == Some("ConditionalCheckFailed"))
+            // A concurrent transaction on the same item is the same loss as a failed condition:
+            // DynamoDB cancels one of two overlapping transactions with TransactionConflict.
+            .map(|r| {
+                matches!(
+                    r.code(),
+                    Some("ConditionalCheckFailed" | "TransactionConflict")
+                )
+            })
             .collect(),
     )
 }

@@ -27,7 +27,12 @@ impl Store {
             .send()
             .await;
         match exists {
-            Ok(_) => return Ok(false),
+            Ok(_) => {
+                // A rerun finishes a bootstrap that stopped between creating the table and
+                // switching TTL on.
+                self.enable_ttl_if_off().await?;
+                return Ok(false);
+            }
             Err(e)
                 if e.as_service_error()
                     .is_some_and(|se| se.is_resource_not_found_exception()) => {}
@@ -70,6 +75,27 @@ impl Store {
             .map_err(build_err)?;
         create = create.global_secondary_indexes(index);
         create.send().await.map_err(unavailable("create_table"))?;
+        self.enable_ttl_if_off().await?;
+        Ok(true)
+    }
+}
+
+impl Store {
+    async fn enable_ttl_if_off(&self) -> Result<()> {
+        let ttl = self
+            .db
+            .describe_time_to_live()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(unavailable("describe_time_to_live"))?;
+        let on = ttl
+            .time_to_live_description()
+            .and_then(|d| d.time_to_live_status())
+            .is_some_and(|s| s.as_str() == "ENABLED" || s.as_str() == "ENABLING");
+        if on {
+            return Ok(());
+        }
         self.db
             .update_time_to_live()
             .table_name(&self.table)
@@ -83,7 +109,7 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("update_time_to_live"))?;
-        Ok(true)
+        Ok(())
     }
 }
 
