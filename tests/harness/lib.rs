@@ -27,6 +27,8 @@ pub fn endpoint() -> String {
         .expect("AWS_ENDPOINT_URL must name the local moto server: run the tests with `make test`")
 }
 
+// Tests need real time here: unique names, and tokens an identity provider would sign now.
+#[allow(clippy::disallowed_methods)]
 fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()

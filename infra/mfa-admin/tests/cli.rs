@@ -13,6 +13,8 @@ async fn fresh_table() -> (String, String, aws_sdk_dynamodb::Client) {
     (table, secret, aws_sdk_dynamodb::Client::new(&sdk))
 }
 
+// Tests need real time here: unique names, and tokens an identity provider would sign now.
+#[allow(clippy::disallowed_methods)]
 fn rand_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
