@@ -216,14 +216,7 @@ impl Store {
         let mut item = key(format!("LINK#{provider}#{subject}"), "LINK");
         item.insert("username".into(), s(username));
         item.insert("provider".into(), s(provider));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("put link"))?;
-        Ok(())
+        self.put(item, "put link").await
     }
 
     /// The account linked to `(provider, subject)`, if any.

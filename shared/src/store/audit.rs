@@ -33,14 +33,7 @@ impl Store {
         item.insert("action".into(), s(&entry.action));
         item.insert("target".into(), s(&entry.target));
         item.insert("outcome".into(), s(&entry.outcome));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("put audit"))?;
-        Ok(())
+        self.put(item, "put audit").await
     }
 
     /// The newest `limit` entries, newest first.

@@ -63,6 +63,18 @@ impl Store {
             .map_err(unavailable(op))?;
         Ok(out.item)
     }
+
+    /// Writes an item unconditionally (for items whose last write simply wins).
+    pub(crate) async fn put(&self, item: Item, op: &'static str) -> crate::error::Result<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unavailable(op))?;
+        Ok(())
+    }
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {

@@ -1,7 +1,7 @@
 //! Identity providers configured by administrators, under the `ORG` partition.
 
 use super::settings::ORG;
-use super::{Store, get_s, key, s, unavailable};
+use super::{Store, get_s, key, s};
 use crate::error::{Error, Result};
 use crate::federation::{Provider, parse_jwks};
 use crate::policy::ProviderKind;
@@ -36,14 +36,7 @@ impl Store {
             "require_amr".into(),
             s(serde_json::Value::from(require_amr.to_vec()).to_string()),
         );
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("put provider"))?;
-        Ok(())
+        self.put(item, "put provider").await
     }
 
     pub async fn get_provider(&self, id: &str) -> Result<Option<Provider>> {
