@@ -39,7 +39,8 @@ cat <<INFO
   Stop:               Ctrl-C
 
 INFO
-cargo lambda watch -A 127.0.0.1 -P "$http_port" \
+# Several instances per function (MFA_CONCURRENCY, default 4), as Lambda runs them: races show.
+cargo lambda watch --concurrency "${MFA_CONCURRENCY:-4}" -A 127.0.0.1 -P "$http_port" \
   --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var AWS_REGION=us-east-1 \
   --env-var AWS_ACCESS_KEY_ID=local --env-var AWS_SECRET_ACCESS_KEY=local \
   --env-var "MFA_TABLE=$MFA_TABLE" --env-var "MFA_KEYS_SECRET=$MFA_KEYS_SECRET" \

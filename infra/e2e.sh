@@ -73,7 +73,9 @@ bash infra/seed.sh --with-unreachable
 echo "==> cargo lambda watch on 127.0.0.1:$http_port (log: target/e2e/lambda.log)"
 # --ignore-changes: the functions under test are the ones just built; an edit made meanwhile in
 # the work tree does not restart them halfway through the test.
-setsid cargo lambda watch --ignore-changes -A 127.0.0.1 -P "$http_port" \
+# --concurrency: several instances per function, as Lambda runs them, so races are real.
+setsid cargo lambda watch --ignore-changes --concurrency "${MFA_CONCURRENCY:-4}" \
+  -A 127.0.0.1 -P "$http_port" \
   --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var AWS_REGION=us-east-1 \
   --env-var AWS_ACCESS_KEY_ID=local --env-var AWS_SECRET_ACCESS_KEY=local \
   --env-var "MFA_TABLE=$MFA_TABLE" --env-var "MFA_KEYS_SECRET=$MFA_KEYS_SECRET" \
@@ -105,9 +107,10 @@ warm GET "/mfa/setup?token=x" 200
 warm POST /mfa/verify '400|401' '{"challenge":"x","code":"000000"}'
 warm GET /admin 200
 
-echo "==> node --test tests/e2e/seed-flow.mjs"
+echo "==> node --test tests/e2e/seed-flow.mjs tests/e2e/limits.mjs"
+# One file after the other (limits.mjs locks bob out, which the readiness steps must not see).
 E2E_BASE_URL="http://127.0.0.1:$http_port" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
-  setsid node --test tests/e2e/seed-flow.mjs < /dev/null &
+  setsid node --test --test-concurrency=1 tests/e2e/seed-flow.mjs tests/e2e/limits.mjs < /dev/null &
 sessions+=("$!")
 status=0
 wait "$!" || status=$?

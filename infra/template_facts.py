@@ -1,5 +1,5 @@
 """Prints, as JSON, what the tests check in template.yaml: each function's IAM actions (by its
-binary name) and the table's key schema, index and TTL attribute. Uses cfn-lint's own YAML reader,
+binary name), the table's key schema, index and TTL attribute, and how stateful resources are kept. Uses cfn-lint's own YAML reader,
 which understands CloudFormation's short tags (!Ref, !GetAtt, !Sub)."""
 import json
 import sys
@@ -30,8 +30,15 @@ for resource in resources.values():
         table = resource["Properties"]
 types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
 keys = lambda schema: [[k["AttributeName"], types[k["AttributeName"]], k["KeyType"]] for k in schema]
+# Resources whose loss loses data (the table, the key secret): how each is kept.
+stateful = {
+    name: {"deletion": r.get("DeletionPolicy"), "replace": r.get("UpdateReplacePolicy")}
+    for name, r in resources.items()
+    if r.get("Type") in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::KMS::Key")
+}
 print(json.dumps({
     "functions": functions,
+    "stateful": stateful,
     "table": {
         "keys": keys(table["KeySchema"]),
         "indexes": {i["IndexName"]: keys(i["KeySchema"]) for i in table.get("GlobalSecondaryIndexes", [])},

@@ -21,9 +21,9 @@ fn main() -> Result<(), shared::Error> {
         let t = Instant::now();
         let opened = secrets.open(&sealed, b"jane")?;
         let step = matching_step(&opened, &code, now, Some(1));
-        let a = tokens.hash("challenge", &challenge);
+        let a = tokens.hash(shared::token::Purpose::Challenge, &challenge);
         let session = new_token()?;
-        let b = tokens.hash("session", &session);
+        let b = tokens.hash(shared::token::Purpose::Session, &session);
         std::hint::black_box((step, a, b));
         times.push(t.elapsed().as_secs_f64() * 1e6);
     }

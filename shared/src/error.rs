@@ -58,6 +58,9 @@ pub enum Error {
     Unauthenticated,
     #[error("You are not allowed to do this.")]
     Forbidden,
+    /// Sensitive administration without a code in the last 10 minutes.
+    #[error("Enter a current security code to confirm this change.")]
+    ReauthenticationRequired,
     #[error("Set a valid organisation default email before enabling multi-factor authentication.")]
     OrgEmailRequired,
     #[error(
@@ -133,6 +136,7 @@ impl Error {
             Error::SetupLinkExpired => "setup_link_expired",
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden => "forbidden",
+            Error::ReauthenticationRequired => "reauthentication_required",
             Error::OrgEmailRequired => "org_email_required",
             Error::NoAdminCanEnrol => "no_admin_can_enrol",
             Error::Conflict(_) => "conflict",

@@ -37,9 +37,10 @@ impl IntoResponse for Error {
             | Error::NoAdminCanEnrol
             | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::SetupLinkExpired => StatusCode::GONE,
-            Error::Forbidden | Error::SocialSignInDisabled | Error::IdpMfaRequired => {
-                StatusCode::FORBIDDEN
-            }
+            Error::Forbidden
+            | Error::ReauthenticationRequired
+            | Error::SocialSignInDisabled
+            | Error::IdpMfaRequired => StatusCode::FORBIDDEN,
             Error::EmailUnavailable(_) | Error::Unavailable { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -131,6 +132,42 @@ async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Err
             Error::bad_request("invalid_request", "The request body could not be read.")
         }
     })
+}
+
+/// Who is calling, as API Gateway saw it: the source address from `requestContext.http.sourceIp`
+/// (never a header the client sets, such as `X-Forwarded-For`) and the request's host.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub address: String,
+    /// `https://<domain>` of the API as API Gateway names it.
+    pub api_base: Option<String>,
+}
+
+/// Without a request context (a handler called outside Lambda) every caller is one address.
+const NO_ADDRESS: &str = "unknown";
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        use lambda_http::request::RequestContext;
+        let (address, api_base) = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(c)) => (
+                c.http.source_ip.clone(),
+                c.domain_name.as_ref().map(|d| format!("https://{d}")),
+            ),
+            _ => (None, None),
+        };
+        Ok(Caller {
+            address: address
+                .filter(|a| !a.is_empty())
+                .unwrap_or_else(|| NO_ADDRESS.into()),
+            api_base,
+        })
+    }
 }
 
 /// The session token from `Authorization: Bearer <token>`.

@@ -110,7 +110,10 @@ mod tests {
         let json = format!(r#"{{"seed":"{}"}}"#, "a".repeat(64));
         let a = Keys::from_json(&json).unwrap();
         let b = Keys::from_json(&json).unwrap();
-        assert_eq!(a.tokens.hash("p", "t"), b.tokens.hash("p", "t"));
+        assert_eq!(
+            a.tokens.hash(crate::token::Purpose::Session, "t"),
+            b.tokens.hash(crate::token::Purpose::Session, "t")
+        );
         let sealed = a.secrets.seal(b"x", b"u").unwrap();
         assert_eq!(b.secrets.open(&sealed, b"u").unwrap(), b"x");
         assert!(Keys::from_json(r#"{"seed":"short"}"#).is_err());

@@ -6,6 +6,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod account;
 pub mod app;
 pub mod clock;
 pub mod config;
@@ -23,6 +24,7 @@ pub mod pages;
 pub mod password;
 pub mod policy;
 pub mod runtime;
+pub mod softlock;
 pub mod store;
 pub mod token;
 pub mod totp;

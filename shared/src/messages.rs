@@ -62,18 +62,31 @@ pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
     }
 }
 
-pub fn activation_notice(org: &str) -> Rendered {
+/// `key_shown`: when the setup page showed the key (so the user can tell a stranger's view).
+pub fn activation_notice(org: &str, key_shown: &[u64]) -> Rendered {
+    let shown = if key_shown.is_empty() {
+        "never".to_owned()
+    } else {
+        key_shown
+            .iter()
+            .map(|t| crate::clock::rfc3339(*t))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let text = format!(
         "Multi-factor authentication was set up on your {org} account.\n\n\
          From now on you sign in with your password and a code from your authenticator app.\n\
+         The setup page showed your key at (UTC): {shown}.\n\
          If this wasn't you, contact your administrator now.\n"
     );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
          <p>Multi-factor authentication was set up on your {} account.</p>\
          <p>From now on you sign in with your password and a code from your authenticator app.</p>\
+         <p>The setup page showed your key at (UTC): {}.</p>\
          <p><strong>If this wasn't you, contact your administrator now.</strong></p></body></html>",
-        escape(org)
+        escape(org),
+        escape(&shown)
     );
     Rendered {
         subject: "Multi-factor authentication was set up on your account".into(),
@@ -125,7 +138,7 @@ mod tests {
 
     #[test]
     fn org_names_are_escaped_in_html() {
-        let m = activation_notice("<script>");
+        let m = activation_notice("<script>", &[0]);
         assert!(!m.html.contains("<script>"));
     }
 }

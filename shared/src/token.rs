@@ -29,6 +29,31 @@ pub fn is_well_formed(token: &str) -> bool {
             .is_ok_and(|b| b.len() == 32)
 }
 
+/// What a hashed value is for. The purpose is part of the hash, so a value of one kind can never
+/// match an item of another (a session token is no challenge, a setup link no refresh token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Challenge,
+    Session,
+    SetupLink,
+    /// A normalised username in a throttle key: the typed text itself is never stored.
+    ThrottleUser,
+    /// A source address in a throttle key.
+    ThrottleAddress,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Challenge => "challenge",
+            Purpose::Session => "session",
+            Purpose::SetupLink => "setup-link",
+            Purpose::ThrottleUser => "throttle-user",
+            Purpose::ThrottleAddress => "throttle-address",
+        }
+    }
+}
+
 /// Hashes tokens with HMAC-SHA-256 under a key from Secrets Manager.
 #[derive(Clone)]
 pub struct TokenHasher {
@@ -42,13 +67,13 @@ impl TokenHasher {
 
     /// The stored form of `token`; the purpose keeps a session token from ever matching a
     /// challenge or setup link item.
-    pub fn hash(&self, purpose: &str, token: &str) -> String {
+    pub fn hash(&self, purpose: Purpose, token: &str) -> String {
         // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
         let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
             Ok(mac) => mac,
             Err(_) => unreachable_hmac(),
         };
-        mac.update(purpose.as_bytes());
+        mac.update(purpose.as_str().as_bytes());
         mac.update(b"\0");
         mac.update(token.as_bytes());
         HEXLOWER.encode(&mac.finalize().into_bytes())
@@ -86,9 +111,12 @@ mod tests {
         let t = new_token().unwrap();
         let h1 = TokenHasher::new([1; 32]);
         let h2 = TokenHasher::new([2; 32]);
-        assert_eq!(h1.hash("session", &t), h1.hash("session", &t));
-        assert_ne!(h1.hash("session", &t), h2.hash("session", &t));
-        assert_ne!(h1.hash("session", &t), h1.hash("challenge", &t));
-        assert!(!h1.hash("session", &t).contains(&t));
+        assert_eq!(h1.hash(Purpose::Session, &t), h1.hash(Purpose::Session, &t));
+        assert_ne!(h1.hash(Purpose::Session, &t), h2.hash(Purpose::Session, &t));
+        assert_ne!(
+            h1.hash(Purpose::Session, &t),
+            h1.hash(Purpose::Challenge, &t)
+        );
+        assert!(!h1.hash(Purpose::Session, &t).contains(&t));
     }
 }

@@ -42,9 +42,18 @@ pub fn code_at(secret: &[u8], unix: u64, digits: usize) -> String {
 pub struct Code(String);
 
 impl Code {
+    /// Accepts a code as apps display it and people paste it: "123456", "123 456", "123-456",
+    /// with spaces around. Anything else (letters, other lengths) is refused.
     pub fn parse(input: &str) -> Result<Self> {
-        if input.len() == DIGITS && input.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Code(input.to_owned()))
+        let digits: String = input
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '-' | '\u{a0}' | '\u{2009}'))
+            .collect();
+        // At most one separator group, so "1-2-3-4-5-6" style noise is not silently accepted.
+        let separators = input.trim().chars().count() - digits.chars().count();
+        if digits.len() == DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) && separators <= 1 {
+            Ok(Code(digits))
         } else {
             Err(Error::bad_request(
                 "invalid_request",
@@ -185,10 +194,28 @@ mod tests {
 
     #[test]
     fn code_shape_is_checked() {
-        for bad in ["", "12345", "1234567", "12a456", "١٢٣٤٥٦", " 123456"] {
+        for bad in ["", "12345", "1234567", "12a456", "١٢٣٤٥٦", "\t123456x"] {
             assert!(Code::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Code::parse("012345").is_ok());
+    }
+
+    #[test]
+    fn codes_are_accepted_as_apps_display_them() {
+        for shown in ["123456", "123 456", "123-456", " 123 456 ", "123\u{a0}456"] {
+            assert_eq!(Code::parse(shown).unwrap().as_str(), "123456", "{shown:?}");
+        }
+        for bad in [
+            "12 34 56",
+            "1-2-3-4-5-6",
+            "123 45",
+            "1234567",
+            "12a456",
+            "",
+            "--",
+        ] {
+            assert!(Code::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use aws_config::SdkConfig;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, header};
+use lambda_http::request::RequestContext;
 use serde_json::Value;
 use shared::App;
 use shared::clock::Clock;
@@ -135,7 +136,7 @@ impl Stack {
     /// Which function API Gateway sends a path to (the same table as template.yaml).
     fn function_for(&self, path: &str) -> &Router {
         let path = path.split('?').next().unwrap_or(path);
-        if path == "/mfa/verify" {
+        if path == "/mfa/verify" || path == "/mfa/reauthenticate" {
             &self.verify_code
         } else if path.starts_with("/mfa/setup") {
             &self.setup_email
@@ -150,7 +151,12 @@ impl Stack {
         }
     }
 
-    pub async fn raw(&self, req: Request<Body>) -> Resp {
+    /// Sends a request as API Gateway would deliver it from 127.0.0.1, unless the request carries
+    /// a request context of its own (`from_address`).
+    pub async fn raw(&self, mut req: Request<Body>) -> Resp {
+        if req.extensions().get::<RequestContext>().is_none() {
+            req.extensions_mut().insert(context_from("127.0.0.1"));
+        }
         let router = self.function_for(req.uri().path()).clone();
         let res = router.oneshot(req).await.unwrap();
         let status = res.status().as_u16();
@@ -234,7 +240,7 @@ impl Stack {
     pub async fn set_mfa(&self, enabled: bool) {
         shared::flows::admin::change_settings(
             &self.app,
-            "test",
+            &shared::flows::admin::Actor::Operator("test"),
             shared::flows::admin::SettingsChange {
                 mfa_enabled: Some(enabled),
                 org_default_email: Some(SENDER.into()),
@@ -344,6 +350,33 @@ impl Stack {
             .collect();
         items.sort();
         items
+    }
+}
+
+/// API Gateway's request context for a caller at `address` (`requestContext.http.sourceIp`).
+pub fn context_from(address: &str) -> RequestContext {
+    let mut c = lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext::default();
+    c.http.source_ip = Some(address.to_owned());
+    RequestContext::ApiGatewayV2(c)
+}
+
+impl Stack {
+    /// `POST path` with a JSON body from the given source address.
+    pub async fn post_from(&self, address: &str, path: &str, body: Value) -> Resp {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        req.extensions_mut().insert(context_from(address));
+        self.raw(req).await
+    }
+
+    /// `POST path` with a JSON body and a session.
+    pub async fn post_as(&self, bearer: &str, path: &str, body: Value) -> Resp {
+        self.send(Method::POST, path, Some(&body), Some(bearer))
+            .await
     }
 }
 

@@ -100,7 +100,26 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         )
         .await;
     assert_eq!(reset.status, 204);
+    let unlock = s
+        .send(
+            axum::http::Method::POST,
+            "/accounts/jane/unlock",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(unlock.status, 204);
     assert_eq!(s.get("/audit?limit=5", Some(&admin)).await.status, 200);
+    // verify-code: a step-up code for the admin session.
+    s.app.clock.advance(30);
+    let again = s
+        .post_as(
+            &admin,
+            "/mfa/reauthenticate",
+            json!({ "code": s.code(&secret) }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{again:?}");
 
     // setup-email when SES refuses: the pending enrolment is withdrawn.
     put(
@@ -190,4 +209,15 @@ async fn the_template_table_is_the_one_bootstrap_creates() {
     );
     assert_eq!(t.global_secondary_indexes().len(), 1);
     let _ = PASSWORD;
+}
+
+#[test]
+fn every_table_secret_and_key_survives_stack_deletion_and_replacement() {
+    let facts = template_facts();
+    let stateful = facts["stateful"].as_object().unwrap();
+    assert!(stateful.len() >= 2, "{stateful:?}");
+    for (name, kept) in stateful {
+        assert_eq!(kept["deletion"], "Retain", "{name}: DeletionPolicy");
+        assert_eq!(kept["replace"], "Retain", "{name}: UpdateReplacePolicy");
+    }
 }

@@ -5,6 +5,7 @@ mod admin;
 mod edge;
 mod federated;
 mod iam;
+mod limits;
 mod setup;
 mod sign_in;
 mod verify;

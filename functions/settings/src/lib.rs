@@ -1,5 +1,6 @@
 //! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
-//! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`, `GET /audit`.
+//! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`,
+//! `POST /accounts/{username}/unlock`, `GET /audit`.
 
 mod page;
 
@@ -12,10 +13,10 @@ use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde::Deserialize;
 use serde_json::json;
+use shared::account::normalise_username;
 use shared::clock::rfc3339;
-use shared::flows::admin;
+use shared::flows::admin::{self, Actor};
 use shared::http::{JsonBody, bearer, finish};
-use shared::store::accounts::normalise_username;
 use shared::store::settings::Settings;
 use shared::{App, Error};
 
@@ -27,6 +28,7 @@ pub fn router(app: App) -> Router {
             .route("/settings/mfa-readiness", get(readiness))
             .route("/settings/providers/{id}", put(put_provider))
             .route("/accounts/{username}/mfa/reset", post(reset))
+            .route("/accounts/{username}/unlock", post(unlock))
             .route("/audit", get(audit))
             .with_state(app),
     )
@@ -65,7 +67,7 @@ async fn put_settings(
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
     let saved = admin::change_settings(
         &app,
-        &admin.username,
+        &Actor::Admin(&admin),
         admin::SettingsChange {
             mfa_enabled: change.mfa_enabled,
             org_default_email: change.org_default_email,
@@ -84,11 +86,11 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
         .iter()
         .map(|(username, reason)| json!({ "username": username, "reason": reason.as_str() }))
         .collect();
-    let locked: Vec<_> = r
-        .locked
-        .iter()
-        .map(|(username, until)| json!({ "username": username, "until": rfc3339(*until) }))
-        .collect();
+    let locks = |list: &[(String, u64)]| -> Vec<_> {
+        list.iter()
+            .map(|(username, until)| json!({ "username": username, "until": rfc3339(*until) }))
+            .collect()
+    };
     let sender_verified = match app.store.get_settings().await?.org_default_email {
         Some(sender) => Some(app.mailer.sender_verified(&sender).await?),
         None => None,
@@ -103,7 +105,8 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
         json!({
             "staff": { "enrolled": r.enrolled, "pending": r.pending, "not_enrolled": r.not_enrolled },
             "cannot_receive_setup_mail": cannot,
-            "code_entry_locked": locked,
+            "code_entry_locked": locks(&r.locked),
+            "password_locked": locks(&r.password_locked),
             "sender_verified": sender_verified,
         }),
     ))
@@ -117,7 +120,20 @@ async fn reset(
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
     let Path(username) = username.map_err(|_| Error::NotFound)?;
     let username = normalise_username(&username).ok_or(Error::NotFound)?;
-    admin::reset_mfa(&app, &admin.username, &username).await?;
+    admin::reset_mfa(&app, &Actor::Admin(&admin), &username).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /accounts/{username}/unlock`: ends the account's password and code locks.
+async fn unlock(
+    State(app): State<App>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let Path(username) = username.map_err(|_| Error::NotFound)?;
+    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    admin::unlock(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,7 +197,7 @@ async fn put_provider(
     });
     admin::put_provider(
         &app,
-        &admin.username,
+        &Actor::Admin(&admin),
         &id,
         admin::ProviderChange {
             kind: body.kind,

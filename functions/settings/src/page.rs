@@ -1,7 +1,9 @@
 //! The admin page, `GET /admin`: a system administrator signs in on it (password, then the
 //! security code when MFA requires one) and then uses the admin JSON API with the session as a
 //! bearer token: the MFA switch, the organisation's default email and name, the readiness report,
-//! resetting a user's MFA, and the recent audit log. Data is only ever shown with `textContent`.
+//! resetting a user's MFA, unlocking an account, and the recent audit log. A sensitive change
+//! answered 403 `reauthentication_required` asks for a fresh code and is tried again. Data is only
+//! ever shown with `textContent`.
 
 use axum::response::Response;
 use shared::pages::page;
@@ -20,10 +22,18 @@ const BODY: &str = r#"<main>
 <form id="code-form" hidden novalidate>
   <p>Enter the 6-digit security code from your authenticator app.</p>
   <label for="code">Security code</label>
-  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
   <button type="submit">Verify</button>
   <button type="button" id="code-cancel">Cancel</button>
   <p id="not-enrolled" hidden>No security code yet? On the <a href="/sign-in">sign-in page</a>, sign in and choose "I don't have a security code" to get a setup email. Once your app shows a code, sign in here with it.</p>
+</form>
+<form id="stepup-form" hidden novalidate>
+  <p id="stepup-why">This change needs a current security code.</p>
+  <label for="stepup-code">Security code</label>
+  <input id="stepup-code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
+  <button type="submit">Confirm</button>
+  <button type="button" id="stepup-cancel">Cancel</button>
+  <p id="stepup-message" role="status" aria-live="polite"></p>
 </form>
 <div id="panel" hidden>
 <p><span id="who"></span> <button type="button" class="link" id="sign-out">Sign out</button></p>
@@ -66,6 +76,14 @@ const BODY: &str = r#"<main>
 <thead><tr><th scope="col">User</th><th scope="col">Until (UTC)</th></tr></thead>
 <tbody id="locked"></tbody>
 </table>
+<h3 id="pwlocked-heading">Locked out of password entry</h3>
+<p>After 100 wrong passwords in a row, from any addresses, password entry is locked for an hour. Unlock once you know the account is safe; unlocking also ends a code-entry lock.</p>
+<p id="pwlocked-none" hidden>Nobody is locked out of password entry.</p>
+<table id="pwlocked-table" aria-labelledby="pwlocked-heading" hidden>
+<thead><tr><th scope="col">User</th><th scope="col">Until (UTC)</th><th scope="col">Action</th></tr></thead>
+<tbody id="pwlocked"></tbody>
+</table>
+<p id="unlock-message" role="status" aria-live="polite"></p>
 <button type="button" id="ready-refresh">Refresh readiness</button>
 </section>
 
@@ -99,7 +117,7 @@ const REASONS={no_email:'No email on file (Name.Email and Name_Address.Email are
   invalid_email:'The email on file is not a valid address (Name.Email, or Name_Address.Email when Name.Email is empty).'};
 function note(id,text,isError){const m=$(id);m.textContent=text||'';m.className=isError?'error':'ok';}
 function say(text,isError){note('message',text,isError);}
-function show(id){['password-form','code-form','panel'].forEach(x=>$(x).hidden=(x!==id));}
+function show(id){['password-form','code-form','panel'].forEach(x=>$(x).hidden=(x!==id));$('stepup-form').hidden=true;}
 async function call(method,path,body,auth){
   const headers={};
   if(body!==undefined)headers['Content-Type']='application/json';
@@ -123,9 +141,29 @@ function signInAgain(){
   challenge=null;token=null;sessionStorage.removeItem('session');
   show('password-form');$('username').focus();
 }
+// Sensitive changes need a code from the last 10 minutes: ask for one, then try again.
+let stepUpDone=null;
+function stepUp(){
+  return new Promise(resolve=>{
+    stepUpDone=resolve;note('stepup-message','');$('stepup-code').value='';
+    $('stepup-form').hidden=false;$('stepup-code').focus();
+  });
+}
+$('stepup-form').addEventListener('submit',async e=>{
+  e.preventDefault();
+  const r=await call('POST','/mfa/reauthenticate',{code:$('stepup-code').value},token);
+  $('stepup-code').value='';
+  if(r.status!==200){note('stepup-message',explain(r),true);return;}
+  $('stepup-form').hidden=true;const done=stepUpDone;stepUpDone=null;if(done)done(true);
+});
+$('stepup-cancel').addEventListener('click',()=>{$('stepup-form').hidden=true;const done=stepUpDone;stepUpDone=null;if(done)done(false);});
 // An admin call: a session that ended or may not administer sends the admin back to sign in.
 async function api(method,path,body){
-  const r=await call(method,path,body,token);
+  let r=await call(method,path,body,token);
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await stepUp())return {status:403,data:{message:'Not changed: the change needs a current security code.'}};
+    r=await call(method,path,body,token);
+  }
   if(r.status===401){signInAgain();say('Your session has ended. Sign in again.',true);return null;}
   if(r.status===403){signInAgain();say((r.data.message||'You are not allowed to do this.')+' Sign in as a system administrator; while multi-factor authentication is on, with your security code.',true);return null;}
   return r;
@@ -164,12 +202,23 @@ async function loadReadiness(){
   if(from&&v!==false)$('sender').className='';
   table('cannot',r.data.cannot_receive_setup_mail,x=>[x.username,REASONS[x.reason]||x.reason]);
   table('locked',r.data.code_entry_locked,x=>[x.username,when(x.until)]);
+  table('pwlocked',r.data.password_locked,x=>[x.username,when(x.until),{unlock:x.username}]);
+}
+async function unlock(who){
+  note('unlock-message','');
+  const r=await api('POST','/accounts/'+encodeURIComponent(who)+'/unlock');
+  if(!r)return;
+  if(r.status===204){note('unlock-message','Unlocked '+who+'.');await afterChange();return;}
+  note('unlock-message',explain(r),true);
 }
 function when(at){return String(at||'').replace('T',' ').replace(/(:\d\d)(Z|[+-]00:00)$/,'$1');}
 function table(id,list,columns){
   list=list||[];
   const body=$(id);body.replaceChildren();
-  list.forEach(x=>{const row=document.createElement('tr');columns(x).forEach(c=>cell(row,c));body.appendChild(row);});
+  list.forEach(x=>{const row=document.createElement('tr');columns(x).forEach(c=>{
+    if(c&&c.unlock){const b=document.createElement('button');b.type='button';b.textContent='Unlock '+c.unlock;
+      b.addEventListener('click',()=>unlock(c.unlock));cell(row,'').appendChild(b);}
+    else cell(row,c);});body.appendChild(row);});
   $(id+'-table').hidden=list.length===0;$(id+'-none').hidden=list.length!==0;
 }
 async function loadAudit(){
@@ -202,7 +251,7 @@ $('password-form').addEventListener('submit',async e=>{
 });
 $('code-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
-  const r=await call('POST','/mfa/verify',{challenge,code:$('code').value.trim()});
+  const r=await call('POST','/mfa/verify',{challenge,code:$('code').value});
   $('code').value='';
   if(r.status===200){challenge=null;await enter(r.data.session);return;}
   say(explain(r),true);

@@ -4,15 +4,14 @@
 mod page;
 
 use axum::Router;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use lambda_http::request::RequestContext;
 use serde::Deserialize;
 use serde_json::json;
 use shared::flows::setup;
-use shared::http::{JsonBody, finish};
+use shared::http::{Caller, JsonBody, finish};
 use shared::totp::{DIGITS, PERIOD, grouped};
 use shared::{App, Error};
 
@@ -33,23 +32,14 @@ struct ChallengeBody {
 
 async fn send_setup_email(
     State(app): State<App>,
-    context: Option<Extension<RequestContext>>,
+    caller: Caller,
     JsonBody(req): JsonBody<ChallengeBody>,
 ) -> Result<Response, Error> {
-    let base = api_base(context.as_ref().map(|c| &c.0));
-    let sent = setup::send_setup_email(&app, &req.challenge, base.as_deref()).await?;
+    let sent = setup::send_setup_email(&app, &req.challenge, caller.api_base.as_deref()).await?;
     Ok(shared::http::json(
         StatusCode::ACCEPTED,
         json!({ "status": "sent", "sent_to": sent.sent_to }),
     ))
-}
-
-/// `https://<domain>` of the API as API Gateway names it in the request context.
-fn api_base(context: Option<&RequestContext>) -> Option<String> {
-    match context? {
-        RequestContext::ApiGatewayV2(c) => c.domain_name.as_ref().map(|d| format!("https://{d}")),
-        _ => None,
-    }
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,7 @@ use serde_json::json;
 use shared::clock::rfc3339;
 use shared::flows::sign_in::{self, SignIn};
 use shared::flows::{federated, sessions};
-use shared::http::{FormBody, JsonBody, bearer, finish};
+use shared::http::{Caller, FormBody, JsonBody, bearer, finish};
 use shared::{App, Error};
 
 pub fn router(app: App) -> Router {
@@ -37,30 +37,32 @@ struct Credentials {
 
 async fn password_sign_in(
     State(app): State<App>,
+    caller: Caller,
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let body = match sign_in::password_sign_in(&app, &c.username, &c.password).await? {
-        SignIn::SignedIn {
-            session,
-            expires_at,
-        } => json!({
-            "status": "signed_in",
-            "session": session,
-            "expires_at": rfc3339(expires_at),
-        }),
-        SignIn::MfaRequired {
-            challenge,
-            expires_at,
-            enrolled,
-            setup_email_to,
-        } => json!({
-            "status": "mfa_required",
-            "challenge": challenge,
-            "expires_at": rfc3339(expires_at),
-            "enrolled": enrolled,
-            "setup_email_to": setup_email_to,
-        }),
-    };
+    let body =
+        match sign_in::password_sign_in(&app, &c.username, &c.password, &caller.address).await? {
+            SignIn::SignedIn {
+                session,
+                expires_at,
+            } => json!({
+                "status": "signed_in",
+                "session": session,
+                "expires_at": rfc3339(expires_at),
+            }),
+            SignIn::MfaRequired {
+                challenge,
+                expires_at,
+                enrolled,
+                setup_email_to,
+            } => json!({
+                "status": "mfa_required",
+                "challenge": challenge,
+                "expires_at": rfc3339(expires_at),
+                "enrolled": enrolled,
+                "setup_email_to": setup_email_to,
+            }),
+        };
     Ok(shared::http::json(StatusCode::OK, body))
 }
 
@@ -74,6 +76,7 @@ struct TokenRequest {
 
 async fn token(
     State(app): State<App>,
+    caller: Caller,
     FormBody(req): FormBody<TokenRequest>,
 ) -> Result<Response, Error> {
     if req.grant_type != "password" {
@@ -81,7 +84,7 @@ async fn token(
             "Only grant_type=password is supported.".into(),
         ));
     }
-    let grant = sign_in::token_grant(&app, &req.username, &req.password).await?;
+    let grant = sign_in::token_grant(&app, &req.username, &req.password, &caller.address).await?;
     Ok(shared::http::json(
         StatusCode::OK,
         json!({

@@ -16,7 +16,7 @@ const BODY: &str = r#"<main>
 <form id="code-form" hidden novalidate>
   <p>Enter the 6-digit security code from your authenticator app.</p>
   <label for="code">Security code</label>
-  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" pattern="[0-9]{6}" maxlength="6" required>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
   <button type="submit">Verify</button>
   <p><button type="button" class="link" id="no-code">I don't have a security code</button></p>
 </form>

@@ -3,6 +3,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
+use shared::account::{NewAccount, normalise_username};
 use shared::clock::Clock;
 use shared::config::Config;
 use shared::email::is_valid;
@@ -10,7 +11,6 @@ use shared::keys::Keys;
 use shared::password;
 use shared::policy::AccountKind;
 use shared::store::Store;
-use shared::store::accounts::{NewAccount, normalise_username};
 use shared::{App, Error};
 
 /// What went wrong, split by who has to fix it: the caller's arguments (exit 2) or the world.

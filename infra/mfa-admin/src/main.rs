@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mfa_admin::{AccountSpec, AdminError, AdminResult};
-use shared::flows::admin::{SettingsChange, change_settings};
+use shared::flows::admin::{Actor, SettingsChange, change_settings};
 use shared::policy::AccountKind;
 
 #[derive(Parser)]
@@ -173,7 +173,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
             let app = mfa_admin::connect(&sdk).await?;
             let saved = change_settings(
                 &app,
-                "mfa-admin",
+                &Actor::Operator("mfa-admin"),
                 SettingsChange {
                     mfa_enabled,
                     org_default_email,

@@ -1,11 +1,13 @@
-//! What administrators do: change settings (with the lock-out guard) and reset a user's MFA.
+//! What administrators do: change settings (with the lock-out guard), reset a user's MFA, unlock
+//! an account, configure identity providers. Sensitive changes need a recent code (step-up).
 
+use crate::account::{EnrolmentStatus, StaffSummary};
 use crate::app::App;
 use crate::email::{is_valid, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::{sessions, setup};
 use crate::policy::AccountKind;
-use crate::store::accounts::EnrolmentStatus;
+use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
 
 /// The session of a system administrator who satisfied MFA where it is required.
@@ -18,6 +20,45 @@ pub async fn require_admin(app: &App, bearer: Option<&str>) -> Result<sessions::
     Ok(session)
 }
 
+/// Who makes an administrative change: a system administrator's session, or an operator at the
+/// command line (`mfa-admin`, whose authority is its access to the AWS account itself).
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    Admin(&'a sessions::ActiveSession),
+    Operator(&'a str),
+}
+
+impl Actor<'_> {
+    pub fn name(&self) -> &str {
+        match self {
+            Actor::Admin(s) => &s.username,
+            Actor::Operator(name) => name,
+        }
+    }
+}
+
+/// Sensitive administration needs a code in the last 10 minutes while MFA is on (while it is off,
+/// sessions carry no code to refresh). Refusals are audited.
+async fn require_step_up(app: &App, actor: &Actor<'_>, action: &str, target: &str) -> Result<()> {
+    let Actor::Admin(session) = actor else {
+        return Ok(());
+    };
+    if !app.store.get_settings().await?.mfa_enabled {
+        return Ok(());
+    }
+    if let Err(e) = session.require_recent_code(app.now()) {
+        app.audit(
+            &session.username,
+            action,
+            target,
+            "reauthentication_required",
+        )
+        .await;
+        return Err(e);
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct SettingsChange {
     pub mfa_enabled: Option<bool>,
@@ -27,7 +68,11 @@ pub struct SettingsChange {
 
 /// Applies a partial change. Re-reads and retries when another writer got in between, so two
 /// administrators changing different fields at once both keep their change.
-pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> Result<Settings> {
+pub async fn change_settings(
+    app: &App,
+    actor: &Actor<'_>,
+    change: SettingsChange,
+) -> Result<Settings> {
     if let Some(email) = &change.org_default_email
         && !is_valid(email)
     {
@@ -43,6 +88,9 @@ pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> 
             "invalid_request",
             "The organisation name must be 1 to 64 characters and contain no colon.",
         ));
+    }
+    if change.mfa_enabled == Some(false) {
+        require_step_up(app, actor, "settings_change", "settings").await?;
     }
     for _ in 0..5 {
         let current = app.store.get_settings().await?;
@@ -66,7 +114,7 @@ pub async fn change_settings(app: &App, actor: &str, change: SettingsChange) -> 
         match app.store.put_settings(&next).await {
             Ok(saved) => {
                 app.audit(
-                    actor,
+                    actor.name(),
                     "settings_change",
                     "settings",
                     &describe(&current, &saved),
@@ -116,17 +164,40 @@ async fn an_admin_can_sign_in(app: &App) -> Result<bool> {
 }
 
 /// Removes a user's enrolment (lost phone), ends their sessions, and tells them by email.
-pub async fn reset_mfa(app: &App, actor: &str, username: &str) -> Result<()> {
+pub async fn reset_mfa(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> {
     let record = app
         .store
         .load_account(username)
         .await?
         .ok_or(Error::NotFound)?;
+    if record.account.kind == AccountKind::Sysadmin {
+        require_step_up(app, actor, "mfa_reset", username).await?;
+    }
     if !app.store.reset_mfa(username).await? {
         return Err(Error::NotFound);
     }
-    app.audit(actor, "mfa_reset", username, "success").await;
+    app.audit(actor.name(), "mfa_reset", username, "success")
+        .await;
     setup::notify_reset(app, &record.account).await;
+    Ok(())
+}
+
+/// Ends an account's password and code locks (after 100 wrong passwords, or 10 wrong codes).
+/// The per-address back-off is left alone: it only ever slows the address that earned it.
+pub async fn unlock(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> {
+    if app.store.load_account(username).await?.is_none() {
+        return Err(Error::NotFound);
+    }
+    require_step_up(app, actor, "unlock", username).await?;
+    let (passwords, codes) = (
+        LockSite::PasswordAccount { username },
+        LockSite::CodeEntry { username },
+    );
+    tokio::try_join!(
+        app.store.clear_lock(&passwords),
+        app.store.clear_lock(&codes)
+    )?;
+    app.audit(actor.name(), "unlock", username, "success").await;
     Ok(())
 }
 
@@ -139,6 +210,8 @@ pub struct Readiness {
     pub cannot_receive_setup_mail: Vec<(String, crate::error::MailProblem)>,
     /// Staff whose code entry is locked now, and until when.
     pub locked: Vec<(String, u64)>,
+    /// Staff whose password entry is locked now (100 failures in a row), and until when.
+    pub password_locked: Vec<(String, u64)>,
     /// DynamoDB read units the report cost.
     pub read_units: f64,
 }
@@ -165,16 +238,25 @@ pub async fn readiness(app: &App) -> Result<Readiness> {
                 .map(|p| (s.account.username.clone(), p))
             })
             .collect(),
-        locked: staff
-            .iter()
-            .filter_map(|s| {
-                s.code_locked_until
-                    .filter(|until| *until > now)
-                    .map(|until| (s.account.username.clone(), until))
-            })
-            .collect(),
+        locked: locked_now(staff, now, |s| s.code_locked_until),
+        password_locked: locked_now(staff, now, |s| s.password_locked_until),
         read_units: directory.read_units,
     })
+}
+
+fn locked_now(
+    staff: &[StaffSummary],
+    now: u64,
+    until: impl Fn(&StaffSummary) -> Option<u64>,
+) -> Vec<(String, u64)> {
+    staff
+        .iter()
+        .filter_map(|s| {
+            until(s)
+                .filter(|u| *u > now)
+                .map(|u| (s.account.username.clone(), u))
+        })
+        .collect()
 }
 
 /// An identity provider as an administrator configures it.
@@ -186,7 +268,12 @@ pub struct ProviderChange {
     pub require_amr: Vec<String>,
 }
 
-pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChange) -> Result<()> {
+pub async fn put_provider(
+    app: &App,
+    actor: &Actor<'_>,
+    id: &str,
+    change: ProviderChange,
+) -> Result<()> {
     if !is_provider_id(id) {
         return Err(Error::bad_request(
             "invalid_request",
@@ -201,6 +288,7 @@ pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChan
     }
     crate::federation::parse_jwks(&change.jwks)
         .map_err(|e| Error::bad_request("invalid_request", format!("{e}.")))?;
+    require_step_up(app, actor, "provider_change", id).await?;
     app.store
         .put_provider(
             id,
@@ -211,7 +299,8 @@ pub async fn put_provider(app: &App, actor: &str, id: &str, change: ProviderChan
             &change.require_amr,
         )
         .await?;
-    app.audit(actor, "provider_change", id, "saved").await;
+    app.audit(actor.name(), "provider_change", id, "saved")
+        .await;
     Ok(())
 }
 

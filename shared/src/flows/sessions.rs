@@ -5,9 +5,7 @@ use crate::error::{Error, Result};
 use crate::limits::SESSION_TOUCH_SECS;
 use crate::policy::{AccountKind, MfaState};
 use crate::store::sessions::{NewSession, SessionRecord};
-use crate::token::{is_well_formed, new_token};
-
-pub(crate) const PURPOSE: &str = "session";
+use crate::token::{Purpose, is_well_formed, new_token};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveSession {
@@ -15,6 +13,24 @@ pub struct ActiveSession {
     pub kind: AccountKind,
     pub mfa: MfaState,
     pub expires_at: u64,
+    /// When a code was last given in this session.
+    pub code_at: Option<u64>,
+    /// The stored form of the session's token, to update or end it.
+    pub token_hash: String,
+}
+
+/// Contract: sensitive administration needs a code given in the last 10 minutes.
+pub const RECENT_CODE_SECS: u64 = 10 * 60;
+
+impl ActiveSession {
+    /// Sensitive administration (switching MFA off, identity providers and clients, resetting a
+    /// sysadmin, unlocking) needs a recent code, so a session left open, or stolen, cannot do it.
+    pub fn require_recent_code(&self, now: u64) -> Result<()> {
+        match self.code_at {
+            Some(at) if at + RECENT_CODE_SECS > now => Ok(()),
+            _ => Err(Error::ReauthenticationRequired),
+        }
+    }
 }
 
 /// Idle and absolute limits, whichever comes first.
@@ -39,10 +55,11 @@ pub async fn start(
         mfa,
         now,
         epoch,
+        code_at: None,
     };
     app.store
         .put_session(
-            &app.keys.tokens.hash(PURPOSE, &token),
+            &app.keys.tokens.hash(Purpose::Session, &token),
             &new,
             app.config.session_max_secs,
         )
@@ -55,7 +72,7 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
     let token = bearer
         .filter(|t| is_well_formed(t))
         .ok_or(Error::Unauthenticated)?;
-    let hash = app.keys.tokens.hash(PURPOSE, token);
+    let hash = app.keys.tokens.hash(Purpose::Session, token);
     let now = app.now();
     let record = app
         .store
@@ -94,14 +111,13 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
         username: record.username,
         kind: record.kind,
         mfa: record.mfa,
+        code_at: record.code_at,
+        token_hash: hash,
     })
 }
 
 /// Ends the session behind `bearer`; `Unauthenticated` if there was none.
 pub async fn end(app: &App, bearer: Option<&str>) -> Result<()> {
-    authenticate(app, bearer).await?;
-    let token = bearer.ok_or(Error::Unauthenticated)?;
-    app.store
-        .delete_session(&app.keys.tokens.hash(PURPOSE, token))
-        .await
+    let session = authenticate(app, bearer).await?;
+    app.store.delete_session(&session.token_hash).await
 }

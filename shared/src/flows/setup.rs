@@ -7,17 +7,15 @@ use qrcode::render::svg;
 use crate::app::App;
 use crate::email::{is_valid, mask, setup_recipient};
 use crate::error::{Error, Result};
-use crate::flows::sign_in::CHALLENGE_PURPOSE;
+
+use crate::account::{Account, EnrolmentStatus};
 use crate::limits::SETUP_LINK_SECS;
 use crate::mail::Mail;
 use crate::messages;
-use crate::store::accounts::{Account, EnrolmentStatus};
 use crate::store::enrolments::PendingEnrolment;
 use crate::store::settings::Settings;
-use crate::token::{is_well_formed, new_token, random_bytes};
+use crate::token::{Purpose, is_well_formed, new_token, random_bytes};
 use crate::totp;
-
-const LINK_PURPOSE: &str = "setup-link";
 
 pub struct SetupMailSent {
     /// The recipient, masked: the caller has only proved a password.
@@ -60,7 +58,7 @@ pub async fn send_setup_email(
     let now = app.now();
     let live = app
         .store
-        .get_challenge(&app.keys.tokens.hash(CHALLENGE_PURPOSE, challenge), now)
+        .get_challenge(&app.keys.tokens.hash(Purpose::Challenge, challenge), now)
         .await?
         .ok_or(Error::InvalidChallenge)?;
     let username = live.username.as_str();
@@ -91,7 +89,7 @@ pub async fn send_setup_email(
     let sealed = app.keys.secrets.seal(&secret, username.as_bytes())?;
     let enrolment_id = data_encoding::HEXLOWER.encode(&random_bytes::<16>()?);
     let link_token = new_token()?;
-    let link_hash = app.keys.tokens.hash(LINK_PURPOSE, &link_token);
+    let link_hash = app.keys.tokens.hash(Purpose::SetupLink, &link_token);
     let link_expires_at = now + SETUP_LINK_SECS;
     app.store
         .put_pending_enrolment(&PendingEnrolment {
@@ -138,16 +136,19 @@ pub async fn send_setup_email(
     Ok(SetupMailSent { sent_to: mask(to) })
 }
 
-/// The key behind a setup link. Reading it consumes nothing (mail scanners prefetch links); the
-/// link dies when the enrolment activates, is replaced, or expires.
+/// The key behind a setup link. The page that shows it consumes nothing (mail scanners prefetch
+/// links); the key itself, fetched by the page's script, is shown at most `SETUP_KEY_REVEALS`
+/// times, each one audited and recorded for the activation notice. The link dies when the
+/// enrolment activates, is replaced, or expires.
 pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
     if !is_well_formed(link_token) {
         return Err(Error::SetupLinkExpired);
     }
     let now = app.now();
+    let link_hash = app.keys.tokens.hash(Purpose::SetupLink, link_token);
     let link = app
         .store
-        .get_setup_link(&app.keys.tokens.hash(LINK_PURPOSE, link_token), now)
+        .get_setup_link(&link_hash, now)
         .await?
         .ok_or(Error::SetupLinkExpired)?;
     let (record, settings) = tokio::try_join!(
@@ -162,6 +163,17 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
         .keys
         .secrets
         .open(&enrolment.sealed_secret, link.username.as_bytes())?;
+    if !app
+        .store
+        .record_key_reveal(&link_hash, &link.username, &enrolment.enrolment_id, now)
+        .await?
+    {
+        app.audit(&link.username, "key_reveal", &link.username, "refused")
+            .await;
+        return Err(Error::SetupLinkExpired);
+    }
+    app.audit(&link.username, "key_reveal", &link.username, "success")
+        .await;
     let issuer = settings.issuer().to_owned();
     let otpauth_uri = totp::key_uri(&issuer, &link.username, &secret);
     let qr_svg = QrCode::new(otpauth_uri.as_bytes())
@@ -180,8 +192,11 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
 
 /// Tells the user their MFA was set up, in case it was not them. Best effort: the sign-in that
 /// triggered it has already succeeded.
-pub async fn notify_activation(app: &App, account: &Account) {
-    notify(app, account, messages::activation_notice).await
+pub async fn notify_activation(app: &App, account: &Account, key_shown: &[u64]) {
+    notify(app, account, |org| {
+        messages::activation_notice(org, key_shown)
+    })
+    .await
 }
 
 /// Tells the user an administrator reset their MFA.

@@ -1,17 +1,16 @@
 //! Password sign-in (`POST /sign-in`) and the OAuth 2.0 password grant (`POST /token`). Both
 //! check the password the same way; they differ in what a correct password leads to.
 
+use crate::account::{Account, AccountRecord, normalise_username};
 use crate::app::App;
 use crate::email::{mask, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::sessions;
 use crate::password::{self, Check};
 use crate::policy::{self, MfaState};
-use crate::store::accounts::{Account, AccountRecord, normalise_username};
+use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
-use crate::token::new_token;
-
-pub(crate) const CHALLENGE_PURPOSE: &str = "challenge";
+use crate::token::{Purpose, new_token};
 
 /// How audit entries name a username that is not an account.
 pub const UNKNOWN_USER: &str = "(unknown user)";
@@ -39,12 +38,17 @@ pub struct TokenGrant {
     pub expires_in: u64,
 }
 
-/// Checks username and password. Unknown users and wrong passwords take the same path and time
-/// and end in the same error; locked usernames are refused before any hashing.
+/// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
+/// Unknown users and wrong passwords take the same path and time and end in the same error.
+///
+/// Each attempt is reserved before argon2 runs, with conditional writes on two lock-out states:
+/// the (username, address) pair, so guesses from one address never lock the owner out elsewhere,
+/// and the account across all addresses (100 in a row). Neither can be outrun by concurrency.
 async fn check_password(
     app: &App,
     username: &str,
     password: &str,
+    source: &str,
 ) -> Result<(AccountRecord, Settings)> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(Error::bad_request(
@@ -57,11 +61,15 @@ async fn check_password(
         check_hash(password, None)?;
         return Err(Error::InvalidCredentials);
     };
-    let (throttle, settings, record) = tokio::try_join!(
-        app.store.password_throttle(&username),
-        app.store.get_settings(),
-        app.store.load_account(&username),
-    )?;
+    // Keyed hashes: the table never holds what was typed into the username box.
+    let username_hash = app.keys.tokens.hash(Purpose::ThrottleUser, &username);
+    let address_hash = app.keys.tokens.hash(Purpose::ThrottleAddress, source);
+    let by_address = LockSite::PasswordAddress {
+        username_hash: &username_hash,
+        address_hash: &address_hash,
+    };
+    let (settings, record) =
+        tokio::try_join!(app.store.get_settings(), app.store.load_account(&username),)?;
     // What the user typed is only recorded when it names an account: a password typed into the
     // username box must not end up in the logs or the audit view.
     let who = if record.is_some() {
@@ -69,10 +77,24 @@ async fn check_password(
     } else {
         UNKNOWN_USER
     };
-    if throttle.locked_until > now {
+    let by_account = LockSite::PasswordAccount {
+        username: &username,
+    };
+    let reserved = match &record {
+        Some(r) => {
+            let (a, b) = tokio::try_join!(
+                app.store.reserve_attempt(&by_address, None, now),
+                app.store
+                    .reserve_attempt(&by_account, Some(r.password_lock), now),
+            )?;
+            a.and(b)
+        }
+        None => app.store.reserve_attempt(&by_address, None, now).await?,
+    };
+    if let Err(wait) = reserved {
         app.audit(who, "sign_in", who, "throttled").await;
         return Err(Error::Throttled {
-            retry_after_secs: throttle.locked_until - now,
+            retry_after_secs: wait,
         });
     }
     let phc = record
@@ -81,16 +103,16 @@ async fn check_password(
     let check = check_hash(password, phc.as_deref())?;
     match (record, check) {
         (Some(record), Check::Right { rehash }) => {
-            if throttle.failures > 0 {
-                app.store.clear_password_failures(&username).await?;
-            }
+            tokio::try_join!(
+                app.store.clear_lock(&by_address),
+                app.store.clear_lock(&by_account),
+            )?;
             if rehash {
                 upgrade_hash(app, &username, password).await;
             }
             Ok((record, settings))
         }
         _ => {
-            app.store.record_password_failure(&username, now).await?;
             app.audit(who, "sign_in", who, "invalid_credentials").await;
             Err(Error::InvalidCredentials)
         }
@@ -122,8 +144,13 @@ async fn upgrade_hash(app: &App, username: &str, password: &str) {
     }
 }
 
-pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Result<SignIn> {
-    let (record, settings) = check_password(app, username, password).await?;
+pub async fn password_sign_in(
+    app: &App,
+    username: &str,
+    password: &str,
+    source: &str,
+) -> Result<SignIn> {
+    let (record, settings) = check_password(app, username, password, source).await?;
     let account = &record.account;
     let now = app.now();
     if policy::code_required(account.kind, settings.mfa_enabled) {
@@ -131,7 +158,7 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
         let expires_at = app
             .store
             .put_challenge(
-                &app.keys.tokens.hash(CHALLENGE_PURPOSE, &challenge),
+                &app.keys.tokens.hash(Purpose::Challenge, &challenge),
                 &account.username,
                 now,
             )
@@ -170,8 +197,13 @@ pub async fn password_sign_in(app: &App, username: &str, password: &str) -> Resu
 }
 
 /// RFC 6749 section 4.3. Staff may not use it while MFA is on: it would skip the code.
-pub async fn token_grant(app: &App, username: &str, password: &str) -> Result<TokenGrant> {
-    let (record, settings) = match check_password(app, username, password).await {
+pub async fn token_grant(
+    app: &App,
+    username: &str,
+    password: &str,
+    source: &str,
+) -> Result<TokenGrant> {
+    let (record, settings) = match check_password(app, username, password, source).await {
         Err(Error::InvalidCredentials) => return Err(Error::InvalidGrant),
         other => other?,
     };

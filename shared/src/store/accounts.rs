@@ -3,92 +3,28 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::locks::parse_lock;
 use super::{Item, Store, get_b, get_n, get_s, key, n, s, unavailable};
+use crate::account::{
+    Account, AccountRecord, Enrolment, EnrolmentStatus, NewAccount, StaffDirectory, StaffSummary,
+};
 use crate::error::{Error, Result};
 use crate::policy::AccountKind;
+use crate::softlock::SoftLock;
 
 pub(crate) const PROFILE: &str = "PROFILE";
 pub(crate) const MFA: &str = "MFA";
 pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
+pub(crate) const PASSWORD_LOCK: &str = "PASSWORD_LOCK";
 pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
 
-/// Index partitions (`gsi1pk`): staff profiles, enrolments, code locks.
+/// Index partitions (`gsi1pk`): staff profiles, enrolments, account locks (code and password).
 pub(crate) const STAFF_INDEX: &str = "STAFF";
 pub(crate) const ENROLMENT_INDEX: &str = "ENROLMENT";
 pub(crate) const LOCKED_INDEX: &str = "LOCKED";
 
 pub(crate) fn account_pk(username: &str) -> String {
     format!("ACCOUNT#{username}")
-}
-
-/// Usernames are case-insensitive: stored and looked up in lower case. Returns None for a name
-/// that could never be an account (so no lookup is made for it).
-pub fn normalise_username(input: &str) -> Option<String> {
-    let name = input.trim().to_lowercase();
-    let ok = (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._@-+".contains(&b));
-    ok.then_some(name)
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Account {
-    pub username: String,
-    pub kind: AccountKind,
-    /// Name.Email
-    pub name_email: Option<String>,
-    /// Name_Address.Email
-    pub address_email: Option<String>,
-    pub password_hash: Option<String>,
-    /// Sessions carry the epoch they were made in; bumping it ends them all.
-    pub session_epoch: u64,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EnrolmentStatus {
-    Pending,
-    Active,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Enrolment {
-    pub status: EnrolmentStatus,
-    pub enrolment_id: String,
-    /// The TOTP secret, sealed by `crypto::SecretBox` with the username as associated data.
-    pub sealed_secret: Vec<u8>,
-    /// The time step of the last accepted code.
-    pub last_step: Option<u64>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CodeLock {
-    pub failures: u64,
-    pub locked_until: u64,
-}
-
-#[derive(Clone, Debug)]
-pub struct AccountRecord {
-    pub account: Account,
-    pub enrolment: Option<Enrolment>,
-    pub code_lock: CodeLock,
-}
-
-impl AccountRecord {
-    pub fn active_enrolment(&self) -> Option<&Enrolment> {
-        self.enrolment
-            .as_ref()
-            .filter(|e| e.status == EnrolmentStatus::Active)
-    }
-}
-
-pub struct NewAccount<'a> {
-    pub username: &'a str,
-    pub kind: AccountKind,
-    pub name_email: Option<&'a str>,
-    pub address_email: Option<&'a str>,
-    pub password_hash: Option<&'a str>,
-    pub created_at: u64,
 }
 
 fn parse_profile(item: &Item) -> Result<Account> {
@@ -122,6 +58,15 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
             .ok_or_else(|| corrupt("secret"))?
             .to_vec(),
         last_step: get_n(item, "last_step"),
+        key_shown: item
+            .get("key_shown")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_n().ok().and_then(|n| n.parse().ok()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -140,17 +85,14 @@ impl Store {
             .map_err(unavailable("query account"))?;
         let mut account = None;
         let mut enrolment = None;
-        let mut code_lock = CodeLock::default();
+        let mut code_lock = SoftLock::default();
+        let mut password_lock = SoftLock::default();
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
                 Some(MFA) => enrolment = Some(parse_enrolment(item)?),
-                Some(CODE_LOCK) => {
-                    code_lock = CodeLock {
-                        failures: get_n(item, "failures").unwrap_or(0),
-                        locked_until: get_n(item, "locked_until").unwrap_or(0),
-                    }
-                }
+                Some(CODE_LOCK) => code_lock = parse_lock(item),
+                Some(PASSWORD_LOCK) => password_lock = parse_lock(item),
                 _ => {}
             }
         }
@@ -158,6 +100,7 @@ impl Store {
             account,
             enrolment,
             code_lock,
+            password_lock,
         }))
     }
 
@@ -238,39 +181,6 @@ pub(crate) fn bytes(v: &[u8]) -> AttributeValue {
     AttributeValue::B(aws_smithy_types::Blob::new(v))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_are_case_insensitive_and_checked() {
-        assert_eq!(normalise_username(" J.Doe "), Some("j.doe".into()));
-        assert_eq!(
-            normalise_username("manager@acme"),
-            Some("manager@acme".into())
-        );
-        assert_eq!(normalise_username(""), None);
-        assert_eq!(normalise_username("a b"), None);
-        assert_eq!(normalise_username("ACCOUNT#x"), None);
-        assert_eq!(normalise_username(&"a".repeat(65)), None);
-    }
-}
-
-/// A staff account as the readiness report and the lock-out guard see it.
-#[derive(Clone, Debug)]
-pub struct StaffSummary {
-    pub account: Account,
-    pub enrolment: Option<EnrolmentStatus>,
-    /// When code entry is locked for the account, until when.
-    pub code_locked_until: Option<u64>,
-}
-
-/// Every staff account, and what reading them cost.
-pub struct StaffDirectory {
-    pub staff: Vec<StaffSummary>,
-    pub read_units: f64,
-}
-
 impl Store {
     /// All items of one partition of the sparse index, page by page.
     async fn index_partition(&self, partition: &str) -> Result<(Vec<Item>, f64)> {
@@ -311,7 +221,16 @@ impl Store {
                 .filter_map(|i| get_s(i, "gsi1sk").map(|u| (u.to_owned(), i.clone())))
                 .collect()
         };
-        let (enrolments, locks) = (by_user(&enrolments), by_user(&locks));
+        let enrolments = by_user(&enrolments);
+        let locks_of = |sk: &str| {
+            let of_kind: Vec<Item> = locks
+                .iter()
+                .filter(|i| get_s(i, "sk") == Some(sk))
+                .cloned()
+                .collect();
+            by_user(&of_kind)
+        };
+        let (code_locks, password_locks) = (locks_of(CODE_LOCK), locks_of(PASSWORD_LOCK));
         let mut staff = vec![];
         for item in &profiles {
             let account = parse_profile(item)?;
@@ -319,13 +238,16 @@ impl Store {
                 Some(e) => Some(parse_enrolment(e)?.status),
                 None => None,
             };
-            let code_locked_until = locks
-                .get(&account.username)
-                .and_then(|l| get_n(l, "locked_until"));
+            let until = |locks: &std::collections::HashMap<String, Item>| {
+                locks
+                    .get(&account.username)
+                    .and_then(|l| get_n(l, "locked_until"))
+            };
             staff.push(StaffSummary {
+                code_locked_until: until(&code_locks),
+                password_locked_until: until(&password_locks),
                 account,
                 enrolment,
-                code_locked_until,
             });
         }
         Ok(StaffDirectory {

@@ -1,16 +1,14 @@
 //! Sign-in challenges: proof of a correct password, waiting for a security code. Single use,
-//! 5 minutes, at most 5 wrong codes; all three enforced by the conditions of the writes.
+//! 5 minutes, at most 5 codes evaluated; all three enforced by the conditions of the writes.
 
 use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
 
-use super::accounts::{CODE_LOCK, LOCKED_INDEX, MFA, account_pk};
+use super::accounts::{CODE_LOCK, MFA, account_pk};
 use super::schema::build_err;
-use super::sessions::{NewSession, session_item};
+use super::sessions::{NewSession, SESSION, session_item, session_pk};
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::error::Result;
-use crate::limits::{
-    ACCOUNT_MAX_CODE_FAILURES, CHALLENGE_MAX_FAILURES, CHALLENGE_SECS, CODE_LOCK_SECS,
-};
+use crate::limits::{CHALLENGE_MAX_FAILURES, CHALLENGE_SECS};
 
 pub(crate) fn challenge_pk(hash: &str) -> String {
     format!("CHALLENGE#{hash}")
@@ -36,9 +34,6 @@ pub struct Verification<'a> {
     pub session_hash: &'a str,
     pub session: &'a NewSession<'a>,
     pub session_max_secs: u64,
-    /// The account has wrong codes on record to clear. Skipping the delete when there are none
-    /// saves two write units on every sign-in.
-    pub clear_code_failures: bool,
 }
 
 /// How a verification that matched a code ended.
@@ -86,8 +81,10 @@ impl Store {
         }))
     }
 
-    /// Counts a wrong code against the challenge; None when it was no longer alive.
-    pub async fn record_wrong_code(&self, hash: &str, now: u64) -> Result<Option<u64>> {
+    /// Reserves one attempt on the challenge before its code is evaluated, so that however many
+    /// requests race, at most five codes are ever evaluated against it. Returns the attempts
+    /// counted so far (this one included), or None when the challenge is no longer alive.
+    pub async fn reserve_challenge_attempt(&self, hash: &str, now: u64) -> Result<Option<u64>> {
         let out = self
             .db
             .update_item()
@@ -98,57 +95,14 @@ impl Store {
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":max", n(CHALLENGE_MAX_FAILURES))
-            .return_values(ReturnValue::AllNew)
+            .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
         match out {
             Ok(o) => Ok(o.attributes().and_then(|a| get_n(a, "failures"))),
             Err(e) if super::is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(unavailable("count wrong code")(e)),
+            Err(e) => Err(unavailable("reserve code attempt")(e)),
         }
-    }
-
-    /// Counts a wrong code against the account; at the limit, locks code entry. Returns the
-    /// time the lock ends, if this failure set one.
-    pub async fn record_account_code_failure(
-        &self,
-        username: &str,
-        now: u64,
-    ) -> Result<Option<u64>> {
-        let out = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), CODE_LOCK)))
-            .update_expression("ADD failures :one")
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(unavailable("count account code failure"))?;
-        let failures = out
-            .attributes()
-            .and_then(|a| get_n(a, "failures"))
-            .unwrap_or(1);
-        if failures < ACCOUNT_MAX_CODE_FAILURES {
-            return Ok(None);
-        }
-        let until = now + CODE_LOCK_SECS;
-        self.db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), CODE_LOCK)))
-            .update_expression(
-                "SET locked_until = :u, failures = :zero, gsi1pk = :locked, gsi1sk = :user",
-            )
-            .expression_attribute_values(":u", n(until))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":locked", s(LOCKED_INDEX))
-            .expression_attribute_values(":user", s(username))
-            .send()
-            .await
-            .map_err(unavailable("lock code entry"))?;
-        Ok(Some(until))
     }
 
     /// One transaction for a correct code: consume the challenge, record the accepted step (and
@@ -159,12 +113,13 @@ impl Store {
             (v.challenge_hash, v.enrolment_id, v.step, v.now);
         let (session_hash, session, session_max_secs) =
             (v.session_hash, v.session, v.session_max_secs);
+        // The attempt was reserved (counted) before the code was evaluated, so the count may now
+        // stand at the maximum: existence and expiry are what single use needs here.
         let consume = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(challenge_pk(challenge_hash), CHALLENGE)))
-            .condition_expression(ALIVE)
+            .condition_expression("attribute_exists(pk) AND expires_at > :now")
             .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":max", n(CHALLENGE_MAX_FAILURES))
             .build()
             .map_err(build_err)?;
         // RFC 6238 section 5.2: the step must be newer than the last one accepted.
@@ -190,21 +145,21 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(build_err)?;
-        let mut tx = self
+        // The reservation made before evaluating counted this attempt; a success clears the count.
+        let clear_lock = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(session.username), CODE_LOCK)))
+            .build()
+            .map_err(build_err)?;
+        let out = self
             .db
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(consume).build())
             .transact_items(TransactWriteItem::builder().update(advance).build())
-            .transact_items(TransactWriteItem::builder().put(new_session).build());
-        if v.clear_code_failures {
-            let clear_lock = Delete::builder()
-                .table_name(&self.table)
-                .set_key(Some(key(account_pk(session.username), CODE_LOCK)))
-                .build()
-                .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().delete(clear_lock).build());
-        }
-        let out = tx.send().await;
+            .transact_items(TransactWriteItem::builder().put(new_session).build())
+            .transact_items(TransactWriteItem::builder().delete(clear_lock).build())
+            .send()
+            .await;
         match out {
             Ok(_) => Ok(Completion::Done),
             Err(e) => match cancelled_conditions(&e) {
@@ -212,6 +167,58 @@ impl Store {
                 Some(failed) if failed.get(1) == Some(&true) => Ok(Completion::StepRefused),
                 _ => Err(unavailable("complete verification")(e)),
             },
+        }
+    }
+
+    /// A correct code for a live session (step-up): record the step (single use, RFC 6238 5.2),
+    /// clear the account's code count, and mark the session as having given a code now, in one
+    /// transaction. False when the step was used already or the session is gone.
+    pub async fn complete_reauthentication(
+        &self,
+        username: &str,
+        enrolment_id: &str,
+        step: u64,
+        session_hash: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let advance = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), MFA)))
+            .update_expression("SET last_step = :step")
+            .condition_expression(
+                "enrolment_id = :eid AND #status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":step", n(step))
+            .expression_attribute_values(":eid", s(enrolment_id))
+            .build()
+            .map_err(build_err)?;
+        let clear_lock = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), CODE_LOCK)))
+            .build()
+            .map_err(build_err)?;
+        let mark = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(session_pk(session_hash), SESSION)))
+            .update_expression("SET code_at = :now, last_seen = :now")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(advance).build())
+            .transact_items(TransactWriteItem::builder().delete(clear_lock).build())
+            .transact_items(TransactWriteItem::builder().update(mark).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
+            Err(e) => Err(unavailable("complete reauthentication")(e)),
         }
     }
 }

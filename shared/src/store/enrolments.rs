@@ -3,16 +3,15 @@
 //! replacement or expiry.
 
 use aws_sdk_dynamodb::types::{
-    Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::accounts::{
-    CODE_LOCK, ENROLMENT_INDEX, Enrolment, MFA, PROFILE, SETUP_MAIL, account_pk, bytes,
-};
+use super::accounts::{CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
 use super::schema::build_err;
 use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use crate::account::Enrolment;
 use crate::error::{Error, Result};
-use crate::limits::{SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR};
+use crate::limits::{SETUP_KEY_REVEALS, SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR};
 
 fn setup_pk(hash: &str) -> String {
     format!("SETUP#{hash}")
@@ -171,6 +170,54 @@ impl Store {
             };
             (link.expires_at > now).then_some(link)
         }))
+    }
+
+    /// Counts one showing of the key behind a setup link, and records when it was shown on the
+    /// pending enrolment, in one transaction. False when the link has been used up, has expired,
+    /// or no longer belongs to the pending enrolment.
+    pub async fn record_key_reveal(
+        &self,
+        link_hash: &str,
+        username: &str,
+        enrolment_id: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(setup_pk(link_hash), SETUP)))
+            .update_expression("ADD reveals :one")
+            .condition_expression(
+                "attribute_exists(pk) AND expires_at > :now AND (attribute_not_exists(reveals) OR reveals < :max)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(SETUP_KEY_REVEALS))
+            .build()
+            .map_err(build_err)?;
+        let note = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), MFA)))
+            .update_expression("SET key_shown = list_append(if_not_exists(key_shown, :empty), :at)")
+            .condition_expression("enrolment_id = :eid AND #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":at", AttributeValue::L(vec![n(now)]))
+            .expression_attribute_values(":eid", s(enrolment_id))
+            .expression_attribute_values(":pending", s("pending"))
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .transact_items(TransactWriteItem::builder().update(note).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
+            Err(e) => Err(unavailable("record key reveal")(e)),
+        }
     }
 
     /// Takes one of the account's setup emails for this hour; Err(seconds to wait) when none is left.

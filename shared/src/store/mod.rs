@@ -6,11 +6,11 @@ pub mod accounts;
 pub mod audit;
 pub mod challenges;
 pub mod enrolments;
+pub mod locks;
 pub mod providers;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
-pub mod throttle;
 
 use std::collections::HashMap;
 use std::fmt::Debug;

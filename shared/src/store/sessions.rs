@@ -9,7 +9,7 @@ use crate::policy::{AccountKind, MfaState};
 pub(crate) fn session_pk(hash: &str) -> String {
     format!("SESSION#{hash}")
 }
-const SESSION: &str = "SESSION";
+pub(crate) const SESSION: &str = "SESSION";
 
 pub struct NewSession<'a> {
     pub username: &'a str,
@@ -17,6 +17,8 @@ pub struct NewSession<'a> {
     pub mfa: MfaState,
     pub now: u64,
     pub epoch: u64,
+    /// When a security code was last given in this session (None: never).
+    pub code_at: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +29,7 @@ pub struct SessionRecord {
     pub created_at: u64,
     pub last_seen: u64,
     pub epoch: u64,
+    pub code_at: Option<u64>,
 }
 
 pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> Item {
@@ -38,6 +41,9 @@ pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> I
     item.insert("last_seen".into(), n(new.now));
     item.insert("epoch".into(), n(new.epoch));
     item.insert("ttl".into(), n(new.now + max_secs));
+    if let Some(at) = new.code_at {
+        item.insert("code_at".into(), n(at));
+    }
     item
 }
 
@@ -73,6 +79,7 @@ impl Store {
             created_at: get_n(item, "created_at").ok_or_else(corrupt)?,
             last_seen: get_n(item, "last_seen").ok_or_else(corrupt)?,
             epoch: get_n(item, "epoch").unwrap_or(0),
+            code_at: get_n(item, "code_at"),
         }))
     }
 

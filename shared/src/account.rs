@@ -1,0 +1,109 @@
+//! Accounts and their credentials as the rules see them: the profile, the MFA enrolment, and the
+//! lock-out states. Pure types, no storage: `store::accounts` maps them to items.
+
+use crate::policy::AccountKind;
+use crate::softlock::SoftLock;
+
+/// Usernames are case-insensitive: stored and looked up in lower case. Returns None for a name
+/// that could never be an account (so no lookup is made for it).
+pub fn normalise_username(input: &str) -> Option<String> {
+    let name = input.trim().to_lowercase();
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@-+".contains(&b));
+    ok.then_some(name)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub username: String,
+    pub kind: AccountKind,
+    /// Name.Email
+    pub name_email: Option<String>,
+    /// Name_Address.Email
+    pub address_email: Option<String>,
+    pub password_hash: Option<String>,
+    /// Sessions carry the epoch they were made in; bumping it ends them all.
+    pub session_epoch: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrolmentStatus {
+    Pending,
+    Active,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enrolment {
+    pub status: EnrolmentStatus,
+    pub enrolment_id: String,
+    /// The TOTP secret, sealed by `crypto::SecretBox` with the username as associated data.
+    pub sealed_secret: Vec<u8>,
+    /// The time step of the last accepted code.
+    pub last_step: Option<u64>,
+    /// When the setup page showed the key (pending enrolments).
+    pub key_shown: Vec<u64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccountRecord {
+    pub account: Account,
+    pub enrolment: Option<Enrolment>,
+    /// Code entry for the account (10 consecutive wrong codes lock it).
+    pub code_lock: SoftLock,
+    /// Password entry for the account from every address (100 consecutive failures lock it).
+    pub password_lock: SoftLock,
+}
+
+impl AccountRecord {
+    pub fn active_enrolment(&self) -> Option<&Enrolment> {
+        self.enrolment
+            .as_ref()
+            .filter(|e| e.status == EnrolmentStatus::Active)
+    }
+}
+
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub kind: AccountKind,
+    pub name_email: Option<&'a str>,
+    pub address_email: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub created_at: u64,
+}
+
+/// A staff account as the readiness report and the lock-out guard see it.
+#[derive(Clone, Debug)]
+pub struct StaffSummary {
+    pub account: Account,
+    pub enrolment: Option<EnrolmentStatus>,
+    /// When code entry is locked for the account, until when.
+    pub code_locked_until: Option<u64>,
+    /// When password entry is locked for the account (from every address), until when.
+    pub password_locked_until: Option<u64>,
+}
+
+/// Every staff account, and what reading them cost.
+pub struct StaffDirectory {
+    pub staff: Vec<StaffSummary>,
+    pub read_units: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_case_insensitive_and_checked() {
+        assert_eq!(normalise_username(" J.Doe "), Some("j.doe".into()));
+        assert_eq!(
+            normalise_username("manager@acme"),
+            Some("manager@acme".into())
+        );
+        assert_eq!(normalise_username(""), None);
+        assert_eq!(normalise_username("a b"), None);
+        assert_eq!(normalise_username("ACCOUNT#x"), None);
+        assert_eq!(normalise_username(&"a".repeat(65)), None);
+    }
+}
