@@ -16,7 +16,7 @@ cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cfn-lint template.yaml"
-.venv/bin/cfn-lint template.yaml
+.venv/bin/cfn-lint template.yaml examples/protected-api/template.yaml
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
 bash infra/e2e.sh

@@ -12,9 +12,10 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::keys::Keys;
 use crate::mail::Mailer;
+use crate::signing::KeyRing;
 use crate::store::Store;
 use crate::store::audit::AuditEntry;
 
@@ -25,7 +26,16 @@ pub struct App {
     pub mailer: Mailer,
     pub keys: Arc<Keys>,
     pub clock: Clock,
+    /// The token signing keys, read from the table and kept for `KEY_RING_SECS`.
+    key_ring: Arc<tokio::sync::Mutex<Option<CachedRing>>>,
 }
+
+/// The signing keys an instance holds, and when it read them.
+type CachedRing = (u64, Arc<KeyRing>);
+
+/// How long an instance keeps the signing keys it read: a rotation reaches every instance within
+/// this, long before the new `next` key is used (it is published two hours ahead).
+const KEY_RING_SECS: u64 = 5 * 60;
 
 /// The one HTTP client of every AWS client: hyper with rustls on ring (ring is already linked for
 /// SigV4; a second TLS crypto library would only add megabytes to each binary).
@@ -65,7 +75,36 @@ impl App {
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk)),
             keys: Arc::new(keys),
             clock,
+            key_ring: Arc::default(),
         })
+    }
+
+    /// The signing keys, opened from the table (sealed with the data key, the key id as
+    /// associated data), at most `KEY_RING_SECS` old.
+    pub async fn key_ring(&self) -> Result<Arc<KeyRing>> {
+        let now = self.now();
+        let mut cached = self.key_ring.lock().await;
+        if let Some((at, ring)) = cached.as_ref()
+            && now < at + KEY_RING_SECS
+            && *at <= now
+        {
+            return Ok(ring.clone());
+        }
+        let stored = crate::flows::signing_keys::open_all(&self.store, &self.keys).await?;
+        let ring = Arc::new(KeyRing::new(&stored)?);
+        *cached = Some((now, ring.clone()));
+        Ok(ring)
+    }
+
+    /// The issuer: the configured public base URL, else the API's own address from API Gateway's
+    /// request context (stable for a deployment, and never the client's Host header).
+    pub fn issuer(&self, api_base: Option<&str>) -> Result<String> {
+        self.config
+            .public_base_url
+            .as_deref()
+            .or(api_base)
+            .map(|b| b.trim_end_matches('/').to_owned())
+            .ok_or_else(|| Error::Internal("no issuer: set PUBLIC_BASE_URL".into()))
     }
 
     /// Opens the DynamoDB connection during init, which Lambda runs at full CPU and does not bill
@@ -97,4 +136,9 @@ impl App {
             tracing::error!(error = ?e, action, "audit write failed");
         }
     }
+}
+
+/// Associated data that binds a sealed signing key to its id.
+pub fn signing_key_aad(kid: &str) -> Vec<u8> {
+    format!("signing-key:{kid}").into_bytes()
 }

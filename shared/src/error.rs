@@ -71,8 +71,12 @@ pub enum Error {
     Conflict(String),
 
     /// OAuth 2.0 token endpoint errors (RFC 6749 section 5.2).
-    #[error("The username or password is incorrect.")]
-    InvalidGrant,
+    /// The grant (password, code, refresh token) is not good; the sentence says which.
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    /// Client authentication failed (RFC 6749 section 5.2): unknown client, wrong secret.
+    #[error("The client could not be authenticated.")]
+    InvalidClient,
     #[error("This account may not use the token endpoint while multi-factor authentication is on.")]
     UnauthorizedClient,
     #[error("{0}")]
@@ -140,7 +144,8 @@ impl Error {
             Error::OrgEmailRequired => "org_email_required",
             Error::NoAdminCanEnrol => "no_admin_can_enrol",
             Error::Conflict(_) => "conflict",
-            Error::InvalidGrant => "invalid_grant",
+            Error::InvalidGrant(_) => "invalid_grant",
+            Error::InvalidClient => "invalid_client",
             Error::UnauthorizedClient => "unauthorized_client",
             Error::UnsupportedGrantType(_) => "unsupported_grant_type",
             Error::InvalidToken => "invalid_token",

@@ -12,6 +12,11 @@ use serde_json::{Value, json};
 
 use crate::error::Error;
 
+/// A response's own `Cache-Control` (public metadata such as discovery and keys); everything
+/// else gets `no-store`.
+#[derive(Clone, Debug)]
+pub struct CacheControl(pub HeaderValue);
+
 /// Requests here are a few hundred bytes; anything much larger is refused unread.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -19,7 +24,7 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = match &self {
             Error::BadRequest { .. }
-            | Error::InvalidGrant
+            | Error::InvalidGrant(_)
             | Error::UnauthorizedClient
             | Error::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -29,7 +34,8 @@ impl IntoResponse for Error {
             | Error::InvalidChallenge
             | Error::InvalidCode { .. }
             | Error::Unauthenticated
-            | Error::InvalidToken => StatusCode::UNAUTHORIZED,
+            | Error::InvalidToken
+            | Error::InvalidClient => StatusCode::UNAUTHORIZED,
             Error::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::AlreadyEnrolled
             | Error::NoEmailOnFile(_)
@@ -57,9 +63,10 @@ impl IntoResponse for Error {
             Error::Throttled { retry_after_secs } => body["retry_after"] = json!(retry_after_secs),
             Error::NoEmailOnFile(problem) => body["reason"] = json!(problem.as_str()),
             // RFC 6749 section 5.2 names the description field.
-            Error::InvalidGrant | Error::UnauthorizedClient | Error::UnsupportedGrantType(_) => {
-                body["error_description"] = json!(self.to_string())
-            }
+            Error::InvalidGrant(_)
+            | Error::InvalidClient
+            | Error::UnauthorizedClient
+            | Error::UnsupportedGrantType(_) => body["error_description"] = json!(self.to_string()),
             _ => {}
         }
         let mut response = (status, axum::Json(body)).into_response();
@@ -67,6 +74,13 @@ impl IntoResponse for Error {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        // RFC 6749 section 5.2: a failed client authentication names the scheme to use.
+        if let Error::InvalidClient = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"token\""),
+            );
         }
         response
     }
@@ -170,6 +184,50 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
     }
 }
 
+/// The sign-in session cookie: `__Host-` (Secure, Path=/, no Domain: host-only), HttpOnly (no
+/// script reads it), SameSite=Lax (sent on a site's top-level redirect to `/authorize`, not on
+/// another site's form posts or fetches).
+pub const SESSION_COOKIE: &str = "__Host-mfa_session";
+
+/// `Set-Cookie` for a new sign-in session, living as long as the session can.
+pub fn session_cookie(token: &str, max_age_secs: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age_secs}; Secure; HttpOnly; SameSite=Lax"
+    ))
+    .unwrap_or_else(|_| clear_session_cookie())
+}
+
+/// `Set-Cookie` that removes the session cookie.
+pub fn clear_session_cookie() -> HeaderValue {
+    HeaderValue::from_static(
+        "__Host-mfa_session=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+    )
+}
+
+/// The session token from the session cookie, if the browser sent one.
+pub fn cookie_session(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
+
+/// CSRF defence for state-changing requests authenticated by the cookie: the browser's `Origin`
+/// (or, without one, `Sec-Fetch-Site`) must say the request comes from our own pages.
+pub fn same_origin(headers: &HeaderMap, issuer: &str) -> bool {
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin == issuer,
+        None => headers
+            .get("sec-fetch-site")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|s| s == "same-origin"),
+    }
+}
+
 /// The session token from `Authorization: Bearer <token>`.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
@@ -178,6 +236,23 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         .ok()?
         .strip_prefix("Bearer ")
         .map(str::trim)
+}
+
+/// The `client_id` and `client_secret` of `Authorization: Basic` (RFC 6749 2.3.1: each
+/// form-urlencoded before base64).
+pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ")?.trim();
+    let decoded = data_encoding::BASE64.decode(encoded.as_bytes()).ok()?;
+    let decoded = String::from_utf8(decoded).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let unescape = |s: &str| {
+        percent_encoding::percent_decode_str(&s.replace('+', " "))
+            .decode_utf8()
+            .ok()
+            .map(|c| c.into_owned())
+    };
+    Some((unescape(id)?, unescape(secret)?))
 }
 
 /// An HTML page with a strict Content-Security-Policy.
@@ -224,9 +299,14 @@ async fn edge(req: Request, next: Next) -> Response {
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
     let mut response = next.run(req).await;
-    let headers = response.headers_mut();
     // Auth answers must never be cached by a browser or a proxy.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let cache = response
+        .extensions()
+        .get::<CacheControl>()
+        .map(|c| c.0.clone())
+        .unwrap_or(HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, cache);
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -22,6 +22,11 @@ fn escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
+/// Text for an HTML attribute or element: every character that could end either is escaped.
+pub fn escape_attribute(s: &str) -> String {
+    escape(s).replace('"', "&quot;").replace('\'', "&#39;")
+}
+
 /// A full page: `body` is trusted HTML written in this repository, `script` its only script.
 pub fn page(title: &str, body: &str, script: &str) -> Response {
     let csp = format!(

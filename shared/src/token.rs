@@ -40,6 +40,11 @@ pub enum Purpose {
     ThrottleUser,
     /// A source address in a throttle key.
     ThrottleAddress,
+    /// A pending OpenID Connect authorization request.
+    Authorization,
+    AuthorizationCode,
+    RefreshToken,
+    ClientSecret,
 }
 
 impl Purpose {
@@ -50,6 +55,10 @@ impl Purpose {
             Purpose::SetupLink => "setup-link",
             Purpose::ThrottleUser => "throttle-user",
             Purpose::ThrottleAddress => "throttle-address",
+            Purpose::Authorization => "authorization",
+            Purpose::AuthorizationCode => "authorization-code",
+            Purpose::RefreshToken => "refresh-token",
+            Purpose::ClientSecret => "client-secret",
         }
     }
 }

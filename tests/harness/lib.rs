@@ -52,6 +52,7 @@ pub struct Stack {
     setup_email: Router,
     verify_code: Router,
     settings: Router,
+    oidc: Router,
 }
 
 #[derive(Debug)]
@@ -85,7 +86,7 @@ impl Stack {
     ) {
         let sdk = shared::app::sdk_config().await;
         let calls: std::collections::BTreeMap<&'static str, recorder::Calls> =
-            ["sign-in", "setup-email", "verify-code", "settings"]
+            ["sign-in", "setup-email", "verify-code", "settings", "oidc"]
                 .into_iter()
                 .map(|f| (f, recorder::Calls::default()))
                 .collect();
@@ -101,6 +102,7 @@ impl Stack {
         stack.setup_email = setup_email::router(connect("setup-email").await);
         stack.verify_code = verify_code::router(connect("verify-code").await);
         stack.settings = settings::router(connect("settings").await);
+        stack.oidc = oidc::router(connect("oidc").await);
         (stack, calls)
     }
 
@@ -126,6 +128,7 @@ impl Stack {
             setup_email: setup_email::router(app.clone()),
             verify_code: verify_code::router(app.clone()),
             settings: settings::router(app.clone()),
+            oidc: oidc::router(app.clone()),
             app,
             sdk: admin_sdk,
             table,
@@ -136,7 +139,18 @@ impl Stack {
     /// Which function API Gateway sends a path to (the same table as template.yaml).
     fn function_for(&self, path: &str) -> &Router {
         let path = path.split('?').next().unwrap_or(path);
-        if path == "/mfa/verify" || path == "/mfa/reauthenticate" {
+        if [
+            "/token",
+            "/authorize",
+            "/userinfo",
+            "/end-session",
+            "/jwks.json",
+            "/.well-known/openid-configuration",
+        ]
+        .contains(&path)
+        {
+            &self.oidc
+        } else if path == "/mfa/verify" || path == "/mfa/reauthenticate" {
             &self.verify_code
         } else if path.starts_with("/mfa/setup") {
             &self.setup_email

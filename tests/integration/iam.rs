@@ -121,6 +121,106 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         .await;
     assert_eq!(again.status, 200, "{again:?}");
 
+    // settings: clients.
+    let client = put(
+        "/settings/clients/wiki",
+        json!({ "redirect_uris": ["https://wiki.example.org/cb"], "home_url": "https://wiki.example.org/" }),
+    )
+    .await;
+    assert_eq!(client.status, 200, "{client:?}");
+    let client_secret = client.body["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(s.get("/settings/clients", Some(&admin)).await.status, 200);
+
+    // oidc: discovery, keys, authorize (to the sign-in page), the code flow through sign-in and
+    // verify-code, token, refresh, userinfo, end-session; sign-in: the sites list.
+    assert_eq!(
+        s.get("/.well-known/openid-configuration", None)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(s.get("/jwks.json", None).await.status, 200);
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let authorize = "/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid%20email&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let r = s.get(authorize, None).await;
+    let to = r.header("location").unwrap().to_owned();
+    let authorization = to.split("authorization=").nth(1).unwrap().to_owned();
+    assert_eq!(
+        s.get(&format!("/sign-in?authorization={authorization}"), None)
+            .await
+            .status,
+        200
+    );
+    let c = s
+        .post(
+            "/sign-in",
+            json!({ "username": "admin", "password": PASSWORD, "authorization": authorization }),
+        )
+        .await;
+    s.app.clock.advance(30);
+    let v = s
+        .verify(c.body["challenge"].as_str().unwrap(), &s.code(&secret))
+        .await;
+    let redirect = v.body["redirect_to"].as_str().unwrap().to_owned();
+    let code = redirect
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let tokens = s
+        .form(
+            "/token",
+            &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&code_verifier={verifier}&client_id=wiki&client_secret={client_secret}"),
+        )
+        .await;
+    assert_eq!(tokens.status, 200, "{tokens:?}");
+    let refreshed = s
+        .form(
+            "/token",
+            &format!(
+                "grant_type=refresh_token&refresh_token={}&client_id=wiki&client_secret={client_secret}",
+                tokens.body["refresh_token"].as_str().unwrap()
+            ),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{refreshed:?}");
+    // A reused code revokes the family.
+    s.form(
+        "/token",
+        &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&code_verifier={verifier}&client_id=wiki&client_secret={client_secret}"),
+    )
+    .await;
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    assert_eq!(s.get("/userinfo", Some(access)).await.status, 200);
+    assert_eq!(s.get("/sign-in/sites", Some(&admin)).await.status, 200);
+    let hint = refreshed.body["id_token"].as_str().unwrap();
+    assert_eq!(
+        s.get(&format!("/end-session?id_token_hint={hint}"), None)
+            .await
+            .status,
+        200
+    );
+    let rotated = s
+        .send(
+            axum::http::Method::POST,
+            "/settings/clients/wiki/secret",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(rotated.status, 200);
+    let removed = s
+        .send(
+            axum::http::Method::DELETE,
+            "/settings/clients/wiki",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+
     // setup-email when SES refuses: the pending enrolment is withdrawn.
     put(
         "/settings",

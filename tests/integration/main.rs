@@ -6,6 +6,7 @@ mod edge;
 mod federated;
 mod iam;
 mod limits;
+mod oidc;
 mod setup;
 mod sign_in;
 mod verify;

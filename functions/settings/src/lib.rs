@@ -1,6 +1,7 @@
 //! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
 //! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`,
-//! `POST /accounts/{username}/unlock`, `GET /audit`.
+//! `POST /accounts/{username}/unlock`, `GET /audit`, and the OpenID Connect clients:
+//! `GET /settings/clients`, `PUT`/`DELETE /settings/clients/{id}`, `POST /settings/clients/{id}/secret`.
 
 mod page;
 
@@ -16,6 +17,7 @@ use serde_json::json;
 use shared::account::normalise_username;
 use shared::clock::rfc3339;
 use shared::flows::admin::{self, Actor};
+use shared::flows::clients;
 use shared::http::{JsonBody, bearer, finish};
 use shared::store::settings::Settings;
 use shared::{App, Error};
@@ -30,6 +32,12 @@ pub fn router(app: App) -> Router {
             .route("/accounts/{username}/mfa/reset", post(reset))
             .route("/accounts/{username}/unlock", post(unlock))
             .route("/audit", get(audit))
+            .route("/settings/clients", get(list_clients))
+            .route(
+                "/settings/clients/{id}",
+                put(put_client).delete(delete_client),
+            )
+            .route("/settings/clients/{id}/secret", post(rotate_client_secret))
             .with_state(app),
     )
 }
@@ -209,4 +217,70 @@ async fn put_provider(
     )
     .await?;
     Ok(shared::http::json(StatusCode::OK, echo))
+}
+
+async fn list_clients(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    admin::require_admin(&app, bearer(&headers)).await?;
+    let clients: Vec<_> = app
+        .store
+        .list_clients()
+        .await?
+        .iter()
+        .map(clients::describe)
+        .collect();
+    Ok(shared::http::json(StatusCode::OK, json!(clients)))
+}
+
+fn client_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+    let Path(id) = id.map_err(|_| Error::NotFound)?;
+    if !shared::oidc::is_client_id(&id) {
+        return Err(Error::bad_request(
+            "invalid_client_metadata",
+            "The client id must be 1 to 64 letters, digits, dots, underscores or hyphens.",
+        ));
+    }
+    Ok(id)
+}
+
+/// Creates or replaces a client; a new confidential client's secret is in the answer, once.
+async fn put_client(
+    State(app): State<App>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+    JsonBody(spec): JsonBody<clients::ClientSpec>,
+) -> Result<Response, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let id = client_id(id)?;
+    let secret = clients::put(&app, &Actor::Admin(&admin), &id, spec).await?;
+    let client = app.store.get_client(&id).await?.ok_or(Error::NotFound)?;
+    let mut body = clients::describe(&client);
+    if let Some(secret) = secret {
+        body["client_secret"] = json!(secret);
+    }
+    Ok(shared::http::json(StatusCode::OK, body))
+}
+
+async fn delete_client(
+    State(app): State<App>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let id = client_id(id)?;
+    clients::delete(&app, &Actor::Admin(&admin), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn rotate_client_secret(
+    State(app): State<App>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let id = client_id(id)?;
+    let secret = clients::rotate_secret(&app, &Actor::Admin(&admin), &id).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "client_id": id, "client_secret": secret }),
+    ))
 }

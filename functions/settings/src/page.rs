@@ -29,7 +29,7 @@ const BODY: &str = r#"<main>
 </form>
 <form id="stepup-form" hidden novalidate>
   <p id="stepup-why">This change needs a current security code.</p>
-  <label for="stepup-code">Security code</label>
+  <label for="stepup-code">Current security code</label>
   <input id="stepup-code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
   <button type="submit">Confirm</button>
   <button type="button" id="stepup-cancel">Cancel</button>

@@ -1,28 +1,34 @@
-//! sign-in: `GET /sign-in` (the page), `POST /sign-in`, `POST /sign-in/federated`, `POST /token`,
-//! `GET /session`,
-//! `POST /sign-out`. Each handler parses, calls a shared flow, and answers.
+//! sign-in: `GET /sign-in` (the page), `POST /sign-in`, `POST /sign-in/federated`,
+//! `GET /sign-in/sites`, `GET /session`, `POST /sign-out`. Each handler parses, calls a shared
+//! flow, and answers. A completed sign-in sets the session cookie and, when a site asked for it
+//! (`authorization`), answers with `redirect_to`: the site's redirect with a code.
 
 mod page;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use shared::clock::rfc3339;
 use shared::flows::sign_in::{self, SignIn};
-use shared::flows::{federated, sessions};
-use shared::http::{Caller, FormBody, JsonBody, bearer, finish};
+use shared::flows::{federated, oidc, sessions};
+use shared::http::{
+    Caller, JsonBody, bearer, clear_session_cookie, cookie_session, finish, same_origin,
+    session_cookie,
+};
+use shared::policy::MfaState;
 use shared::{App, Error};
 
 pub fn router(app: App) -> Router {
     finish(
         Router::new()
-            .route("/sign-in", get(page::sign_in_page).post(password_sign_in))
+            .route("/sign-in", get(sign_in_page).post(password_sign_in))
             .route("/sign-in/federated", post(federated_sign_in))
-            .route("/token", post(token))
+            .route("/sign-in/sites", get(sites))
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
             .with_state(app),
@@ -30,9 +36,42 @@ pub fn router(app: App) -> Router {
 }
 
 #[derive(Deserialize)]
+struct PageQuery {
+    authorization: Option<String>,
+    login_hint: Option<String>,
+}
+
+async fn sign_in_page(
+    State(app): State<App>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(q) = query
+        .map_err(|_| Error::bad_request("invalid_request", "The query string is malformed."))?;
+    let site = match q.authorization.as_deref() {
+        Some(id) => oidc::pending_client(&app, id).await?.map(|c| c.name),
+        None => None,
+    };
+    Ok(page::sign_in_page(site.as_deref(), q.login_hint.as_deref()))
+}
+
+#[derive(Deserialize)]
 struct Credentials {
     username: String,
     password: String,
+    authorization: Option<String>,
+}
+
+/// A signed-in answer: the JSON (with `redirect_to` when a site is waiting) and the cookie.
+fn signed_in(app: &App, session: &str, mut body: Value, redirect_to: Option<String>) -> Response {
+    if let Some(to) = redirect_to {
+        body["redirect_to"] = json!(to);
+    }
+    let mut response = shared::http::json(StatusCode::OK, body);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(session, app.config.session_max_secs),
+    );
+    response
 }
 
 async fn password_sign_in(
@@ -40,63 +79,79 @@ async fn password_sign_in(
     caller: Caller,
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let body =
-        match sign_in::password_sign_in(&app, &c.username, &c.password, &caller.address).await? {
-            SignIn::SignedIn {
-                session,
-                expires_at,
-            } => json!({
+    let authorization = oidc::authorization_hash(&app, c.authorization.as_deref());
+    let outcome = sign_in::password_sign_in(
+        &app,
+        &c.username,
+        &c.password,
+        &caller.address,
+        authorization.as_deref(),
+    )
+    .await?;
+    match outcome {
+        SignIn::SignedIn {
+            session,
+            expires_at,
+            username,
+        } => {
+            let issuer = app.issuer(caller.api_base.as_deref())?;
+            let redirect = oidc::after_sign_in(
+                &app,
+                authorization.as_deref(),
+                &username,
+                MfaState::NotRequired,
+                &session,
+                &issuer,
+            )
+            .await?;
+            let body = json!({
                 "status": "signed_in",
                 "session": session,
                 "expires_at": rfc3339(expires_at),
-            }),
-            SignIn::MfaRequired {
-                challenge,
-                expires_at,
-                enrolled,
-                setup_email_to,
-            } => json!({
+            });
+            Ok(signed_in(&app, &session, body, redirect))
+        }
+        SignIn::MfaRequired {
+            challenge,
+            expires_at,
+            enrolled,
+            setup_email_to,
+        } => Ok(shared::http::json(
+            StatusCode::OK,
+            json!({
                 "status": "mfa_required",
                 "challenge": challenge,
                 "expires_at": rfc3339(expires_at),
                 "enrolled": enrolled,
                 "setup_email_to": setup_email_to,
             }),
-        };
-    Ok(shared::http::json(StatusCode::OK, body))
+        )),
+    }
 }
 
-/// RFC 6749 section 4.3.2: `grant_type=password&username=..&password=..`, form-encoded.
-#[derive(Deserialize)]
-struct TokenRequest {
-    grant_type: String,
-    username: String,
-    password: String,
+/// The session of a request: `Authorization: Bearer` (a session token, or one of our access
+/// tokens), else the session cookie.
+async fn any_session(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<sessions::ActiveSession, Error> {
+    match bearer(headers) {
+        Some(token) if token.contains('.') => {
+            let issuer = app.issuer(caller.api_base.as_deref())?;
+            Ok(oidc::access_token_session(app, token, &issuer).await?.1)
+        }
+        Some(token) => sessions::authenticate(app, Some(token)).await,
+        None => sessions::authenticate(app, cookie_session(headers)).await,
+    }
 }
 
-async fn token(
+async fn session(
     State(app): State<App>,
     caller: Caller,
-    FormBody(req): FormBody<TokenRequest>,
+    headers: HeaderMap,
 ) -> Result<Response, Error> {
-    if req.grant_type != "password" {
-        return Err(Error::UnsupportedGrantType(
-            "Only grant_type=password is supported.".into(),
-        ));
-    }
-    let grant = sign_in::token_grant(&app, &req.username, &req.password, &caller.address).await?;
-    Ok(shared::http::json(
-        StatusCode::OK,
-        json!({
-            "access_token": grant.access_token,
-            "token_type": "Bearer",
-            "expires_in": grant.expires_in,
-        }),
-    ))
-}
-
-async fn session(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    let s = sessions::authenticate(&app, bearer(&headers)).await?;
+    let s = any_session(&app, &caller, &headers).await?;
     Ok(shared::http::json(
         StatusCode::OK,
         json!({
@@ -108,29 +163,79 @@ async fn session(State(app): State<App>, headers: HeaderMap) -> Result<Response,
     ))
 }
 
-async fn sign_out(State(app): State<App>, headers: HeaderMap) -> Result<StatusCode, Error> {
-    sessions::end(&app, bearer(&headers)).await?;
-    Ok(StatusCode::NO_CONTENT)
+/// Ends the session. With the cookie (no bearer), only a request from our own pages may: a
+/// cross-site form cannot sign anyone out (CSRF).
+async fn sign_out(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    if bearer(&headers).is_none()
+        && !same_origin(&headers, &app.issuer(caller.api_base.as_deref())?)
+    {
+        return Err(Error::Forbidden);
+    }
+    let s = any_session(&app, &caller, &headers).await?;
+    sessions::end_by_hash(&app, &s).await?;
+    let mut response = axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_session_cookie());
+    Ok(response)
+}
+
+/// The organisation's sites (clients with a home URL), for a signed-in user.
+async fn sites(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    any_session(&app, &caller, &headers).await?;
+    let sites: Vec<Value> = app
+        .store
+        .list_clients()
+        .await?
+        .into_iter()
+        .filter_map(|c| {
+            c.home_url
+                .map(|home| json!({ "client_id": c.id, "name": c.name, "home_url": home }))
+        })
+        .collect();
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "sites": sites }),
+    ))
 }
 
 #[derive(Deserialize)]
 struct FederatedBody {
     provider: String,
     id_token: String,
+    authorization: Option<String>,
 }
 
 async fn federated_sign_in(
     State(app): State<App>,
+    caller: Caller,
     JsonBody(req): JsonBody<FederatedBody>,
 ) -> Result<Response, Error> {
     let done = federated::federated_sign_in(&app, &req.provider, &req.id_token).await?;
-    Ok(shared::http::json(
-        StatusCode::OK,
-        json!({
-            "status": "signed_in",
-            "session": done.session,
-            "expires_at": rfc3339(done.expires_at),
-            "mfa": done.mfa.as_str(),
-        }),
-    ))
+    let issuer = app.issuer(caller.api_base.as_deref())?;
+    let authorization = oidc::authorization_hash(&app, req.authorization.as_deref());
+    let redirect = oidc::after_sign_in(
+        &app,
+        authorization.as_deref(),
+        &done.username,
+        done.mfa,
+        &done.session,
+        &issuer,
+    )
+    .await?;
+    let body = json!({
+        "status": "signed_in",
+        "session": done.session,
+        "expires_at": rfc3339(done.expires_at),
+        "mfa": done.mfa.as_str(),
+    });
+    Ok(signed_in(&app, &done.session, body, redirect))
 }

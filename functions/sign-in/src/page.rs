@@ -1,14 +1,17 @@
 //! The sign-in page: username and password, then the security code, with the first-time path
-//! "I don't have a security code" -> "Yes, send setup email".
+//! "I don't have a security code" -> "Yes, send setup email". Opened by `/authorize` with
+//! `authorization=<id>`, it names the site and, once signed in, goes back to it; opened directly, it
+//! ends on a list of the organisation's sites.
 
 use axum::response::Response;
-use shared::pages::page;
+use shared::pages::{escape_attribute, page};
 
-const BODY: &str = r#"<main>
-<h1>Sign in</h1>
-<form id="password-form" novalidate>
+const BODY_START: &str = r#"<main>
+<h1>Sign in</h1>"#;
+
+const BODY: &str = r#"<form id="password-form" novalidate>
   <label for="username">Username</label>
-  <input id="username" name="username" autocomplete="username" required autofocus>
+  <input id="username" name="username" autocomplete="username" required autofocus value="{login_hint}">
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign In</button>
@@ -26,12 +29,16 @@ const BODY: &str = r#"<main>
   <button type="button" id="send-no">Cancel</button>
 </section>
 <p id="message" role="status" aria-live="polite"></p>
-<section id="signed-in" hidden><p class="ok" id="welcome"></p><button type="button" id="sign-out">Sign out</button></section>
+<section id="signed-in" hidden><p class="ok" id="welcome"></p>
+<h2 id="sites-heading" hidden>Your organisation's sites</h2>
+<ul id="sites" aria-labelledby="sites-heading"></ul>
+<button type="button" id="sign-out">Sign out</button></section>
 </main>"#;
 
 const SCRIPT: &str = r#"(function(){
 const $=id=>document.getElementById(id);
 let challenge=null, setupTo=null;
+const authorization=new URLSearchParams(location.search).get('authorization');
 function say(text,isError){const m=$('message');m.textContent=text||'';m.className=isError?'error':'ok';}
 function show(id){['password-form','code-form','send-setup','signed-in'].forEach(x=>$(x).hidden=(x!==id));}
 async function call(path,body,token){
@@ -50,25 +57,39 @@ function explain(res){
     default: return d.message||'Something went wrong. Try again.';
   }
 }
-async function signedIn(token){
-  sessionStorage.setItem('session',token);
-  const r=await call('/session',undefined,token);
-  if(r.status===200){show('signed-in');$('welcome').textContent='Signed in as '+r.data.username+'.';say('');}
+// Signed in: back to the site that asked, or our own list of the organisation's sites. The
+// session itself is an HttpOnly cookie; this script never holds it.
+async function signedIn(data){
+  if(data.redirect_to){say('Signed in. Returning to the site...');location.assign(data.redirect_to);return;}
+  if(authorization)say('Signed in, but the site\'s sign-in request has expired. Go back to the site and try again.',true);
+  else say('');
+  const r=await call('/session');
+  if(r.status!==200)return;
+  show('signed-in');$('welcome').textContent='Signed in as '+r.data.username+'.';
+  const s=await call('/sign-in/sites');
+  const list=$('sites');list.replaceChildren();
+  ((s.data&&s.data.sites)||[]).forEach(site=>{
+    const li=document.createElement('li'),a=document.createElement('a');
+    a.href=site.home_url;a.textContent=site.name;li.appendChild(a);list.appendChild(li);
+  });
+  $('sites-heading').hidden=list.children.length===0;
 }
 $('password-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
-  const r=await call('/sign-in',{username:$('username').value,password:$('password').value});
+  const body={username:$('username').value,password:$('password').value};
+  if(authorization)body.authorization=authorization;
+  const r=await call('/sign-in',body);
   if(r.status!==200){say(explain(r),true);return;}
   $('password').value='';
-  if(r.data.status==='signed_in'){await signedIn(r.data.session);return;}
+  if(r.data.status==='signed_in'){await signedIn(r.data);return;}
   challenge=r.data.challenge;setupTo=r.data.setup_email_to;
   show('code-form');$('code').focus();
 });
 $('code-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
-  const r=await call('/mfa/verify',{challenge,code:$('code').value.trim()});
+  const r=await call('/mfa/verify',{challenge,code:$('code').value});
   $('code').value='';
-  if(r.status===200){await signedIn(r.data.session);return;}
+  if(r.status===200){await signedIn(r.data);return;}
   say(explain(r),true);
 });
 $('no-code').addEventListener('click',()=>{
@@ -84,12 +105,21 @@ $('send-yes').addEventListener('click',async()=>{
   say(explain(r),true);
 });
 $('sign-out').addEventListener('click',async()=>{
-  const t=sessionStorage.getItem('session');sessionStorage.removeItem('session');
-  await fetch('/sign-out',{method:'POST',headers:{'Authorization':'Bearer '+t}});
+  await fetch('/sign-out',{method:'POST'});
   show('password-form');say('Signed out.');
 });
 })();"#;
 
-pub async fn sign_in_page() -> Response {
-    page("Sign in", BODY, SCRIPT)
+/// The page; `site` names the application a pending authorization is for, `login_hint` fills in
+/// the username (both escaped: they come from the request).
+pub fn sign_in_page(site: Option<&str>, login_hint: Option<&str>) -> Response {
+    let intro = match site {
+        Some(name) => format!(
+            "<p id=\"for-site\">Sign in to continue to <strong>{}</strong>.</p>",
+            escape_attribute(name)
+        ),
+        None => String::new(),
+    };
+    let body = BODY.replace("{login_hint}", &escape_attribute(login_hint.unwrap_or("")));
+    page("Sign in", &format!("{BODY_START}{intro}{body}"), SCRIPT)
 }

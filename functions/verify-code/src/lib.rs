@@ -3,14 +3,15 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 use shared::clock::rfc3339;
-use shared::flows::{sessions, verify};
-use shared::http::{JsonBody, bearer, finish};
+use shared::flows::{oidc, sessions, verify};
+use shared::http::{Caller, JsonBody, bearer, finish, session_cookie};
+use shared::policy::MfaState;
 use shared::{App, Error};
 
 pub fn router(app: App) -> Router {
@@ -28,19 +29,38 @@ struct CodeSubmission {
     code: String,
 }
 
+/// A correct code signs in: the session cookie is set, and when the sign-in was for a site
+/// (the challenge carries its authorization), `redirect_to` sends the browser back with a code.
 async fn verify_code(
     State(app): State<App>,
+    caller: Caller,
     JsonBody(req): JsonBody<CodeSubmission>,
 ) -> Result<Response, Error> {
     let verified = verify::verify_code(&app, &req.challenge, &req.code).await?;
-    Ok(shared::http::json(
-        StatusCode::OK,
-        json!({
-            "status": "signed_in",
-            "session": verified.session,
-            "expires_at": rfc3339(verified.expires_at),
-        }),
-    ))
+    let issuer = app.issuer(caller.api_base.as_deref())?;
+    let redirect = oidc::after_sign_in(
+        &app,
+        verified.authorization.as_deref(),
+        &verified.username,
+        MfaState::Verified,
+        &verified.session,
+        &issuer,
+    )
+    .await?;
+    let mut body = json!({
+        "status": "signed_in",
+        "session": verified.session,
+        "expires_at": rfc3339(verified.expires_at),
+    });
+    if let Some(to) = redirect {
+        body["redirect_to"] = json!(to);
+    }
+    let mut response = shared::http::json(StatusCode::OK, body);
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session_cookie(&verified.session, app.config.session_max_secs),
+    );
+    Ok(response)
 }
 
 #[derive(Deserialize)]

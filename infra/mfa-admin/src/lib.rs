@@ -32,8 +32,8 @@ impl From<Error> for AdminError {
 
 pub type AdminResult<T> = Result<T, AdminError>;
 
-/// Creates what is missing: the table, the key secret, and (when an address is known) the SES
-/// sender identity. Safe to run again. Returns one line per thing it created.
+/// Creates what is missing: the table, the key secret, the first token signing keys, and (when
+/// an address is known) the SES sender identity. Safe to run again. Returns one line per thing it created.
 pub async fn bootstrap(
     sdk: &SdkConfig,
     table: &str,
@@ -72,6 +72,9 @@ pub async fn bootstrap(
             )));
         }
     }
+    let keys = Keys::load(&secrets, secret_id).await?;
+    let now = Clock::system().now();
+    done.extend(shared::flows::signing_keys::ensure(&store, &keys, now).await?);
     let sender = match sender {
         Some(s) => Some(s.to_owned()),
         None => store.get_settings().await?.org_default_email,

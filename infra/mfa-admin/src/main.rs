@@ -36,6 +36,59 @@ enum Command {
         #[command(subcommand)]
         command: SettingsCommand,
     },
+    /// OpenID Connect clients: the organisation's sites that sign in through us.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// The provider's token signing keys.
+    SigningKey {
+        #[command(subcommand)]
+        command: SigningKeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a client (or replace its registration). Prints a confidential client's secret once.
+    Add {
+        #[arg(long)]
+        client_id: String,
+        /// A redirect URI, exactly as the client will send it (repeat for more).
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE only.
+        #[arg(long)]
+        public: bool,
+        #[arg(long)]
+        name: Option<String>,
+        /// Listed on the sign-in page for signed-in staff.
+        #[arg(long)]
+        home_url: Option<String>,
+    },
+    /// Remove a client; its tokens stop refreshing.
+    Remove {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// A new secret for a confidential client (printed once); the old one stops working.
+    RotateSecret {
+        #[arg(long)]
+        client_id: String,
+    },
+    /// Every client.
+    List,
+}
+
+#[derive(Subcommand)]
+enum SigningKeyCommand {
+    /// Promote the key published ahead, retire the current one (still published for a day),
+    /// and publish a new one ahead. No token fails verification anywhere.
+    Rotate,
+    /// Every key, its state and age.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -116,6 +169,31 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 println!("{line}");
             }
         }
+        Command::Client { command } => client(&sdk, command).await?,
+        Command::SigningKey { command } => {
+            let app = mfa_admin::connect(&sdk).await?;
+            match command {
+                SigningKeyCommand::Rotate => {
+                    for line in
+                        shared::flows::signing_keys::rotate(&app.store, &app.keys, app.now())
+                            .await?
+                    {
+                        println!("{line}");
+                    }
+                }
+                SigningKeyCommand::List => {
+                    for (kid, state, created) in
+                        shared::flows::signing_keys::list(&app.store).await?
+                    {
+                        println!(
+                            "{kid}\t{}\tcreated {}",
+                            state.as_str(),
+                            shared::clock::rfc3339(created)
+                        );
+                    }
+                }
+            }
+        }
         Command::Account {
             command:
                 AccountCommand::Add {
@@ -187,6 +265,54 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 saved.org_default_email.as_deref().unwrap_or("-"),
                 saved.org_name.as_deref().unwrap_or("-")
             );
+        }
+    }
+    Ok(())
+}
+
+async fn client(sdk: &aws_config::SdkConfig, command: ClientCommand) -> AdminResult<()> {
+    use shared::flows::clients;
+    let app = mfa_admin::connect(sdk).await?;
+    let operator = Actor::Operator("mfa-admin");
+    match command {
+        ClientCommand::Add {
+            client_id,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            name,
+            home_url,
+        } => {
+            let spec = clients::ClientSpec {
+                name,
+                redirect_uris,
+                post_logout_redirect_uris,
+                public,
+                home_url,
+            };
+            match clients::put(&app, &operator, &client_id, spec).await? {
+                Some(secret) => println!("client_id: {client_id}\nclient_secret: {secret}"),
+                None => println!("client_id: {client_id}"),
+            }
+        }
+        ClientCommand::Remove { client_id } => {
+            clients::delete(&app, &operator, &client_id).await?;
+            println!("removed {client_id}");
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = clients::rotate_secret(&app, &operator, &client_id).await?;
+            println!("client_id: {client_id}\nclient_secret: {secret}");
+        }
+        ClientCommand::List => {
+            for c in app.store.list_clients().await? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    c.id,
+                    if c.public { "public" } else { "confidential" },
+                    c.redirect_uris.join(" "),
+                    c.name
+                );
+            }
         }
     }
     Ok(())

@@ -45,6 +45,7 @@ fn admin(table: &str, secret: &str, args: &[&str], stdin: &str) -> (i32, String)
     )
 }
 
+/// Items other than what bootstrap itself writes (the provider's signing keys).
 async fn items(db: &aws_sdk_dynamodb::Client, table: &str) -> usize {
     db.scan()
         .table_name(table)
@@ -52,7 +53,13 @@ async fn items(db: &aws_sdk_dynamodb::Client, table: &str) -> usize {
         .await
         .unwrap()
         .items()
-        .len()
+        .iter()
+        .filter(|i| {
+            !i.get("sk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|sk| sk.starts_with("SIGNING_KEY#"))
+        })
+        .count()
 }
 
 #[tokio::test]
@@ -122,4 +129,78 @@ async fn accounts_are_added_once() {
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("already exists"));
     assert_eq!(items(&db, &table).await, 1);
+}
+
+#[tokio::test]
+async fn bootstrap_creates_signing_keys_once_and_rotation_is_refused_until_the_next_key_is_cached()
+{
+    let (table, secret, db) = fresh_table().await;
+    let keys = |db: aws_sdk_dynamodb::Client, table: String| async move {
+        db.scan()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .len()
+    };
+    let first = keys(db.clone(), table.clone()).await;
+    assert_eq!(first, 2, "a current key and one published ahead");
+    let sdk = shared::app::sdk_config().await;
+    mfa_admin::bootstrap(&sdk, &table, &secret, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(db.clone(), table.clone()).await,
+        2,
+        "bootstrap again adds none"
+    );
+    // The next key was published just now: promoting it would break verifiers whose cached JWKS
+    // (API Gateway keeps one for 2 hours) lacks it.
+    let (code, stderr) = admin(&table, &secret, &["signing-key", "rotate"], "");
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("rotate after"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_confidential_client_gets_its_secret_once_and_bad_uris_are_refused() {
+    let (table, secret, _) = fresh_table().await;
+    let (code, stderr) = admin(
+        &table,
+        &secret,
+        &[
+            "client",
+            "add",
+            "--client-id",
+            "wiki",
+            "--redirect-uri",
+            "http://wiki.example.org/cb",
+        ],
+        "",
+    );
+    assert_eq!(code, 2, "plain http off loopback: {stderr}");
+    let out = Command::new(env!("CARGO_BIN_EXE_mfa-admin"))
+        .args([
+            "client",
+            "add",
+            "--client-id",
+            "wiki",
+            "--redirect-uri",
+            "https://wiki.example.org/cb",
+        ])
+        .env("MFA_TABLE", &table)
+        .env("MFA_KEYS_SECRET", &secret)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("client_secret: "))
+        .unwrap();
+    assert_eq!(line.len(), "client_secret: ".len() + 43);
 }

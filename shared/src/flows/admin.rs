@@ -39,7 +39,12 @@ impl Actor<'_> {
 
 /// Sensitive administration needs a code in the last 10 minutes while MFA is on (while it is off,
 /// sessions carry no code to refresh). Refusals are audited.
-async fn require_step_up(app: &App, actor: &Actor<'_>, action: &str, target: &str) -> Result<()> {
+pub(crate) async fn require_step_up(
+    app: &App,
+    actor: &Actor<'_>,
+    action: &str,
+    target: &str,
+) -> Result<()> {
     let Actor::Admin(session) = actor else {
         return Ok(());
     };

@@ -12,6 +12,7 @@ pub struct FederatedSignIn {
     pub session: String,
     pub expires_at: u64,
     pub mfa: MfaState,
+    pub username: String,
 }
 
 pub async fn federated_sign_in(
@@ -90,5 +91,6 @@ pub async fn federated_sign_in(
         session,
         expires_at,
         mfa,
+        username,
     })
 }

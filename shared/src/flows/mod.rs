@@ -2,8 +2,11 @@
 //! (policy, totp, password, email) with storage and mail; they know nothing of HTTP.
 
 pub mod admin;
+pub mod clients;
 pub mod federated;
+pub mod oidc;
 pub mod sessions;
 pub mod setup;
 pub mod sign_in;
+pub mod signing_keys;
 pub mod verify;

@@ -15,6 +15,8 @@ pub struct ActiveSession {
     pub expires_at: u64,
     /// When a code was last given in this session.
     pub code_at: Option<u64>,
+    /// When the sign-in happened (OIDC `auth_time`).
+    pub auth_time: u64,
     /// The stored form of the session's token, to update or end it.
     pub token_hash: String,
 }
@@ -72,7 +74,12 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
     let token = bearer
         .filter(|t| is_well_formed(t))
         .ok_or(Error::Unauthenticated)?;
-    let hash = app.keys.tokens.hash(Purpose::Session, token);
+    by_hash(app, app.keys.tokens.hash(Purpose::Session, token)).await
+}
+
+/// The live session stored under `hash` (what tokens granted by a sign-in carry as `sid`), with
+/// every rule `authenticate` applies; using it counts as activity.
+pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
     let now = app.now();
     let record = app
         .store
@@ -112,12 +119,15 @@ pub async fn authenticate(app: &App, bearer: Option<&str>) -> Result<ActiveSessi
         kind: record.kind,
         mfa: record.mfa,
         code_at: record.code_at,
+        auth_time: record.created_at,
         token_hash: hash,
     })
 }
 
-/// Ends the session behind `bearer`; `Unauthenticated` if there was none.
-pub async fn end(app: &App, bearer: Option<&str>) -> Result<()> {
-    let session = authenticate(app, bearer).await?;
-    app.store.delete_session(&session.token_hash).await
+/// Ends a live session (sign-out): tokens granted from it stop working too.
+pub async fn end_by_hash(app: &App, session: &ActiveSession) -> Result<()> {
+    app.store.delete_session(&session.token_hash).await?;
+    app.audit(&session.username, "sign_out", &session.username, "success")
+        .await;
+    Ok(())
 }

@@ -23,6 +23,7 @@ pub enum SignIn {
     SignedIn {
         session: String,
         expires_at: u64,
+        username: String,
     },
     MfaRequired {
         challenge: String,
@@ -33,9 +34,10 @@ pub enum SignIn {
     },
 }
 
+/// A password grant's sign-in session: its stored hash becomes the access token's `sid`.
 pub struct TokenGrant {
-    pub access_token: String,
-    pub expires_in: u64,
+    pub username: String,
+    pub session_hash: String,
 }
 
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
@@ -144,11 +146,14 @@ async fn upgrade_hash(app: &App, username: &str, password: &str) {
     }
 }
 
+/// `authorization`: the stored hash of a pending OpenID Connect authorization request, carried by
+/// the challenge when a code is still to come.
 pub async fn password_sign_in(
     app: &App,
     username: &str,
     password: &str,
     source: &str,
+    authorization: Option<&str>,
 ) -> Result<SignIn> {
     let (record, settings) = check_password(app, username, password, source).await?;
     let account = &record.account;
@@ -161,6 +166,7 @@ pub async fn password_sign_in(
                 &app.keys.tokens.hash(Purpose::Challenge, &challenge),
                 &account.username,
                 now,
+                authorization,
             )
             .await?;
         app.audit(
@@ -193,6 +199,7 @@ pub async fn password_sign_in(
     Ok(SignIn::SignedIn {
         session,
         expires_at,
+        username: account.username.clone(),
     })
 }
 
@@ -204,7 +211,11 @@ pub async fn token_grant(
     source: &str,
 ) -> Result<TokenGrant> {
     let (record, settings) = match check_password(app, username, password, source).await {
-        Err(Error::InvalidCredentials) => return Err(Error::InvalidGrant),
+        Err(Error::InvalidCredentials) => {
+            return Err(Error::InvalidGrant(
+                "The username or password is incorrect.",
+            ));
+        }
         other => other?,
     };
     let account = &record.account;
@@ -219,11 +230,10 @@ pub async fn token_grant(
         return Err(Error::UnauthorizedClient);
     }
     let now = app.now();
-    let (access_token, expires_at) =
-        session_without_code(app, account, now, "token", "issued").await?;
+    let (session, _) = session_without_code(app, account, now, "token", "issued").await?;
     Ok(TokenGrant {
-        access_token,
-        expires_in: expires_at - now,
+        username: account.username.clone(),
+        session_hash: app.keys.tokens.hash(Purpose::Session, &session),
     })
 }
 

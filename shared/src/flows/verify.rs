@@ -23,6 +23,8 @@ pub struct Verified {
     pub session: String,
     pub expires_at: u64,
     pub username: String,
+    /// The pending OpenID Connect authorization the challenge carried, if any.
+    pub authorization: Option<String>,
 }
 
 pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verified> {
@@ -98,6 +100,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         session,
         expires_at: now + app.config.session_idle_secs,
         username: record.account.username,
+        authorization: live.authorization,
     })
 }
 

@@ -22,6 +22,8 @@ pub struct Challenge {
     pub username: String,
     pub expires_at: u64,
     pub failures: u64,
+    /// The pending OpenID Connect authorization (its stored hash) the sign-in will complete.
+    pub authorization: Option<String>,
 }
 
 /// Everything a correct code changes, for `complete_verification`.
@@ -48,10 +50,19 @@ pub enum Completion {
 }
 
 impl Store {
-    pub async fn put_challenge(&self, hash: &str, username: &str, now: u64) -> Result<u64> {
+    pub async fn put_challenge(
+        &self,
+        hash: &str,
+        username: &str,
+        now: u64,
+        authorization: Option<&str>,
+    ) -> Result<u64> {
         let expires_at = now + CHALLENGE_SECS;
         let mut item = key(challenge_pk(hash), CHALLENGE);
         item.insert("username".into(), s(username));
+        if let Some(a) = authorization {
+            item.insert("authorization".into(), s(a));
+        }
         item.insert("expires_at".into(), n(expires_at));
         item.insert("failures".into(), n(0));
         item.insert("ttl".into(), n(expires_at));
@@ -76,6 +87,7 @@ impl Store {
                 username: get_s(item, "username")?.to_owned(),
                 expires_at: get_n(item, "expires_at")?,
                 failures: get_n(item, "failures").unwrap_or(0),
+                authorization: get_s(item, "authorization").map(str::to_owned),
             };
             (c.expires_at > now && c.failures < CHALLENGE_MAX_FAILURES).then_some(c)
         }))

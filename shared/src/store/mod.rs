@@ -7,6 +7,7 @@ pub mod audit;
 pub mod challenges;
 pub mod enrolments;
 pub mod locks;
+pub mod oidc;
 pub mod providers;
 pub mod schema;
 pub mod sessions;

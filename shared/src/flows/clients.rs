@@ -1,0 +1,105 @@
+//! The organisation's OpenID Connect clients (its staff sites): registered by `mfa-admin client`
+//! and the admin API. Secrets are 256-bit, shown once, stored as a keyed hash. Changing a client is
+//! sensitive administration (a recent code).
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::flows::admin::{Actor, require_step_up};
+use crate::oidc::{Client, check_client};
+use crate::token::{Purpose, new_token};
+
+/// A client as an administrator describes it.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub name: Option<String>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub public: bool,
+    pub home_url: Option<String>,
+}
+
+/// Creates or replaces a client. A new confidential client gets a secret, returned once; a
+/// replaced one keeps its secret (rotate it with `rotate_secret`).
+pub async fn put(
+    app: &App,
+    actor: &Actor<'_>,
+    id: &str,
+    spec: ClientSpec,
+) -> Result<Option<String>> {
+    let existing = app.store.get_client(id).await?;
+    let mut client = Client {
+        id: id.to_owned(),
+        name: spec.name.clone().unwrap_or_else(|| id.to_owned()),
+        redirect_uris: spec.redirect_uris,
+        post_logout_redirect_uris: spec.post_logout_redirect_uris,
+        public: spec.public,
+        secret_hash: None,
+        home_url: spec.home_url,
+        created_at: existing.as_ref().map_or(app.now(), |c| c.created_at),
+    };
+    check_client(&client).map_err(|m| Error::bad_request("invalid_client_metadata", m))?;
+    require_step_up(app, actor, "client_change", id).await?;
+    let mut secret = None;
+    if !client.public {
+        match existing.as_ref().and_then(|c| c.secret_hash.clone()) {
+            Some(kept) => client.secret_hash = Some(kept),
+            None => {
+                let s = new_token()?;
+                client.secret_hash = Some(app.keys.tokens.hash(Purpose::ClientSecret, &s));
+                secret = Some(s);
+            }
+        }
+    }
+    app.store.put_client(&client).await?;
+    let outcome = if existing.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
+    app.audit(actor.name(), "client_change", id, outcome).await;
+    Ok(secret)
+}
+
+/// A new secret for a confidential client; the old one stops working at once.
+pub async fn rotate_secret(app: &App, actor: &Actor<'_>, id: &str) -> Result<String> {
+    let mut client = app.store.get_client(id).await?.ok_or(Error::NotFound)?;
+    if client.public {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "A public client has no secret.",
+        ));
+    }
+    require_step_up(app, actor, "client_change", id).await?;
+    let secret = new_token()?;
+    client.secret_hash = Some(app.keys.tokens.hash(Purpose::ClientSecret, &secret));
+    app.store.put_client(&client).await?;
+    app.audit(actor.name(), "client_change", id, "secret_rotated")
+        .await;
+    Ok(secret)
+}
+
+pub async fn delete(app: &App, actor: &Actor<'_>, id: &str) -> Result<()> {
+    require_step_up(app, actor, "client_change", id).await?;
+    if !app.store.delete_client(id).await? {
+        return Err(Error::NotFound);
+    }
+    app.audit(actor.name(), "client_change", id, "deleted")
+        .await;
+    Ok(())
+}
+
+/// A client as the admin API shows it: never its secret hash.
+pub fn describe(c: &Client) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": c.id,
+        "name": c.name,
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "public": c.public,
+        "home_url": c.home_url,
+        "created_at": crate::clock::rfc3339(c.created_at),
+    })
+}

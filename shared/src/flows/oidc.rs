@@ -1,0 +1,713 @@
+//! The OpenID Connect provider: `/authorize`, the completion of a sign-in that a site asked for,
+//! `/token` (authorization code with PKCE, refresh token rotation, the password grant), userinfo
+//! and RP-initiated logout. Rules are in `oidc`; signing in `signing`; this file sequences them.
+
+use crate::account::normalise_username;
+use crate::app::App;
+use crate::email::setup_recipient;
+use crate::error::{Error, Result};
+use crate::flows::sessions::{self, ActiveSession};
+use crate::flows::sign_in;
+use crate::oidc::{
+    ACCESS_TOKEN_TYPE, AUTHORIZATION_SECS, AccessClaims, AuthorizationRequest, AuthorizeParams,
+    AuthorizeRefusal, CODE_SECS, Client, Grant, ID_TOKEN_TYPE, IdClaims, Prompt, TOKEN_SECS, amr,
+    check_authorization, pkce_matches, session_satisfies, with_query,
+};
+use crate::policy::MfaState;
+use crate::store::oidc::Redeemed;
+use crate::token::{Purpose, is_well_formed, new_token};
+
+/// Where `/authorize` sends the browser, or the page it shows instead.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Authorize {
+    Redirect(String),
+    /// Never a redirect: the client or its redirect URI could not be trusted.
+    Page(&'static str),
+}
+
+/// What a completed sign-in is, for issuing a code.
+pub struct SignedIn<'a> {
+    pub username: &'a str,
+    pub mfa: MfaState,
+    pub auth_time: u64,
+    pub session_hash: &'a str,
+}
+
+impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
+    fn from(s: &'a ActiveSession) -> Self {
+        SignedIn {
+            username: &s.username,
+            mfa: s.mfa,
+            auth_time: s.auth_time,
+            session_hash: &s.token_hash,
+        }
+    }
+}
+
+pub async fn authorize(
+    app: &App,
+    params: &AuthorizeParams,
+    session: Option<&str>,
+    issuer: &str,
+) -> Result<Authorize> {
+    let client = match params
+        .client_id
+        .as_deref()
+        .filter(|c| crate::oidc::is_client_id(c))
+    {
+        Some(id) => app.store.get_client(id).await?,
+        None => None,
+    };
+    let req = match check_authorization(params, client.as_ref().map(|c| c.redirect_uris.as_slice()))
+    {
+        Ok(req) => req,
+        Err(AuthorizeRefusal::Page(why)) => {
+            app.audit("(anonymous)", "authorize", "(invalid client)", "refused")
+                .await;
+            return Ok(Authorize::Page(why));
+        }
+        Err(AuthorizeRefusal::Redirect {
+            redirect_uri,
+            state,
+            error,
+            description,
+        }) => {
+            let client_id = params.client_id.as_deref().unwrap_or_default();
+            app.audit("(anonymous)", "authorize", client_id, error)
+                .await;
+            return Ok(Authorize::Redirect(error_redirect(
+                &redirect_uri,
+                state.as_deref(),
+                error,
+                description,
+                issuer,
+            )));
+        }
+    };
+    let now = app.now();
+    let live = match session {
+        Some(token) => sessions::authenticate(app, Some(token)).await.ok(),
+        None => None,
+    };
+    if let Some(s) = live.as_ref()
+        && session_satisfies(&req, s.auth_time, now)
+    {
+        // Single sign-on: the sign-in session satisfies the request; no new password or code.
+        let redirect = issue_code(app, &req, &SignedIn::from(s), issuer).await?;
+        return Ok(Authorize::Redirect(redirect));
+    }
+    if req.prompt == Some(Prompt::None) {
+        app.audit("(anonymous)", "authorize", &req.client_id, "login_required")
+            .await;
+        return Ok(Authorize::Redirect(error_redirect(
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "login_required",
+            "The user is not signed in.",
+            issuer,
+        )));
+    }
+    let id = new_token()?;
+    app.store
+        .put_authorization(
+            &app.keys.tokens.hash(Purpose::Authorization, &id),
+            &req,
+            now + AUTHORIZATION_SECS,
+        )
+        .await?;
+    let mut page = format!("{issuer}/sign-in?authorization={id}");
+    if let Some(hint) = req.login_hint.as_deref().and_then(normalise_username) {
+        page = with_query(&page, &[("login_hint", &hint)]);
+    }
+    Ok(Authorize::Redirect(page))
+}
+
+fn error_redirect(
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+    issuer: &str,
+) -> String {
+    let mut params = vec![("error", error), ("error_description", description)];
+    if let Some(state) = state {
+        params.push(("state", state));
+    }
+    // RFC 9207: the client can tell which provider answered.
+    params.push(("iss", issuer));
+    with_query(redirect_uri, &params)
+}
+
+/// The stored form of an `authorization` id given to the sign-in routes; None when it is not
+/// shaped like one (it is then ignored, and the sign-in ends on our own page).
+pub fn authorization_hash(app: &App, id: Option<&str>) -> Option<String> {
+    id.filter(|i| is_well_formed(i))
+        .map(|i| app.keys.tokens.hash(Purpose::Authorization, i))
+}
+
+/// The client an `authorization` id is for (the sign-in page names the site).
+pub async fn pending_client(app: &App, id: &str) -> Result<Option<Client>> {
+    let Some(hash) = authorization_hash(app, Some(id)) else {
+        return Ok(None);
+    };
+    match app.store.peek_authorization(&hash, app.now()).await? {
+        Some(req) => app.store.get_client(&req.client_id).await,
+        None => Ok(None),
+    }
+}
+
+/// A sign-in that completed with `authorization` pending: the client's redirect with a code, or
+/// None when the request has expired or was used (the user stays signed in on our page).
+pub async fn complete(
+    app: &App,
+    authorization_hash: Option<&str>,
+    signed_in: &SignedIn<'_>,
+    issuer: &str,
+) -> Result<Option<String>> {
+    let Some(hash) = authorization_hash else {
+        return Ok(None);
+    };
+    match app.store.take_authorization(hash, app.now()).await? {
+        Some(req) => Ok(Some(issue_code(app, &req, signed_in, issuer).await?)),
+        None => Ok(None),
+    }
+}
+
+/// After any completed sign-in (password, code, federated): the client's redirect with a code when
+/// an authorization was pending. The session was made just now, so `auth_time` is now.
+pub async fn after_sign_in(
+    app: &App,
+    authorization_hash: Option<&str>,
+    username: &str,
+    mfa: MfaState,
+    session_token: &str,
+    issuer: &str,
+) -> Result<Option<String>> {
+    let session_hash = app.keys.tokens.hash(Purpose::Session, session_token);
+    let signed_in = SignedIn {
+        username,
+        mfa,
+        auth_time: app.now(),
+        session_hash: &session_hash,
+    };
+    complete(app, authorization_hash, &signed_in, issuer).await
+}
+
+async fn issue_code(
+    app: &App,
+    req: &AuthorizationRequest,
+    s: &SignedIn<'_>,
+    issuer: &str,
+) -> Result<String> {
+    let code = new_token()?;
+    let grant = Grant {
+        client_id: req.client_id.clone(),
+        redirect_uri: Some(req.redirect_uri.clone()),
+        code_challenge: Some(req.code_challenge.clone()),
+        nonce: req.nonce.clone(),
+        scope: req.scope.clone(),
+        username: s.username.to_owned(),
+        auth_time: s.auth_time,
+        amr: amr(s.mfa, &[]),
+        session_hash: s.session_hash.to_owned(),
+        family: None,
+    };
+    app.store
+        .put_grant(
+            "CODE",
+            &app.keys.tokens.hash(Purpose::AuthorizationCode, &code),
+            &grant,
+            app.now() + CODE_SECS,
+        )
+        .await?;
+    app.audit(s.username, "authorize", &req.client_id, "code_issued")
+        .await;
+    let mut params = vec![("code", code.as_str())];
+    if let Some(state) = req.state.as_deref() {
+        params.push(("state", state));
+    }
+    params.push(("iss", issuer));
+    Ok(with_query(&req.redirect_uri, &params))
+}
+
+/// The token endpoint's form (RFC 6749 sections 4.1.3, 4.3.2, 6).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// The token endpoint's answer.
+#[derive(Debug, serde::Serialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+fn missing(what: &'static str) -> Error {
+    Error::bad_request("invalid_request", what)
+}
+
+pub async fn token(
+    app: &App,
+    form: &TokenForm,
+    basic: Option<(String, String)>,
+    issuer: &str,
+    source: &str,
+) -> Result<Tokens> {
+    match form.grant_type.as_deref() {
+        Some("authorization_code") => {
+            let client = authenticate_client(app, form, basic).await?;
+            code_grant(app, form, &client, issuer).await
+        }
+        Some("refresh_token") => {
+            let client = authenticate_client(app, form, basic).await?;
+            refresh_grant(app, form, &client, issuer).await
+        }
+        Some("password") => password_grant(app, form, basic, issuer, source).await,
+        Some(_) => Err(Error::UnsupportedGrantType(
+            "grant_type may be authorization_code, refresh_token or password.".into(),
+        )),
+        None => Err(missing("grant_type is required.")),
+    }
+}
+
+/// RFC 6749 2.3.1: `client_secret_basic` or `client_secret_post`, or none for a public client.
+async fn authenticate_client(
+    app: &App,
+    form: &TokenForm,
+    basic: Option<(String, String)>,
+) -> Result<Client> {
+    let (id, secret) = match basic {
+        Some((id, secret)) => {
+            if form.client_secret.is_some() {
+                return Err(missing("Use one client authentication method."));
+            }
+            (id, Some(secret))
+        }
+        None => (
+            form.client_id.clone().ok_or(Error::InvalidClient)?,
+            form.client_secret.clone(),
+        ),
+    };
+    if !crate::oidc::is_client_id(&id) {
+        return Err(Error::InvalidClient);
+    }
+    let client = app
+        .store
+        .get_client(&id)
+        .await?
+        .ok_or(Error::InvalidClient)?;
+    let ok = match (&client.secret_hash, secret) {
+        (None, None) => client.public,
+        (Some(stored), Some(given)) => {
+            let given = app.keys.tokens.hash(Purpose::ClientSecret, &given);
+            subtle::ConstantTimeEq::ct_eq(stored.as_bytes(), given.as_bytes()).into()
+        }
+        _ => false,
+    };
+    if !ok {
+        app.audit("(client)", "client_auth", &client.id, "refused")
+            .await;
+        return Err(Error::InvalidClient);
+    }
+    Ok(client)
+}
+
+const CODE_REFUSED: &str = "The authorization code is invalid, expired, used, or was issued to another client or redirect URI.";
+const REFRESH_REFUSED: &str = "The refresh token is invalid, expired, used or revoked.";
+const SESSION_ENDED: &str = "The sign-in this grant came from has ended.";
+
+async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) -> Result<Tokens> {
+    let code = form.code.as_deref().ok_or(missing("code is required."))?;
+    let redirect_uri = form
+        .redirect_uri
+        .as_deref()
+        .ok_or(missing("redirect_uri is required."))?;
+    let verifier = form
+        .code_verifier
+        .as_deref()
+        .ok_or(missing("code_verifier is required (PKCE)."))?;
+    if !is_well_formed(code) {
+        return Err(Error::InvalidGrant(CODE_REFUSED));
+    }
+    let now = app.now();
+    let family = new_token()?;
+    let hash = app.keys.tokens.hash(Purpose::AuthorizationCode, code);
+    let grant = match app.store.redeem_grant("CODE", &hash, &family, now).await? {
+        Redeemed::Fresh(g) => g,
+        Redeemed::Reused { family } => {
+            // RFC 6749 4.1.2: a code used twice revokes what its first use issued.
+            if let Some(f) = family {
+                app.store
+                    .revoke_family(&f, now, now + app.config.session_max_secs)
+                    .await?;
+            }
+            app.audit("(client)", "token", &client.id, "code_reused")
+                .await;
+            return Err(Error::InvalidGrant(CODE_REFUSED));
+        }
+        Redeemed::Missing => {
+            app.audit("(client)", "token", &client.id, "invalid_grant")
+                .await;
+            return Err(Error::InvalidGrant(CODE_REFUSED));
+        }
+    };
+    let bound = grant.client_id == client.id
+        && grant.redirect_uri.as_deref() == Some(redirect_uri)
+        && grant
+            .code_challenge
+            .as_deref()
+            .is_some_and(|c| pkce_matches(verifier, c));
+    if !bound {
+        app.audit(&grant.username, "token", &client.id, "invalid_grant")
+            .await;
+        return Err(Error::InvalidGrant(CODE_REFUSED));
+    }
+    let session = live_session(app, &grant).await?;
+    let tokens = issue(app, &grant, &family, &session, issuer, true).await?;
+    app.audit(&grant.username, "token", &client.id, "issued")
+        .await;
+    Ok(tokens)
+}
+
+async fn refresh_grant(
+    app: &App,
+    form: &TokenForm,
+    client: &Client,
+    issuer: &str,
+) -> Result<Tokens> {
+    let token = form
+        .refresh_token
+        .as_deref()
+        .ok_or(missing("refresh_token is required."))?;
+    if !is_well_formed(token) {
+        return Err(Error::InvalidGrant(REFRESH_REFUSED));
+    }
+    let now = app.now();
+    let hash = app.keys.tokens.hash(Purpose::RefreshToken, token);
+    // The family is the one the token was issued in; `redeem_grant` keeps it.
+    let grant = match app.store.redeem_grant("REFRESH", &hash, "-", now).await? {
+        Redeemed::Fresh(g) => g,
+        Redeemed::Reused { family } => {
+            // RFC 9700 4.14.2: a rotated-out token used again means a copy exists; the whole
+            // family goes, the legitimate holder's newest token included.
+            if let Some(f) = family.filter(|f| f != "-") {
+                app.store
+                    .revoke_family(&f, now, now + app.config.session_max_secs)
+                    .await?;
+            }
+            app.audit("(client)", "refresh", &client.id, "reuse_revoked_family")
+                .await;
+            return Err(Error::InvalidGrant(REFRESH_REFUSED));
+        }
+        Redeemed::Missing => return Err(Error::InvalidGrant(REFRESH_REFUSED)),
+    };
+    let family = grant.family.clone().unwrap_or_default();
+    if grant.client_id != client.id
+        || family.is_empty()
+        || app.store.family_revoked(&family).await?
+    {
+        app.audit(&grant.username, "refresh", &client.id, "invalid_grant")
+            .await;
+        return Err(Error::InvalidGrant(REFRESH_REFUSED));
+    }
+    let session = live_session(app, &grant).await?;
+    let tokens = issue(app, &grant, &family, &session, issuer, true).await?;
+    app.audit(&grant.username, "refresh", &client.id, "issued")
+        .await;
+    Ok(tokens)
+}
+
+/// The sign-in session a grant came from, if it still lives (idle, 12 hours, sign-out, reset).
+async fn live_session(app: &App, grant: &Grant) -> Result<ActiveSession> {
+    match sessions::by_hash(app, grant.session_hash.clone()).await {
+        Ok(s) => Ok(s),
+        Err(Error::Unauthenticated) => Err(Error::InvalidGrant(SESSION_ENDED)),
+        Err(e) => Err(e),
+    }
+}
+
+/// Signs the access token (and the ID token), and stores a new refresh token of `family`.
+async fn issue(
+    app: &App,
+    grant: &Grant,
+    family: &str,
+    session: &ActiveSession,
+    issuer: &str,
+    with_refresh: bool,
+) -> Result<Tokens> {
+    let now = app.now();
+    let ring = app.key_ring().await?;
+    let exp = now + TOKEN_SECS;
+    let access = AccessClaims {
+        iss: issuer.to_owned(),
+        sub: grant.username.clone(),
+        aud: grant.client_id.clone(),
+        exp,
+        iat: now,
+        nbf: now,
+        jti: new_token()?,
+        client_id: grant.client_id.clone(),
+        scope: grant.scope.clone(),
+        auth_time: grant.auth_time,
+        amr: grant.amr.clone(),
+        sid: grant.session_hash.clone(),
+    };
+    let id = IdClaims {
+        iss: issuer.to_owned(),
+        sub: grant.username.clone(),
+        aud: grant.client_id.clone(),
+        exp,
+        iat: now,
+        auth_time: grant.auth_time,
+        nonce: grant.nonce.clone(),
+        amr: grant.amr.clone(),
+        azp: grant.client_id.clone(),
+        sid: grant.session_hash.clone(),
+        preferred_username: grant
+            .scope
+            .split(' ')
+            .any(|s| s == "profile")
+            .then(|| grant.username.clone()),
+    };
+    let refresh_token = if with_refresh {
+        let token = new_token()?;
+        let refresh = Grant {
+            redirect_uri: None,
+            code_challenge: None,
+            nonce: None,
+            family: Some(family.to_owned()),
+            ..grant.clone()
+        };
+        // A refresh token cannot outlive the sign-in session it came from.
+        let session_end = session.auth_time + app.config.session_max_secs;
+        app.store
+            .put_grant(
+                "REFRESH",
+                &app.keys.tokens.hash(Purpose::RefreshToken, &token),
+                &refresh,
+                session_end.max(now + 1),
+            )
+            .await?;
+        Some(token)
+    } else {
+        None
+    };
+    Ok(Tokens {
+        access_token: ring.sign(ACCESS_TOKEN_TYPE, &access)?,
+        token_type: "Bearer",
+        expires_in: TOKEN_SECS,
+        scope: grant.scope.clone(),
+        id_token: Some(ring.sign(ID_TOKEN_TYPE, &id)?),
+        refresh_token,
+    })
+}
+
+/// The password grant, for `api` users (RFC 6749 4.3): a JWT access token like the others, for
+/// the client that authenticated (if any) or the audience `api`. No ID or refresh token.
+async fn password_grant(
+    app: &App,
+    form: &TokenForm,
+    basic: Option<(String, String)>,
+    issuer: &str,
+    source: &str,
+) -> Result<Tokens> {
+    let username = form
+        .username
+        .as_deref()
+        .ok_or(missing("username is required."))?;
+    let password = form
+        .password
+        .as_deref()
+        .ok_or(missing("password is required."))?;
+    let client_id = if basic.is_some() || form.client_id.is_some() {
+        authenticate_client(app, form, basic).await?.id
+    } else {
+        PASSWORD_GRANT_AUDIENCE.to_owned()
+    };
+    let granted = sign_in::token_grant(app, username, password, source).await?;
+    let grant = Grant {
+        client_id,
+        redirect_uri: None,
+        code_challenge: None,
+        nonce: None,
+        scope: "openid".into(),
+        username: granted.username,
+        auth_time: app.now(),
+        amr: amr(MfaState::NotRequired, &[]),
+        session_hash: granted.session_hash,
+        family: None,
+    };
+    let session = live_session(app, &grant).await?;
+    let mut tokens = issue(app, &grant, "", &session, issuer, false).await?;
+    tokens.id_token = None;
+    Ok(tokens)
+}
+
+/// The audience of a password-grant token that named no client.
+pub const PASSWORD_GRANT_AUDIENCE: &str = "api";
+
+/// An access token of ours (RFC 9068: typ `at+jwt`, our issuer, not expired) whose sign-in
+/// session still lives.
+pub async fn access_token_session(
+    app: &App,
+    token: &str,
+    issuer: &str,
+) -> Result<(AccessClaims, ActiveSession)> {
+    let ring = app.key_ring().await?;
+    let claims: AccessClaims = ring
+        .verify(token, ACCESS_TOKEN_TYPE, issuer, app.now(), false)
+        .map_err(|_| Error::Unauthenticated)?;
+    let session = sessions::by_hash(app, claims.sid.clone()).await?;
+    if session.username != claims.sub {
+        return Err(Error::Unauthenticated);
+    }
+    Ok((claims, session))
+}
+
+/// OIDC Core 5.3: the claims the access token's scope allows.
+pub async fn userinfo(app: &App, token: &str, issuer: &str) -> Result<serde_json::Value> {
+    let (claims, _) = access_token_session(app, token, issuer).await?;
+    let mut info = serde_json::json!({ "sub": claims.sub, "preferred_username": claims.sub });
+    if claims.scope.split(' ').any(|s| s == "email")
+        && let Some(record) = app.store.load_account(&claims.sub).await?
+        && let Ok(email) = setup_recipient(
+            record.account.name_email.as_deref(),
+            record.account.address_email.as_deref(),
+        )
+    {
+        info["email"] = serde_json::json!(email);
+        // Addresses come from the organisation's directory; we have not proved them.
+        info["email_verified"] = serde_json::json!(false);
+    }
+    Ok(info)
+}
+
+/// `/end-session` parameters (OIDC RP-Initiated Logout 1.0).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct EndSessionParams {
+    pub id_token_hint: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+    pub client_id: Option<String>,
+}
+
+pub enum EndSession {
+    /// Signed out; go to the client's registered post-logout URI.
+    Redirect(String),
+    /// Signed out; show our page.
+    SignedOut,
+    /// Nothing proves the request came from the user's site: ask before signing out.
+    Confirm,
+    Refused(&'static str),
+}
+
+/// Ends the sign-in session named by a valid `id_token_hint` (even an expired one), and the
+/// browser's own session cookie. Redirects only to a URI registered for the hint's client.
+pub async fn end_session(
+    app: &App,
+    p: &EndSessionParams,
+    cookie_session: Option<&str>,
+    issuer: &str,
+) -> Result<EndSession> {
+    let Some(hint) = p.id_token_hint.as_deref() else {
+        return Ok(
+            if cookie_session.is_some() && p.post_logout_redirect_uri.is_none() {
+                EndSession::Confirm
+            } else if p.post_logout_redirect_uri.is_some() {
+                EndSession::Refused("A return address needs an id_token_hint.")
+            } else {
+                EndSession::SignedOut
+            },
+        );
+    };
+    let ring = app.key_ring().await?;
+    let Ok(claims) = ring.verify::<IdClaims>(hint, ID_TOKEN_TYPE, issuer, app.now(), true) else {
+        app.audit("(anonymous)", "end_session", "(invalid hint)", "refused")
+            .await;
+        return Ok(EndSession::Refused("The id_token_hint is not valid."));
+    };
+    if p.client_id.as_deref().is_some_and(|c| c != claims.aud) {
+        return Ok(EndSession::Refused(
+            "client_id does not match the id_token_hint.",
+        ));
+    }
+    let redirect = match p.post_logout_redirect_uri.as_deref() {
+        None => None,
+        Some(uri) => {
+            let client = app.store.get_client(&claims.aud).await?;
+            if !client.is_some_and(|c| c.post_logout_redirect_uris.iter().any(|u| u == uri)) {
+                return Ok(EndSession::Refused(
+                    "The return address is not registered for this application.",
+                ));
+            }
+            let mut params = vec![];
+            if let Some(state) = p.state.as_deref() {
+                params.push(("state", state));
+            }
+            Some(with_query(uri, &params))
+        }
+    };
+    app.store.delete_session(&claims.sid).await?;
+    if let Some(token) = cookie_session.filter(|t| is_well_formed(t)) {
+        app.store
+            .delete_session(&app.keys.tokens.hash(Purpose::Session, token))
+            .await?;
+    }
+    app.audit(&claims.sub, "sign_out", &claims.aud, "success")
+        .await;
+    Ok(match redirect {
+        Some(r) => EndSession::Redirect(r),
+        None => EndSession::SignedOut,
+    })
+}
+
+/// The sign-in session behind the browser's cookie ends (the confirmation page's button).
+pub async fn end_cookie_session(app: &App, cookie_session: Option<&str>) -> Result<()> {
+    if let Ok(s) = sessions::authenticate(app, cookie_session).await {
+        app.store.delete_session(&s.token_hash).await?;
+        app.audit(&s.username, "sign_out", &s.username, "success")
+            .await;
+    }
+    Ok(())
+}
+
+/// The discovery document (OIDC Discovery 1.0, section 3).
+pub fn discovery(issuer: &str) -> serde_json::Value {
+    serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/authorize"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "jwks_uri": format!("{issuer}/jwks.json"),
+        "end_session_endpoint": format!("{issuer}/end-session"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "password"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "scopes_supported": crate::oidc::SCOPES,
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "sid", "preferred_username", "email", "email_verified"],
+        "authorization_response_iss_parameter_supported": true,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+    })
+}

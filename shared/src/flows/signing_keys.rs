@@ -1,0 +1,75 @@
+//! Rotating the provider's signing keys (`mfa-admin signing-key rotate`, and the first keys at
+//! bootstrap). The plan is `signing::rotation`; here the keys are sealed and written in one
+//! transaction.
+
+use crate::app::signing_key_aad;
+use crate::error::Result;
+use crate::keys::Keys;
+use crate::signing::{KeyState, StoredKey, rotation};
+use crate::store::Store;
+use crate::store::oidc::SealedKey;
+
+/// What a rotation did, one line each, for the operator.
+pub async fn rotate(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
+    let existing = open_all(store, keys).await?;
+    let (changes, added) = rotation(&existing, now)?;
+    let mut sealed = vec![];
+    for k in &added {
+        sealed.push(SealedKey {
+            kid: k.kid.clone(),
+            sealed: keys.secrets.seal(&k.der, &signing_key_aad(&k.kid))?,
+            state: k.state,
+            created_at: k.created_at,
+        });
+    }
+    store.rotate_signing_keys(&changes, &sealed).await?;
+    let mut lines: Vec<String> = changes
+        .iter()
+        .map(|(kid, state)| match state {
+            KeyState::Retired { retire_at } => format!(
+                "retired {kid} (published until {})",
+                crate::clock::rfc3339(*retire_at)
+            ),
+            other => format!("{kid} is now {}", other.as_str()),
+        })
+        .collect();
+    lines.extend(
+        added
+            .iter()
+            .map(|k| format!("added {} as {}", k.kid, k.state.as_str())),
+    );
+    Ok(lines)
+}
+
+/// The first keys of a new deployment; nothing when keys exist.
+pub async fn ensure(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
+    if store.signing_keys().await?.is_empty() {
+        rotate(store, keys, now).await
+    } else {
+        Ok(vec![])
+    }
+}
+
+/// Every stored key, opened (sealed with the data key, the key id as associated data).
+pub(crate) async fn open_all(store: &Store, keys: &Keys) -> Result<Vec<StoredKey>> {
+    let mut out = vec![];
+    for k in store.signing_keys().await? {
+        out.push(StoredKey {
+            der: keys.secrets.open(&k.sealed, &signing_key_aad(&k.kid))?,
+            kid: k.kid,
+            state: k.state,
+            created_at: k.created_at,
+        });
+    }
+    Ok(out)
+}
+
+/// Ids, states and creation times, for `mfa-admin signing-key list`.
+pub async fn list(store: &Store) -> Result<Vec<(String, KeyState, u64)>> {
+    Ok(store
+        .signing_keys()
+        .await?
+        .into_iter()
+        .map(|k| (k.kid, k.state, k.created_at))
+        .collect())
+}

@@ -1,0 +1,351 @@
+//! The OpenID Connect provider's items: clients, pending authorization requests, authorization
+//! codes, refresh tokens and their families, and the sealed signing keys. Records are stored as a
+//! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
+//! conditional update that marks the item used, never a read followed by a write.
+
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::accounts::bytes;
+use super::schema::build_err;
+use super::settings::ORG;
+use super::{Item, Store, get_b, get_n, get_s, is_condition_failure, key, n, s, unavailable};
+use crate::error::{Error, Result};
+use crate::oidc::{AuthorizationRequest, Client, Grant};
+use crate::signing::KeyState;
+
+const CLIENT_INDEX: &str = "CLIENTS";
+const DATA_VERSION: u64 = 1;
+
+fn client_pk(id: &str) -> String {
+    format!("CLIENT#{id}")
+}
+fn signing_sk(kid: &str) -> String {
+    format!("SIGNING_KEY#{kid}")
+}
+
+/// How a single-use item's redemption went.
+#[derive(Debug)]
+pub enum Redeemed<T> {
+    Fresh(T),
+    /// Used before: the family of what the first use issued, to revoke it.
+    Reused {
+        family: Option<String>,
+    },
+    /// Unknown or expired.
+    Missing,
+}
+
+/// A sealed signing key as stored.
+pub struct SealedKey {
+    pub kid: String,
+    pub sealed: Vec<u8>,
+    pub state: KeyState,
+    pub created_at: u64,
+}
+
+fn data<T: Serialize>(value: &T) -> Result<aws_sdk_dynamodb::types::AttributeValue> {
+    serde_json::to_string(value)
+        .map(s)
+        .map_err(|e| Error::Internal(format!("encode record: {e}")))
+}
+
+fn parse<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
+    if get_n(item, "v") != Some(DATA_VERSION) {
+        return Err(Error::Internal(format!("{what}: unknown record version")));
+    }
+    get_s(item, "data")
+        .and_then(|d| serde_json::from_str(d).ok())
+        .ok_or_else(|| Error::Internal(format!("{what}: corrupt record")))
+}
+
+fn record<T: Serialize>(pk: String, sk: &str, value: &T, expires_at: u64) -> Result<Item> {
+    let mut item = key(pk, sk);
+    item.insert("v".into(), n(DATA_VERSION));
+    item.insert("data".into(), data(value)?);
+    item.insert("expires_at".into(), n(expires_at));
+    item.insert("ttl".into(), n(expires_at));
+    Ok(item)
+}
+
+impl Store {
+    pub async fn put_client(&self, client: &Client) -> Result<()> {
+        let mut item = key(client_pk(&client.id), "CLIENT");
+        item.insert("v".into(), n(DATA_VERSION));
+        item.insert("data".into(), data(client)?);
+        item.insert("gsi1pk".into(), s(CLIENT_INDEX));
+        item.insert("gsi1sk".into(), s(&client.id));
+        self.put(item, "put client").await
+    }
+
+    pub async fn get_client(&self, id: &str) -> Result<Option<Client>> {
+        let item = self.get(key(client_pk(id), "CLIENT"), "get client").await?;
+        item.as_ref().map(|i| parse(i, "client")).transpose()
+    }
+
+    /// False when there was no such client.
+    pub async fn delete_client(&self, id: &str) -> Result<bool> {
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(client_pk(id), "CLIENT")))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("delete client")(e)),
+        }
+    }
+
+    /// Every client, by id (the sparse index; no scan).
+    pub async fn list_clients(&self) -> Result<Vec<Client>> {
+        let mut clients = vec![];
+        let mut pages = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .index_name(super::schema::GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(CLIENT_INDEX))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(unavailable("query clients"))?;
+            for item in page.items() {
+                clients.push(parse(item, "client")?);
+            }
+        }
+        Ok(clients)
+    }
+
+    pub async fn put_authorization(
+        &self,
+        hash: &str,
+        req: &AuthorizationRequest,
+        expires_at: u64,
+    ) -> Result<()> {
+        let item = record(format!("AUTHZ#{hash}"), "AUTHZ", req, expires_at)?;
+        self.put(item, "put authorization request").await
+    }
+
+    /// A pending authorization request, left in place (the sign-in page may look at it).
+    pub async fn peek_authorization(
+        &self,
+        hash: &str,
+        now: u64,
+    ) -> Result<Option<AuthorizationRequest>> {
+        let item = self
+            .get(
+                key(format!("AUTHZ#{hash}"), "AUTHZ"),
+                "get authorization request",
+            )
+            .await?;
+        match item {
+            Some(i) if get_n(&i, "expires_at").is_some_and(|e| e > now) => {
+                parse(&i, "authorization request").map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Takes a pending authorization request for a completed sign-in: once only.
+    pub async fn take_authorization(
+        &self,
+        hash: &str,
+        now: u64,
+    ) -> Result<Option<AuthorizationRequest>> {
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("AUTHZ#{hash}"), "AUTHZ")))
+            .condition_expression("expires_at > :now")
+            .expression_attribute_values(":now", n(now))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(o) => o
+                .attributes
+                .as_ref()
+                .map(|i| parse(i, "authorization request"))
+                .transpose(),
+            Err(e) if is_condition_failure(&e) => Ok(None),
+            Err(e) => Err(unavailable("take authorization request")(e)),
+        }
+    }
+
+    /// Stores a grant under a code or refresh token hash (`kind`: `CODE` or `REFRESH`).
+    pub async fn put_grant(
+        &self,
+        kind: &'static str,
+        hash: &str,
+        grant: &Grant,
+        expires_at: u64,
+    ) -> Result<()> {
+        let mut item = record(format!("{kind}#{hash}"), kind, grant, expires_at)?;
+        if let Some(family) = &grant.family {
+            item.insert("issued_family".into(), s(family));
+        }
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable("put grant"))?;
+        Ok(())
+    }
+
+    /// Redeems a code or refresh token once: marks it used, records the family that its use
+    /// issues (a refresh token keeps the one it was issued in), and returns its grant. A second
+    /// use learns the family the first one issued.
+    pub async fn redeem_grant(
+        &self,
+        kind: &'static str,
+        hash: &str,
+        family: &str,
+        now: u64,
+    ) -> Result<Redeemed<Grant>> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{kind}#{hash}"), kind)))
+            .update_expression(
+                "SET used_at = :now, issued_family = if_not_exists(issued_family, :f)",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":f", s(family))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match out {
+            Ok(o) => match o.attributes.as_ref() {
+                Some(item) => Ok(Redeemed::Fresh(parse(item, "grant")?)),
+                None => Ok(Redeemed::Missing),
+            },
+            Err(e) if is_condition_failure(&e) => {
+                let old = e.as_service_error().and_then(|se| match se {
+                    UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+                    _ => None,
+                });
+                Ok(match old {
+                    Some(item) if get_n(item, "used_at").is_some() => Redeemed::Reused {
+                        family: get_s(item, "issued_family").map(str::to_owned),
+                    },
+                    _ => Redeemed::Missing,
+                })
+            }
+            Err(e) => Err(unavailable("redeem grant")(e)),
+        }
+    }
+
+    /// Revokes a refresh token family: no token of it refreshes again.
+    pub async fn revoke_family(&self, family: &str, now: u64, keep_until: u64) -> Result<()> {
+        let mut item = key(format!("FAMILY#{family}"), "FAMILY");
+        item.insert("revoked_at".into(), n(now));
+        item.insert("ttl".into(), n(keep_until));
+        self.put(item, "revoke family").await
+    }
+
+    pub async fn family_revoked(&self, family: &str) -> Result<bool> {
+        Ok(self
+            .get(key(format!("FAMILY#{family}"), "FAMILY"), "get family")
+            .await?
+            .is_some())
+    }
+
+    pub async fn signing_keys(&self) -> Result<Vec<SealedKey>> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(ORG))
+            .expression_attribute_values(":prefix", s("SIGNING_KEY#"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("query signing keys"))?;
+        let corrupt = || Error::Internal("signing key item".into());
+        out.items()
+            .iter()
+            .map(|i| {
+                Ok(SealedKey {
+                    kid: get_s(i, "kid").ok_or_else(corrupt)?.to_owned(),
+                    sealed: get_b(i, "sealed").ok_or_else(corrupt)?.to_vec(),
+                    created_at: get_n(i, "created_at").ok_or_else(corrupt)?,
+                    state: match get_s(i, "state") {
+                        Some("next") => KeyState::Next,
+                        Some("current") => KeyState::Current,
+                        Some("retired") => KeyState::Retired {
+                            retire_at: get_n(i, "retire_at").ok_or_else(corrupt)?,
+                        },
+                        _ => return Err(corrupt()),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// Applies a rotation in one transaction: new keys added, states changed, and keys whose
+    /// publication ended deleted (by TTL). `expected` guards against two rotations at once.
+    pub async fn rotate_signing_keys(
+        &self,
+        changes: &[(String, KeyState)],
+        added: &[SealedKey],
+    ) -> Result<()> {
+        let mut tx = self.db.transact_write_items();
+        for (kid, state) in changes {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(ORG, &signing_sk(kid))))
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":state", s(state.as_str()));
+            update = match state {
+                KeyState::Retired { retire_at } => update
+                    .update_expression("SET #state = :state, retire_at = :r, #ttl = :r")
+                    .expression_attribute_names("#ttl", "ttl")
+                    .expression_attribute_values(":r", n(*retire_at)),
+                _ => update.update_expression("SET #state = :state"),
+            };
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .update(update.build().map_err(build_err)?)
+                    .build(),
+            );
+        }
+        for k in added {
+            let mut item = key(ORG, &signing_sk(&k.kid));
+            item.insert("kid".into(), s(&k.kid));
+            item.insert("sealed".into(), bytes(&k.sealed));
+            item.insert("state".into(), s(k.state.as_str()));
+            item.insert("created_at".into(), n(k.created_at));
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_err)?;
+            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        tx.send()
+            .await
+            .map_err(unavailable("rotate signing keys"))?;
+        Ok(())
+    }
+}
