@@ -63,9 +63,9 @@ export AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_REGION=us-east-1 \
        MFA_TABLE=staff-mfa MFA_KEYS_SECRET=staff-mfa/keys \
        PUBLIC_BASE_URL="http://127.0.0.1:$http_port"
 
-echo "==> building mfa-admin and the four functions"
+echo "==> building mfa-admin and the five functions"
 cargo build --quiet -p mfa-admin
-cargo build --quiet -p sign-in -p setup-email -p verify-code -p settings
+cargo build --quiet -p sign-in -p setup-email -p verify-code -p settings -p oidc
 
 echo "==> bootstrap and seed (as infra/dev.sh, plus two staff who cannot receive setup mail)"
 bash infra/seed.sh --with-unreachable
@@ -106,10 +106,13 @@ warm GET /sign-in 200
 warm GET "/mfa/setup?token=x" 200
 warm POST /mfa/verify '400|401' '{"challenge":"x","code":"000000"}'
 warm GET /admin 200
+warm GET /jwks.json 200
 
-# One file after the other: limits.mjs locks bob out, which the readiness steps must not see.
+# One file after the other: oidc.mjs switches MFA back on after the seed flow switched it off, and
+# limits.mjs locks bob out, which the readiness steps must not see.
 status=0
-for file in seed-flow.mjs limits.mjs; do
+export MFA_ADMIN="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
+for file in seed-flow.mjs oidc.mjs limits.mjs; do
   echo "==> node --test tests/e2e/$file"
   E2E_BASE_URL="http://127.0.0.1:$http_port" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
     setsid node --test "tests/e2e/$file" < /dev/null &

@@ -1,7 +1,8 @@
 //! The admin page, `GET /admin`: a system administrator signs in on it (password, then the
 //! security code when MFA requires one) and then uses the admin JSON API with the session as a
 //! bearer token: the MFA switch, the organisation's default email and name, the readiness report,
-//! resetting a user's MFA, unlocking an account, and the recent audit log. A sensitive change
+//! resetting a user's MFA, unlocking an account, the sites that sign in through us (OpenID
+//! Connect clients: list, add, remove, new secret), and the recent audit log. A sensitive change
 //! answered 403 `reauthentication_required` asks for a fresh code and is tried again. Data is only
 //! ever shown with `textContent`.
 
@@ -29,7 +30,7 @@ const BODY: &str = r#"<main>
 </form>
 <form id="stepup-form" hidden novalidate>
   <p id="stepup-why">This change needs a current security code.</p>
-  <label for="stepup-code">Current security code</label>
+  <label for="stepup-code">Code from your app, to confirm</label>
   <input id="stepup-code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
   <button type="submit">Confirm</button>
   <button type="button" id="stepup-cancel">Cancel</button>
@@ -96,6 +97,29 @@ const BODY: &str = r#"<main>
   <button type="submit">Reset MFA</button>
   <p id="reset-message" role="status" aria-live="polite"></p>
 </form>
+</section>
+
+<section aria-labelledby="clients-heading">
+<h2 id="clients-heading">Sites that sign in through us</h2>
+<p>OpenID Connect clients: the organisation's staff sites and tools. A new confidential client's secret is shown once.</p>
+<table id="clients-table" aria-labelledby="clients-heading">
+<thead><tr><th scope="col">Client</th><th scope="col">Redirect URIs</th><th scope="col">Actions</th></tr></thead>
+<tbody id="clients"></tbody>
+</table>
+<form id="client-form" novalidate>
+  <h3>Add a site</h3>
+  <label for="client-id">Client id</label>
+  <input id="client-id" name="client_id" autocomplete="off" required>
+  <label for="client-name">Name</label>
+  <input id="client-name" name="name" autocomplete="off" maxlength="64">
+  <label for="client-redirects">Redirect URIs (one per line)</label>
+  <textarea id="client-redirects" name="redirect_uris" rows="2" required></textarea>
+  <label for="client-home">Home page (listed for signed-in staff)</label>
+  <input id="client-home" name="home_url" type="url" autocomplete="off">
+  <label><input id="client-public" type="checkbox"> Public client (browser or app; no secret)</label>
+  <button type="submit">Add site</button>
+</form>
+<p id="client-message" role="status" aria-live="polite"></p>
 </section>
 
 <section aria-labelledby="audit-heading">
@@ -178,7 +202,7 @@ async function enter(t){
   if(!r)return;
   if(r.status!==200){say(explain(r),true);return;}
   say('');show('panel');showSettings(r.data);
-  await Promise.all([loadReadiness(),loadAudit()]);
+  await Promise.all([loadReadiness(),loadAudit(),loadClients()]);
 }
 function showSettings(s){
   settings=s;
@@ -237,6 +261,43 @@ async function loadAudit(){
   });
   if(!r.data.length){const row=document.createElement('tr');cell(row,'Nothing yet.').colSpan=4;body.appendChild(row);}
 }
+async function loadClients(){
+  const r=await api('GET','/settings/clients');
+  if(!r||r.status!==200)return;
+  const body=$('clients');body.replaceChildren();
+  r.data.forEach(c=>{
+    const row=document.createElement('tr');
+    cell(row,c.name+' ('+c.client_id+(c.public?', public':'')+')');
+    cell(row,(c.redirect_uris||[]).join(' '));
+    const actions=cell(row,'');
+    const button=(label,handler)=>{const b=document.createElement('button');b.type='button';b.textContent=label;b.addEventListener('click',handler);actions.appendChild(b);};
+    if(!c.public)button('New secret for '+c.client_id,async()=>{
+      const x=await api('POST','/settings/clients/'+encodeURIComponent(c.client_id)+'/secret');
+      if(x&&x.status===200)note('client-message','New secret for '+c.client_id+' (shown once): '+x.data.client_secret);
+      else if(x)note('client-message',explain(x),true);
+    });
+    button('Remove '+c.client_id,async()=>{
+      const x=await api('DELETE','/settings/clients/'+encodeURIComponent(c.client_id));
+      if(x&&x.status===204){note('client-message','Removed '+c.client_id+'.');await loadClients();await loadAudit();}
+      else if(x)note('client-message',explain(x),true);
+    });
+    body.appendChild(row);
+  });
+}
+$('client-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('client-message','');
+  const id=$('client-id').value.trim();
+  const spec={redirect_uris:$('client-redirects').value.split('\n').map(s=>s.trim()).filter(Boolean),public:$('client-public').checked};
+  if($('client-name').value.trim())spec.name=$('client-name').value.trim();
+  if($('client-home').value.trim())spec.home_url=$('client-home').value.trim();
+  if(!id){note('client-message','Enter a client id.',true);return;}
+  const r=await api('PUT','/settings/clients/'+encodeURIComponent(id),spec);
+  if(!r)return;
+  if(r.status!==200){note('client-message',explain(r),true);return;}
+  note('client-message','Saved '+id+'.'+(r.data.client_secret?' Its secret (shown once): '+r.data.client_secret:''));
+  $('client-form').reset();
+  await loadClients();await loadAudit();
+});
 async function afterChange(){await Promise.all([loadReadiness(),loadAudit()]);}
 
 $('password-form').addEventListener('submit',async e=>{
