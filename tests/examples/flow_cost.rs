@@ -1,5 +1,8 @@
 //! What one complete TOTP sign-in costs in AWS requests: password step (`POST /sign-in`) and code
-//! step (`POST /mfa/verify`) for an enrolled staff user, with every request recorded per function.
+//! step (`POST /mfa/verify`) for an enrolled staff user, with every request recorded per function;
+//! then the same for a complete OpenID Connect sign-in (authorize, the page, password, code, token)
+//! and for single sign-on at a second site (authorize with the cookie, token), with the cost per
+//! million at list prices.
 //! DynamoDB units follow DynamoDB's rules for items under 1 KB: a strongly consistent read or a
 //! one-partition Query 1 RRU, a write 1 WRU, each item of a transaction 2 WRU. Part of `make bench`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -23,8 +26,130 @@ async fn main() {
     let c = s.challenge("jane").await;
     assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
 
+    let totp = report("one complete TOTP sign-in", &calls);
+
+    // OpenID Connect: a confidential client, one warm-up flow (the instance reads its signing keys
+    // once per 5 minutes), then the measured one.
+    let client_secret = shared::flows::clients::put(
+        &s.app,
+        &shared::flows::admin::Actor::Operator("bench"),
+        "wiki",
+        shared::flows::clients::ClientSpec {
+            redirect_uris: vec!["https://wiki.example.org/cb".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    let authorize = "/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid&state=s&nonce=n&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let mut cookie = String::new();
+    for _ in 0..2 {
+        s.app.clock.advance(30);
+        calls.values().for_each(|c| c.clear());
+        let r = s.get(authorize, None).await;
+        let page = r.header("location").unwrap().to_owned();
+        let authorization = page.split("authorization=").nth(1).unwrap().to_owned();
+        assert_eq!(
+            s.get(&format!("/sign-in?authorization={authorization}"), None)
+                .await
+                .status,
+            200
+        );
+        let c = s
+            .post(
+                "/sign-in",
+                serde_json::json!({ "username": "jane", "password": harness::PASSWORD, "authorization": authorization }),
+            )
+            .await;
+        let v = s
+            .verify(c.body["challenge"].as_str().unwrap(), &s.code(&secret))
+            .await;
+        cookie = v
+            .header("set-cookie")
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let to = v.body["redirect_to"].as_str().unwrap();
+        let code = to.split("code=").nth(1).unwrap().split('&').next().unwrap();
+        let t = s
+            .form(
+                "/token",
+                &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&code_verifier={verifier}&client_id=wiki&client_secret={client_secret}"),
+            )
+            .await;
+        assert_eq!(t.status, 200, "{t:?}");
+    }
+    let oidc = report(
+        "one complete OpenID Connect sign-in (authorize, page, password, code, token)",
+        &calls,
+    );
+
+    calls.values().for_each(|c| c.clear());
+    let req = axum::http::Request::builder()
+        .uri(authorize)
+        .header("cookie", &cookie)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = s.raw(req).await;
+    let to = r.header("location").unwrap();
+    let code = to.split("code=").nth(1).unwrap().split('&').next().unwrap();
+    let t = s
+        .form(
+            "/token",
+            &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&code_verifier={verifier}&client_id=wiki&client_secret={client_secret}"),
+        )
+        .await;
+    assert_eq!(t.status, 200);
+    let sso = report(
+        "single sign-on at a second site (authorize with the cookie, token)",
+        &calls,
+    );
+
+    // List prices, us-east-1, arm64. Lambda compute is estimated from the CPU measured by
+    // `make bench` (sign-in: argon2id; token: two RS256 signatures), scaled to the vCPU share.
+    const API: f64 = 1.00;
+    const LAMBDA_REQUEST: f64 = 0.20;
+    const GB_SECOND: f64 = 0.0000133334 * 1e6;
+    const RRU: f64 = 0.125;
+    const WRU: f64 = 0.625;
+    let cost = |name: &str, (requests, rru, wru): (u32, f64, f64), http: u32, gb_seconds: f64| {
+        let dollars = f64::from(http) * (API + LAMBDA_REQUEST)
+            + gb_seconds * GB_SECOND
+            + rru * RRU
+            + wru * WRU;
+        println!(
+            "{name}: {http} HTTP requests, {requests} AWS requests, {rru} RRU, {wru} WRU -> ${dollars:.2} per 1M \
+             (API Gateway ${:.2}, Lambda ${:.2}, DynamoDB reads ${:.2}, writes ${:.2})",
+            f64::from(http) * API,
+            f64::from(http) * LAMBDA_REQUEST + gb_seconds * GB_SECOND,
+            rru * RRU,
+            wru * WRU
+        );
+    };
+    println!();
+    cost("TOTP sign-in", totp, 2, 0.095 + 0.035 * 0.25);
+    // authorize and token on oidc (1 GB, ~10 and ~20 ms), the page and the password on sign-in
+    // (1 GB, ~5 and ~95 ms), the code on verify-code (0.25 GB, ~35 ms).
+    cost(
+        "OpenID Connect sign-in",
+        oidc,
+        5,
+        0.010 + 0.005 + 0.095 + 0.035 * 0.25 + 0.020,
+    );
+    cost("single sign-on, second site", sso, 2, 0.010 + 0.020);
+}
+
+/// Prints the recorded requests per function and returns (requests, RRU, WRU).
+fn report(
+    name: &str,
+    calls: &std::collections::BTreeMap<&'static str, harness::recorder::Calls>,
+) -> (u32, f64, f64) {
     let (mut rru, mut wru, mut requests) = (0.0, 0.0, 0);
-    for (function, recorded) in &calls {
+    for (function, recorded) in calls {
         let log = recorded.requests();
         if log.is_empty() {
             continue;
@@ -44,6 +169,7 @@ async fn main() {
         }
     }
     println!(
-        "one complete TOTP sign-in: {requests} AWS requests, {rru} read request units, {wru} write request units"
+        "{name}: {requests} AWS requests, {rru} read request units, {wru} write request units\n"
     );
+    (requests, rru, wru)
 }
