@@ -40,8 +40,6 @@ pub enum Purpose {
     ThrottleUser,
     /// A source address in a throttle key.
     ThrottleAddress,
-    /// A pending OpenID Connect authorization request.
-    Authorization,
     AuthorizationCode,
     RefreshToken,
     ClientSecret,
@@ -55,7 +53,6 @@ impl Purpose {
             Purpose::SetupLink => "setup-link",
             Purpose::ThrottleUser => "throttle-user",
             Purpose::ThrottleAddress => "throttle-address",
-            Purpose::Authorization => "authorization",
             Purpose::AuthorizationCode => "authorization-code",
             Purpose::RefreshToken => "refresh-token",
             Purpose::ClientSecret => "client-secret",

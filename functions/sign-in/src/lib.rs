@@ -79,7 +79,7 @@ async fn password_sign_in(
     caller: Caller,
     JsonBody(c): JsonBody<Credentials>,
 ) -> Result<Response, Error> {
-    let authorization = oidc::authorization_hash(&app, c.authorization.as_deref());
+    let authorization = oidc::valid_authorization(&app, c.authorization.as_deref());
     let outcome = sign_in::password_sign_in(
         &app,
         &c.username,
@@ -221,7 +221,7 @@ async fn federated_sign_in(
 ) -> Result<Response, Error> {
     let done = federated::federated_sign_in(&app, &req.provider, &req.id_token).await?;
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    let authorization = oidc::authorization_hash(&app, req.authorization.as_deref());
+    let authorization = oidc::valid_authorization(&app, req.authorization.as_deref());
     let redirect = oidc::after_sign_in(
         &app,
         authorization.as_deref(),

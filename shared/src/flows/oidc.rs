@@ -107,14 +107,7 @@ pub async fn authorize(
             issuer,
         )));
     }
-    let id = new_token()?;
-    app.store
-        .put_authorization(
-            &app.keys.tokens.hash(Purpose::Authorization, &id),
-            &req,
-            now + AUTHORIZATION_SECS,
-        )
-        .await?;
+    let id = seal_authorization(app, &req, now + AUTHORIZATION_SECS)?;
     let mut page = format!("{issuer}/sign-in?authorization={id}");
     if let Some(hint) = req.login_hint.as_deref().and_then(normalise_username) {
         page = with_query(&page, &[("login_hint", &hint)]);
@@ -138,51 +131,70 @@ fn error_redirect(
     with_query(redirect_uri, &params)
 }
 
-/// The stored form of an `authorization` id given to the sign-in routes; None when it is not
-/// shaped like one (it is then ignored, and the sign-in ends on our own page).
-pub fn authorization_hash(app: &App, id: Option<&str>) -> Option<String> {
-    id.filter(|i| is_well_formed(i))
-        .map(|i| app.keys.tokens.hash(Purpose::Authorization, i))
+/// Associated data that keeps a sealed authorization request from passing for anything else.
+const AUTHORIZATION_AAD: &[u8] = b"oidc-authorization-v1";
+/// Longest `authorization` we try to open.
+const MAX_AUTHORIZATION_LEN: usize = 4096;
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SealedRequest {
+    req: AuthorizationRequest,
+    exp: u64,
 }
 
-/// The client an `authorization` id is for (the sign-in page names the site).
+/// The pending request travels with the browser, sealed (AES-256-GCM under the data key): nothing
+/// is stored until the sign-in completes, and nobody can read or alter it. It need not be single
+/// use: completing it takes a full sign-in, and the code it yields is single use.
+fn seal_authorization(app: &App, req: &AuthorizationRequest, exp: u64) -> Result<String> {
+    let json = serde_json::to_vec(&SealedRequest {
+        req: req.clone(),
+        exp,
+    })
+    .map_err(|e| Error::Internal(format!("encode authorization: {e}")))?;
+    let sealed = app.keys.secrets.seal(&json, AUTHORIZATION_AAD)?;
+    Ok(data_encoding::BASE64URL_NOPAD.encode(&sealed))
+}
+
+/// The request behind an `authorization` id, if it is one of ours and has not expired.
+fn open_authorization(app: &App, id: &str) -> Option<AuthorizationRequest> {
+    if id.len() > MAX_AUTHORIZATION_LEN {
+        return None;
+    }
+    let sealed = data_encoding::BASE64URL_NOPAD.decode(id.as_bytes()).ok()?;
+    let json = app.keys.secrets.open(&sealed, AUTHORIZATION_AAD).ok()?;
+    let SealedRequest { req, exp } = serde_json::from_slice(&json).ok()?;
+    (exp > app.now()).then_some(req)
+}
+
+/// An `authorization` given to the sign-in routes, kept only when it is a live one of ours (so a
+/// challenge never stores whatever a caller sent).
+pub fn valid_authorization(app: &App, id: Option<&str>) -> Option<String> {
+    id.filter(|i| open_authorization(app, i).is_some())
+        .map(str::to_owned)
+}
+
+/// The client an `authorization` is for (the sign-in page names the site).
 pub async fn pending_client(app: &App, id: &str) -> Result<Option<Client>> {
-    let Some(hash) = authorization_hash(app, Some(id)) else {
-        return Ok(None);
-    };
-    match app.store.peek_authorization(&hash, app.now()).await? {
+    match open_authorization(app, id) {
         Some(req) => app.store.get_client(&req.client_id).await,
         None => Ok(None),
     }
 }
 
-/// A sign-in that completed with `authorization` pending: the client's redirect with a code, or
-/// None when the request has expired or was used (the user stays signed in on our page).
-pub async fn complete(
-    app: &App,
-    authorization_hash: Option<&str>,
-    signed_in: &SignedIn<'_>,
-    issuer: &str,
-) -> Result<Option<String>> {
-    let Some(hash) = authorization_hash else {
-        return Ok(None);
-    };
-    match app.store.take_authorization(hash, app.now()).await? {
-        Some(req) => Ok(Some(issue_code(app, &req, signed_in, issuer).await?)),
-        None => Ok(None),
-    }
-}
-
 /// After any completed sign-in (password, code, federated): the client's redirect with a code when
-/// an authorization was pending. The session was made just now, so `auth_time` is now.
+/// an authorization was pending, or None when there was none or it expired (the user stays signed
+/// in on our page). The session was made just now, so `auth_time` is now.
 pub async fn after_sign_in(
     app: &App,
-    authorization_hash: Option<&str>,
+    authorization: Option<&str>,
     username: &str,
     mfa: MfaState,
     session_token: &str,
     issuer: &str,
 ) -> Result<Option<String>> {
+    let Some(req) = authorization.and_then(|a| open_authorization(app, a)) else {
+        return Ok(None);
+    };
     let session_hash = app.keys.tokens.hash(Purpose::Session, session_token);
     let signed_in = SignedIn {
         username,
@@ -190,7 +202,7 @@ pub async fn after_sign_in(
         auth_time: app.now(),
         session_hash: &session_hash,
     };
-    complete(app, authorization_hash, &signed_in, issuer).await
+    Ok(Some(issue_code(app, &req, &signed_in, issuer).await?))
 }
 
 async fn issue_code(
@@ -220,8 +232,6 @@ async fn issue_code(
             app.now() + CODE_SECS,
         )
         .await?;
-    app.audit(s.username, "authorize", &req.client_id, "code_issued")
-        .await;
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = req.state.as_deref() {
         params.push(("state", state));

@@ -146,8 +146,8 @@ async fn upgrade_hash(app: &App, username: &str, password: &str) {
     }
 }
 
-/// `authorization`: the stored hash of a pending OpenID Connect authorization request, carried by
-/// the challenge when a code is still to come.
+/// `authorization`: a pending OpenID Connect authorization request (sealed), carried by the
+/// challenge when a code is still to come.
 pub async fn password_sign_in(
     app: &App,
     username: &str,

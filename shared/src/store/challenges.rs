@@ -22,7 +22,7 @@ pub struct Challenge {
     pub username: String,
     pub expires_at: u64,
     pub failures: u64,
-    /// The pending OpenID Connect authorization (its stored hash) the sign-in will complete.
+    /// The pending OpenID Connect authorization (sealed) the sign-in will complete.
     pub authorization: Option<String>,
 }
 

@@ -1,5 +1,4 @@
-//! The OpenID Connect provider's items: clients, pending authorization requests, authorization
-//! codes, refresh tokens and their families, and the sealed signing keys. Records are stored as a
+//! The OpenID Connect provider's items: clients, authorization codes, refresh tokens and their families, and the sealed signing keys. Records are stored as a
 //! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
 //! conditional update that marks the item used, never a read followed by a write.
 
@@ -15,7 +14,7 @@ use super::schema::build_err;
 use super::settings::ORG;
 use super::{Item, Store, get_b, get_n, get_s, is_condition_failure, key, n, s, unavailable};
 use crate::error::{Error, Result};
-use crate::oidc::{AuthorizationRequest, Client, Grant};
+use crate::oidc::{Client, Grant};
 use crate::signing::KeyState;
 
 const CLIENT_INDEX: &str = "CLIENTS";
@@ -123,63 +122,6 @@ impl Store {
             }
         }
         Ok(clients)
-    }
-
-    pub async fn put_authorization(
-        &self,
-        hash: &str,
-        req: &AuthorizationRequest,
-        expires_at: u64,
-    ) -> Result<()> {
-        let item = record(format!("AUTHZ#{hash}"), "AUTHZ", req, expires_at)?;
-        self.put(item, "put authorization request").await
-    }
-
-    /// A pending authorization request, left in place (the sign-in page may look at it).
-    pub async fn peek_authorization(
-        &self,
-        hash: &str,
-        now: u64,
-    ) -> Result<Option<AuthorizationRequest>> {
-        let item = self
-            .get(
-                key(format!("AUTHZ#{hash}"), "AUTHZ"),
-                "get authorization request",
-            )
-            .await?;
-        match item {
-            Some(i) if get_n(&i, "expires_at").is_some_and(|e| e > now) => {
-                parse(&i, "authorization request").map(Some)
-            }
-            _ => Ok(None),
-        }
-    }
-
-    /// Takes a pending authorization request for a completed sign-in: once only.
-    pub async fn take_authorization(
-        &self,
-        hash: &str,
-        now: u64,
-    ) -> Result<Option<AuthorizationRequest>> {
-        let out = self
-            .db
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("AUTHZ#{hash}"), "AUTHZ")))
-            .condition_expression("expires_at > :now")
-            .expression_attribute_values(":now", n(now))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
-        match out {
-            Ok(o) => o
-                .attributes
-                .as_ref()
-                .map(|i| parse(i, "authorization request"))
-                .transpose(),
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(unavailable("take authorization request")(e)),
-        }
     }
 
     /// Stores a grant under a code or refresh token hash (`kind`: `CODE` or `REFRESH`).
