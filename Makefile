@@ -17,7 +17,7 @@ tools:
 	bash infra/tools.sh
 
 package: tools
-	cargo lambda build --release --bin sign-in --bin setup-email --bin verify-code --bin settings
+	cargo lambda build --release --bin sign-in --bin setup-email --bin verify-code --bin settings --bin oidc
 
 # Readiness with 10,000 staff on the local stack: time and DynamoDB read units.
 bench-readiness: tools

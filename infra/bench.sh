@@ -7,8 +7,8 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PATH="$root/.venv/bin:$PATH"
 bash infra/tools.sh
-echo "==> release build of the four functions"
-cargo lambda build --release --bin sign-in --bin setup-email --bin verify-code --bin settings
+echo "==> release build of the five functions"
+cargo lambda build --release --bin sign-in --bin setup-email --bin verify-code --bin settings --bin oidc
 cargo build --quiet -p mfa-admin
 users="${BENCH_USERS:-60}"
 port="$(python3 infra/free-port.py)"
@@ -35,5 +35,5 @@ echo "==> argon2id"
 cargo run --quiet --release -p staff-mfa --example argon2_time
 cargo run --quiet --release -p staff-mfa --example verify_cpu
 echo
-echo "==> AWS requests per complete TOTP sign-in"
+echo "==> AWS requests and cost per 1M: TOTP sign-in, OpenID Connect sign-in, single sign-on"
 cargo run --quiet -p staff-mfa-tests --example flow_cost
