@@ -13,11 +13,15 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::federation::Provider as IdentityProvider;
 use crate::keys::Keys;
 use crate::mail::Mailer;
+use crate::outbound::Outbound;
 use crate::signing::KeyRing;
 use crate::store::Store;
 use crate::store::audit::AuditEntry;
+use jsonwebtoken::jwk::JwkSet;
+use std::collections::HashMap;
 
 #[derive(Clone)]
 pub struct App {
@@ -28,7 +32,15 @@ pub struct App {
     pub clock: Clock,
     /// The token signing keys, read from the table and kept for `KEY_RING_SECS`.
     key_ring: Arc<tokio::sync::Mutex<Option<CachedRing>>>,
+    /// Calls to identity providers (discovery, keys, code exchange).
+    pub outbound: Outbound,
+    /// Identity providers' keys by provider id, and when they were fetched: kept per cold start.
+    provider_keys: Arc<tokio::sync::Mutex<HashMap<String, (u64, JwkSet)>>>,
 }
+
+/// An unknown `kid` refetches a provider's keys at most this often (a flood of made-up key ids
+/// cannot turn into a flood of fetches).
+const KEY_REFETCH_SECS: u64 = 60;
 
 /// The signing keys an instance holds, and when it read them.
 type CachedRing = (u64, Arc<KeyRing>);
@@ -76,7 +88,37 @@ impl App {
             keys: Arc::new(keys),
             clock,
             key_ring: Arc::default(),
+            outbound: Outbound::new()?,
+            provider_keys: Arc::default(),
         })
+    }
+
+    /// The keys to check a token from `provider` against: the ones held, or, when the token's
+    /// `kid` is not among them (the provider rotated), its `jwks_uri` fetched again, at most once a
+    /// minute.
+    pub async fn provider_keys(
+        &self,
+        provider: &IdentityProvider,
+        kid: Option<&str>,
+    ) -> Result<JwkSet> {
+        let Some(endpoints) = &provider.endpoints else {
+            return Ok(provider.jwks.clone());
+        };
+        let now = self.now();
+        let mut cache = self.provider_keys.lock().await;
+        let (fetched_at, held) = cache
+            .entry(provider.id.clone())
+            .or_insert_with(|| (0, provider.jwks.clone()));
+        let known = kid.is_some_and(|k| held.find(k).is_some());
+        if !known && *fetched_at + KEY_REFETCH_SECS <= now {
+            let doc = self.outbound.get_json(&endpoints.jwks_uri).await?;
+            let fresh = crate::federation::parse_jwks(&doc).map_err(|e| {
+                Error::unavailable(format!("identity provider {} keys: {e}", provider.id))
+            })?;
+            *held = fresh;
+            *fetched_at = now;
+        }
+        Ok(held.clone())
     }
 
     /// The signing keys, opened from the table (sealed with the data key, the key id as

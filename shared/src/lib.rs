@@ -21,6 +21,7 @@ pub mod limits;
 pub mod mail;
 pub mod messages;
 pub mod oidc;
+pub mod outbound;
 pub mod pages;
 pub mod password;
 pub mod policy;

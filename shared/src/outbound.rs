@@ -27,9 +27,9 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn new() -> Result<Outbound> {
-        let provider = rustls::crypto::ring::default_provider();
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider.into())
+            .with_provider_and_native_roots(provider)
             .map_err(|e| Error::Internal(format!("TLS roots: {e}")))?
             // Plain http is refused before any call unless the host is loopback (`is_fetchable`).
             .https_or_http()
@@ -60,8 +60,8 @@ impl Outbound {
             .finish();
         // RFC 6749 2.3.1: each part form-urlencoded, then base64.
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let credentials = data_encoding::BASE64
-            .encode(format!("{}:{}", enc(basic.0), enc(basic.1)).as_bytes());
+        let credentials =
+            data_encoding::BASE64.encode(format!("{}:{}", enc(basic.0), enc(basic.1)).as_bytes());
         let req = axum::http::Request::post(url)
             .header("content-type", "application/x-www-form-urlencoded")
             .header("accept", "application/json")

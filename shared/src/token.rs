@@ -43,6 +43,12 @@ pub enum Purpose {
     AuthorizationCode,
     RefreshToken,
     ClientSecret,
+    /// A sign-in through an identity provider, between redirect and callback.
+    FederatedState,
+    /// A nonce issued for a raw ID token.
+    FederatedNonce,
+    /// The cookie that binds a federated sign-in to the browser that started it.
+    BrowserBinding,
 }
 
 impl Purpose {
@@ -56,6 +62,9 @@ impl Purpose {
             Purpose::AuthorizationCode => "authorization-code",
             Purpose::RefreshToken => "refresh-token",
             Purpose::ClientSecret => "client-secret",
+            Purpose::FederatedState => "federated-state",
+            Purpose::FederatedNonce => "federated-nonce",
+            Purpose::BrowserBinding => "browser-binding",
         }
     }
 }

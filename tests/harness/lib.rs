@@ -3,6 +3,7 @@
 //! switchable TCP proxy for outage drills, and the SES outbox read back from moto.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod idp;
 pub mod proxy;
 pub mod recorder;
 

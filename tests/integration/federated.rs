@@ -37,8 +37,17 @@ fn now() -> u64 {
         .as_secs()
 }
 
-fn claims(sub: &str) -> Value {
-    json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "exp": now() + 300, "iat": now(), "nbf": now() - 5 })
+fn claims(sub: &str, nonce: &str) -> Value {
+    json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "exp": now() + 300, "iat": now(), "nbf": now() - 5, "nonce": nonce })
+}
+
+/// A nonce we issued for a raw token from `provider`.
+async fn nonce(s: &Stack, provider: &str) -> String {
+    let r = s
+        .post("/sign-in/federated/nonce", json!({ "provider": provider }))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    r.body["nonce"].as_str().unwrap().to_owned()
 }
 
 fn sign(key: &EncodingKey, alg: Algorithm, kid: &str, claims: &Value) -> String {
@@ -108,10 +117,12 @@ async fn sessions(s: &Stack) -> usize {
 #[tokio::test]
 async fn social_login_is_refused_to_staff_while_mfa_is_on() {
     let s = stack(true, &[]).await;
-    let r = federated(&s, "social", &rs256(&claims("sub-staff"))).await;
+    let n = nonce(&s, "social").await;
+    let r = federated(&s, "social", &rs256(&claims("sub-staff", &n))).await;
     assert_eq!((r.status, r.error()), (403, "social_sign_in_disabled"));
     assert!(r.body["message"].as_str().unwrap().contains("password"));
-    let r = federated(&s, "social", &rs256(&claims("sub-member"))).await;
+    let n = nonce(&s, "social").await;
+    let r = federated(&s, "social", &rs256(&claims("sub-member", &n))).await;
     assert_eq!(r.status, 200, "members may still use it: {r:?}");
     assert_eq!(r.body["mfa"], "not_required");
 }
@@ -119,14 +130,36 @@ async fn social_login_is_refused_to_staff_while_mfa_is_on() {
 #[tokio::test]
 async fn social_login_works_for_staff_while_mfa_is_off() {
     let s = stack(false, &[]).await;
-    let r = federated(&s, "social", &rs256(&claims("sub-staff"))).await;
+    let n = nonce(&s, "social").await;
+    let token = rs256(&claims("sub-staff", &n));
+    let r = federated(&s, "social", &token).await;
     assert_eq!(r.status, 200, "{r:?}");
+    let again = federated(&s, "social", &token).await;
+    assert_eq!(
+        (again.status, again.error()),
+        (401, "invalid_token"),
+        "a nonce is good once"
+    );
+}
+
+#[tokio::test]
+async fn a_raw_token_without_a_nonce_we_issued_is_refused() {
+    let s = stack(false, &[]).await;
+    for n in ["", "made-up-nonce-0000000000000000000000000000"] {
+        let r = federated(&s, "social", &rs256(&claims("sub-member", n))).await;
+        assert_eq!((r.status, r.error()), (401, "invalid_token"), "{n:?}");
+    }
+    // A nonce issued for another provider does not do either.
+    let other = nonce(&s, "corp-sso").await;
+    let r = federated(&s, "social", &rs256(&claims("sub-member", &other))).await;
+    assert_eq!((r.status, r.error()), (401, "invalid_token"));
 }
 
 #[tokio::test]
 async fn the_organisations_sso_bypasses_mfa_and_is_audited() {
     let s = stack(true, &[]).await;
-    let es = sign(&ec(), Algorithm::ES256, "ec-1", &claims("sub-staff"));
+    let n = nonce(&s, "corp-sso").await;
+    let es = sign(&ec(), Algorithm::ES256, "ec-1", &claims("sub-staff", &n));
     let r = federated(&s, "corp-sso", &es).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["mfa"], "delegated");
@@ -145,11 +178,13 @@ async fn the_organisations_sso_bypasses_mfa_and_is_audited() {
 #[tokio::test]
 async fn sso_without_the_required_amr_is_refused() {
     let s = stack(true, &["mfa"]).await;
-    let mut c = claims("sub-staff");
+    let mut c = claims("sub-staff", &nonce(&s, "corp-sso").await);
     c["amr"] = json!(["pwd"]);
     let r = federated(&s, "corp-sso", &rs256(&c)).await;
     assert_eq!((r.status, r.error()), (403, "idp_mfa_required"));
-    federated(&s, "corp-sso", &rs256(&claims("sub-staff"))).await;
+    let c2 = claims("sub-staff", &nonce(&s, "corp-sso").await);
+    federated(&s, "corp-sso", &rs256(&c2)).await;
+    c = claims("sub-staff", &nonce(&s, "corp-sso").await);
     c["amr"] = json!(["pwd", "mfa"]);
     let r = federated(&s, "corp-sso", &rs256(&c)).await;
     assert_eq!(r.status, 200, "{r:?}");
@@ -159,12 +194,23 @@ async fn sso_without_the_required_amr_is_refused() {
 async fn bad_tokens_are_refused_audited_and_make_no_session() {
     let s = stack(false, &[]).await;
     let t = now();
+    // Each case carries a nonce we issued, so the one defect it names is why it is refused.
+    let mut nonces = vec![];
+    for _ in 0..16 {
+        nonces.push(nonce(&s, "social").await);
+    }
+    let next = std::cell::Cell::new(0);
+    let fresh = || {
+        let i = next.get();
+        next.set(i + 1);
+        nonces[i].clone()
+    };
     let with = |k: &str, v: Value| {
-        let mut c = claims("sub-member");
+        let mut c = claims("sub-member", &fresh());
         c[k] = v;
         c
     };
-    let good = rs256(&claims("sub-member"));
+    let good = rs256(&claims("sub-member", &fresh()));
     let payload = good.split('.').nth(1).unwrap();
     let b64 = |v: Value| data_encoding::BASE64URL_NOPAD.encode(v.to_string().as_bytes());
     let cases: Vec<(&str, String)> = vec![
@@ -185,7 +231,7 @@ async fn bad_tokens_are_refused_audited_and_make_no_session() {
                 &EncodingKey::from_rsa_pem(&pem("other-rsa.pem")).unwrap(),
                 Algorithm::RS256,
                 "rsa-1",
-                &claims("sub-member"),
+                &claims("sub-member", &fresh()),
             ),
         ),
         (
@@ -201,7 +247,7 @@ async fn bad_tokens_are_refused_audited_and_make_no_session() {
                 &EncodingKey::from_secret(&pem("idp-rsa.pub.pem")),
                 Algorithm::HS256,
                 "rsa-1",
-                &claims("sub-member"),
+                &claims("sub-member", &fresh()),
             ),
         ),
         (
@@ -216,9 +262,19 @@ async fn bad_tokens_are_refused_audited_and_make_no_session() {
         ("garbage", "not.a.token".into()),
         (
             "unknown kid",
-            sign(&rsa(), Algorithm::RS256, "nope", &claims("sub-member")),
+            sign(
+                &rsa(),
+                Algorithm::RS256,
+                "nope",
+                &claims("sub-member", &fresh()),
+            ),
         ),
-        ("unlinked subject", rs256(&claims("sub-nobody"))),
+        ("unlinked subject", rs256(&claims("sub-nobody", &fresh()))),
+        ("another azp", rs256(&with("azp", json!("someone-else")))),
+        (
+            "several audiences, no azp",
+            rs256(&with("aud", json!([AUDIENCE, "someone-else"]))),
+        ),
         ("no subject", rs256(&with("sub", json!("")))),
     ];
     let before = sessions(&s).await;

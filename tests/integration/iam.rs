@@ -91,6 +91,17 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
     let provider =
         json!({ "kind": "sso", "issuer": "https://idp.example", "audience": "a", "jwks": jwks });
     assert_eq!(put("/settings/providers/corp", provider).await.status, 200);
+    let nonce = s
+        .post("/sign-in/federated/nonce", json!({ "provider": "corp" }))
+        .await;
+    assert_eq!(nonce.status, 200, "{nonce:?}");
+    assert_eq!(s.get("/sign-in/federated/corp", None).await.status, 404);
+    assert_eq!(
+        s.get("/sign-in/federated/callback?state=x&code=y", None)
+            .await
+            .status,
+        401
+    );
     let reset = s
         .send(
             axum::http::Method::POST,

@@ -7,6 +7,7 @@ mod federated;
 mod iam;
 mod limits;
 mod oidc;
+mod relying_party;
 mod setup;
 mod sign_in;
 mod verify;

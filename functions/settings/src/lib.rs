@@ -17,7 +17,7 @@ use serde_json::json;
 use shared::account::normalise_username;
 use shared::clock::rfc3339;
 use shared::flows::admin::{self, Actor};
-use shared::flows::clients;
+use shared::flows::{clients, providers};
 use shared::http::{JsonBody, bearer, finish};
 use shared::store::settings::Settings;
 use shared::{App, Error};
@@ -180,43 +180,21 @@ async fn audit(
     Ok(shared::http::json(StatusCode::OK, json!(entries)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProviderBody {
-    kind: shared::policy::ProviderKind,
-    issuer: String,
-    audience: String,
-    jwks: serde_json::Value,
-    #[serde(default)]
-    require_amr: Vec<String>,
-}
-
+/// Creates or replaces an identity provider (sensitive: a recent code). The answer never holds
+/// the client secret.
 async fn put_provider(
     State(app): State<App>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-    JsonBody(body): JsonBody<ProviderBody>,
+    JsonBody(spec): JsonBody<providers::ProviderSpec>,
 ) -> Result<Response, Error> {
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
     let Path(id) = id.map_err(|_| Error::NotFound)?;
-    let echo = json!({
-        "id": id, "kind": body.kind, "issuer": body.issuer, "audience": body.audience,
-        "require_amr": body.require_amr,
-    });
-    admin::put_provider(
-        &app,
-        &Actor::Admin(&admin),
-        &id,
-        admin::ProviderChange {
-            kind: body.kind,
-            issuer: body.issuer,
-            audience: body.audience,
-            jwks: body.jwks,
-            require_amr: body.require_amr,
-        },
-    )
-    .await?;
-    Ok(shared::http::json(StatusCode::OK, echo))
+    let saved = providers::put(&app, &Actor::Admin(&admin), &id, spec).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        providers::describe(&saved),
+    ))
 }
 
 async fn list_clients(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {

@@ -28,6 +28,9 @@ pub fn router(app: App) -> Router {
         Router::new()
             .route("/sign-in", get(sign_in_page).post(password_sign_in))
             .route("/sign-in/federated", post(federated_sign_in))
+            .route("/sign-in/federated/nonce", post(federated_nonce))
+            .route("/sign-in/federated/callback", get(federated_callback))
+            .route("/sign-in/federated/{id}", get(federated_start))
             .route("/sign-in/sites", get(sites))
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
@@ -51,7 +54,27 @@ async fn sign_in_page(
         Some(id) => oidc::pending_client(&app, id).await?.map(|c| c.name),
         None => None,
     };
-    Ok(page::sign_in_page(site.as_deref(), q.login_hint.as_deref()))
+    // A button per provider that can be signed in through (discovery configured).
+    let authorization = oidc::valid_authorization(&app, q.authorization.as_deref());
+    let buttons: Vec<(String, String)> = app
+        .store
+        .list_providers()
+        .await?
+        .into_iter()
+        .filter(|p| p.endpoints.is_some())
+        .map(|p| {
+            let mut href = format!("/sign-in/federated/{}", p.id);
+            if let Some(a) = &authorization {
+                href = format!("{href}?authorization={a}");
+            }
+            (href, p.display_name)
+        })
+        .collect();
+    Ok(page::sign_in_page(
+        site.as_deref(),
+        q.login_hint.as_deref(),
+        &buttons,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -100,6 +123,7 @@ async fn password_sign_in(
                 authorization.as_deref(),
                 &username,
                 MfaState::NotRequired,
+                &[],
                 &session,
                 &issuer,
             )
@@ -227,6 +251,7 @@ async fn federated_sign_in(
         authorization.as_deref(),
         &done.username,
         done.mfa,
+        &done.amr,
         &done.session,
         &issuer,
     )
@@ -238,4 +263,138 @@ async fn federated_sign_in(
         "mfa": done.mfa.as_str(),
     });
     Ok(signed_in(&app, &done.session, body, redirect))
+}
+
+#[derive(Deserialize)]
+struct NonceBody {
+    provider: String,
+}
+
+/// A nonce for a raw ID token: the token must carry it, once.
+async fn federated_nonce(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<NonceBody>,
+) -> Result<Response, Error> {
+    let (nonce, expires_at) = federated::issue_nonce(&app, &req.provider).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "nonce": nonce, "expires_at": rfc3339(expires_at) }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct StartQuery {
+    authorization: Option<String>,
+}
+
+/// The binding cookie of a federated sign-in: the callback must come back to this browser.
+const BINDING_COOKIE: &str = "__Host-mfa_federated";
+
+async fn federated_start(
+    State(app): State<App>,
+    caller: Caller,
+    id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<StartQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let axum::extract::Path(id) = id.map_err(|_| Error::NotFound)?;
+    let Query(q) = query
+        .map_err(|_| Error::bad_request("invalid_request", "The query string is malformed."))?;
+    let issuer = app.issuer(caller.api_base.as_deref())?;
+    let authorization = oidc::valid_authorization(&app, q.authorization.as_deref());
+    let started = match federated::start(&app, &id, authorization, &issuer).await {
+        Ok(s) => s,
+        Err(Error::InvalidToken | Error::NotFound) => {
+            return Ok(page::problem("There is no such way to sign in.", 404));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut response = redirect(&started.redirect);
+    let cookie = format!(
+        "{BINDING_COOKIE}={}; Path=/; Max-Age={}; Secure; HttpOnly; SameSite=Lax",
+        started.binding,
+        federated::STATE_SECS
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+fn redirect(to: &str) -> Response {
+    let mut r = axum::response::IntoResponse::into_response(StatusCode::FOUND);
+    if let Ok(v) = axum::http::HeaderValue::from_str(to) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// The provider sends the browser back here. Signed in: the session cookie, then the site that was
+/// waiting (with a code) or our own page. Refused: a page that says why and what to do instead.
+async fn federated_callback(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    query: Result<Query<federated::CallbackParams>, QueryRejection>,
+) -> Result<Response, Error> {
+    let Query(params) = query.unwrap_or_default();
+    let issuer = app.issuer(caller.api_base.as_deref())?;
+    let binding = cookie_value(&headers, BINDING_COOKIE);
+    let done = match federated::callback(&app, &params, binding, &issuer).await {
+        Ok(done) => done,
+        Err(Error::SocialSignInDisabled) => {
+            return Ok(page::problem(
+                "Staff must sign in with their username, password and security code while multi-factor authentication is on. Sign in below with your username and password instead.",
+                403,
+            ));
+        }
+        Err(Error::IdpMfaRequired) => {
+            return Ok(page::problem(
+                "Your organisation's sign-in did not confirm multi-factor authentication. Sign in there again with it, or sign in below with your username, password and security code.",
+                403,
+            ));
+        }
+        Err(Error::InvalidToken) => {
+            return Ok(page::problem(
+                "This sign-in could not be completed (it expired, was already used, or the provider's answer could not be verified). Start again.",
+                401,
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let s = &done.sign_in;
+    let to = oidc::after_sign_in(
+        &app,
+        done.authorization.as_deref(),
+        &s.username,
+        s.mfa,
+        &s.amr,
+        &s.session,
+        &issuer,
+    )
+    .await?
+    .unwrap_or_else(|| format!("{issuer}/sign-in"));
+    let mut response = redirect(&to);
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        session_cookie(&s.session, app.config.session_max_secs),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(
+            "__Host-mfa_federated=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Lax",
+        ),
+    );
+    Ok(response)
 }

@@ -104,6 +104,8 @@ $('send-yes').addEventListener('click',async()=>{
   if(r.status===202){say('Setup email sent to '+r.data.sent_to+'. Open the link in it, add the key to your app, then enter the code here.');return;}
   say(explain(r),true);
 });
+// Back from an identity provider (or a reload): already signed in by the session cookie.
+if(!authorization)call('/session').then(r=>{if(r.status===200)signedIn({});});
 $('sign-out').addEventListener('click',async()=>{
   await fetch('/sign-out',{method:'POST'});
   show('password-form');say('Signed out.');
@@ -111,8 +113,13 @@ $('sign-out').addEventListener('click',async()=>{
 })();"#;
 
 /// The page; `site` names the application a pending authorization is for, `login_hint` fills in
-/// the username (both escaped: they come from the request).
-pub fn sign_in_page(site: Option<&str>, login_hint: Option<&str>) -> Response {
+/// the username (both escaped: they come from the request); `providers` are the buttons for the
+/// organisation's identity providers and social logins: (link, name).
+pub fn sign_in_page(
+    site: Option<&str>,
+    login_hint: Option<&str>,
+    providers: &[(String, String)],
+) -> Response {
     let intro = match site {
         Some(name) => format!(
             "<p id=\"for-site\">Sign in to continue to <strong>{}</strong>.</p>",
@@ -121,5 +128,38 @@ pub fn sign_in_page(site: Option<&str>, login_hint: Option<&str>) -> Response {
         None => String::new(),
     };
     let body = BODY.replace("{login_hint}", &escape_attribute(login_hint.unwrap_or("")));
-    page("Sign in", &format!("{BODY_START}{intro}{body}"), SCRIPT)
+    let buttons: String = providers
+        .iter()
+        .map(|(href, name)| {
+            format!(
+                "<p><a class=\"provider\" href=\"{}\">Sign in with {}</a></p>",
+                escape_attribute(href),
+                escape_attribute(name)
+            )
+        })
+        .collect();
+    let buttons = if buttons.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<section id=\"providers\" aria-label=\"Other ways to sign in\">{buttons}</section>"
+        )
+    };
+    page(
+        "Sign in",
+        &format!("{BODY_START}{intro}{body}{buttons}"),
+        SCRIPT,
+    )
+}
+
+/// A page for a sign-in that could not be completed, with the way back.
+pub fn problem(message: &str, status: u16) -> Response {
+    let body = format!(
+        "<main><h1>Sign in</h1><p class=\"error\" id=\"problem\">{}</p><p><a href=\"/sign-in\">Back to sign in</a></p></main>",
+        escape_attribute(message)
+    );
+    let mut r = page("Sign in", &body, "");
+    *r.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    r
 }

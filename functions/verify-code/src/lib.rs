@@ -43,6 +43,7 @@ async fn verify_code(
         verified.authorization.as_deref(),
         &verified.username,
         MfaState::Verified,
+        &[],
         &verified.session,
         &issuer,
     )

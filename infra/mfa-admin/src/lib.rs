@@ -166,15 +166,25 @@ pub async fn link_account(
 ) -> AdminResult<()> {
     let username = normalise_username(username)
         .ok_or_else(|| AdminError::Usage("not a valid username".into()))?;
-    if provider.is_empty() || subject.is_empty() || provider.contains('#') {
+    // One provider-id rule for the CLI and the API.
+    if !shared::federation::is_provider_id(provider) {
         return Err(AdminError::Usage(
-            "provider and subject must be non-empty (and provider without #)".into(),
+            "the provider id must be 1 to 32 lowercase letters, digits or hyphens".into(),
         ));
     }
+    if subject.is_empty() || subject.len() > 255 {
+        return Err(AdminError::Usage(
+            "the subject must be 1 to 255 characters".into(),
+        ));
+    }
+    let Some(p) = store.get_provider(provider).await? else {
+        return Err(AdminError::Failed(format!("no provider {provider}")));
+    };
     if store.load_account(&username).await?.is_none() {
         return Err(AdminError::Failed(format!("no account {username}")));
     }
-    store.link_subject(provider, subject, &username).await?;
+    // Keyed by the provider's issuer and subject: the identity, not our name for the provider.
+    store.link_subject(&p.issuer, subject, &username).await?;
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct SignedIn<'a> {
     pub mfa: MfaState,
     pub auth_time: u64,
     pub session_hash: &'a str,
+    /// For a delegated sign-in: what the identity provider said (`amr`), passed on.
+    pub delegated_amr: &'a [String],
 }
 
 impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
@@ -40,6 +42,7 @@ impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
             mfa: s.mfa,
             auth_time: s.auth_time,
             session_hash: &s.token_hash,
+            delegated_amr: &[],
         }
     }
 }
@@ -189,6 +192,7 @@ pub async fn after_sign_in(
     authorization: Option<&str>,
     username: &str,
     mfa: MfaState,
+    delegated_amr: &[String],
     session_token: &str,
     issuer: &str,
 ) -> Result<Option<String>> {
@@ -201,6 +205,7 @@ pub async fn after_sign_in(
         mfa,
         auth_time: app.now(),
         session_hash: &session_hash,
+        delegated_amr,
     };
     Ok(Some(issue_code(app, &req, &signed_in, issuer).await?))
 }
@@ -220,7 +225,7 @@ async fn issue_code(
         scope: req.scope.clone(),
         username: s.username.to_owned(),
         auth_time: s.auth_time,
-        amr: amr(s.mfa, &[]),
+        amr: amr(s.mfa, s.delegated_amr),
         session_hash: s.session_hash.to_owned(),
         family: None,
     };

@@ -153,28 +153,6 @@ impl Store {
             .map_err(unavailable("update password hash"))?;
         Ok(())
     }
-
-    /// Links an external identity `(provider, subject)` to an account.
-    pub async fn link_subject(&self, provider: &str, subject: &str, username: &str) -> Result<()> {
-        let mut item = key(format!("LINK#{provider}#{subject}"), "LINK");
-        item.insert("username".into(), s(username));
-        item.insert("provider".into(), s(provider));
-        self.put(item, "put link").await
-    }
-
-    /// The account linked to `(provider, subject)`, if any.
-    pub async fn linked_username(&self, provider: &str, subject: &str) -> Result<Option<String>> {
-        let item = self
-            .get(
-                key(format!("LINK#{provider}#{subject}"), "LINK"),
-                "get link",
-            )
-            .await?;
-        Ok(item
-            .as_ref()
-            .and_then(|i| get_s(i, "username"))
-            .map(str::to_owned))
-    }
 }
 
 pub(crate) fn bytes(v: &[u8]) -> AttributeValue {
