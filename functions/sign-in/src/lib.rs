@@ -354,13 +354,13 @@ async fn federated_callback(
         Ok(done) => done,
         Err(Error::SocialSignInDisabled) => {
             return Ok(page::problem(
-                "Staff must sign in with their username, password and security code while multi-factor authentication is on. Sign in below with your username and password instead.",
+                "Staff must sign in with their username, password and security code while multi-factor authentication is on. Sign in with your username and password instead.",
                 403,
             ));
         }
         Err(Error::IdpMfaRequired) => {
             return Ok(page::problem(
-                "Your organisation's sign-in did not confirm multi-factor authentication. Sign in there again with it, or sign in below with your username, password and security code.",
+                "Your organisation's sign-in did not confirm multi-factor authentication. Sign in there again with it, or sign in with your username, password and security code.",
                 403,
             ));
         }

@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Identity providers and social logins (we are their relying party).
+    Provider {
+        #[command(subcommand)]
+        command: ProviderCommand,
+    },
     /// The provider's token signing keys.
     SigningKey {
         #[command(subcommand)]
@@ -80,6 +85,36 @@ enum ClientCommand {
     },
     /// Every client.
     List,
+}
+
+#[derive(Subcommand)]
+enum ProviderCommand {
+    /// Configure a provider by its issuer (its discovery document is fetched now).
+    Set {
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_enum)]
+        kind: ProviderKindArg,
+        #[arg(long)]
+        issuer: String,
+        /// Our client id at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// Read our client secret at the provider from standard input (never the command line).
+        #[arg(long)]
+        client_secret_stdin: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// An `amr` value the provider's tokens must carry (repeat for more; sso only).
+        #[arg(long = "require-amr")]
+        require_amr: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ProviderKindArg {
+    Social,
+    Sso,
 }
 
 #[derive(Subcommand)]
@@ -170,6 +205,45 @@ async fn run(cli: Cli) -> AdminResult<()> {
             }
         }
         Command::Client { command } => client(&sdk, command).await?,
+        Command::Provider {
+            command:
+                ProviderCommand::Set {
+                    id,
+                    kind,
+                    issuer,
+                    client_id,
+                    client_secret_stdin,
+                    display_name,
+                    require_amr,
+                },
+        } => {
+            let client_secret = if client_secret_stdin {
+                let mut buf = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut buf)
+                    .map_err(|e| AdminError::Usage(format!("cannot read the secret: {e}")))?;
+                Some(buf.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let app = mfa_admin::connect(&sdk).await?;
+            let spec = shared::flows::providers::ProviderSpec {
+                kind: match kind {
+                    ProviderKindArg::Social => shared::policy::ProviderKind::Social,
+                    ProviderKindArg::Sso => shared::policy::ProviderKind::Sso,
+                },
+                issuer,
+                client_id,
+                client_secret,
+                display_name,
+                jwks: None,
+                require_amr,
+            };
+            let saved =
+                shared::flows::providers::put(&app, &Actor::Operator("mfa-admin"), &id, spec)
+                    .await?;
+            println!("{}", shared::flows::providers::describe(&saved));
+        }
         Command::SigningKey { command } => {
             let app = mfa_admin::connect(&sdk).await?;
             match command {
