@@ -34,13 +34,25 @@ pub struct App {
     key_ring: Arc<tokio::sync::Mutex<Option<CachedRing>>>,
     /// Calls to identity providers (discovery, keys, code exchange).
     pub outbound: Outbound,
+    /// The audit retention (seconds) and when it was read.
+    audit_retention: Arc<tokio::sync::Mutex<Option<(u64, u64)>>>,
     /// Identity providers' keys by provider id, and when they were fetched: kept per cold start.
-    provider_keys: Arc<tokio::sync::Mutex<HashMap<String, (u64, JwkSet)>>>,
+    provider_keys: Arc<tokio::sync::Mutex<HashMap<String, HeldKeys>>>,
+}
+
+/// A provider's keys as an instance holds them.
+struct HeldKeys {
+    fetched_at: u64,
+    /// When a token naming a key we did not hold last made us fetch.
+    unknown_kid_at: u64,
+    keys: JwkSet,
 }
 
 /// An unknown `kid` refetches a provider's keys at most this often (a flood of made-up key ids
 /// cannot turn into a flood of fetches).
 const KEY_REFETCH_SECS: u64 = 60;
+/// A provider's keys are fetched again at least this often, whatever the tokens name.
+const KEY_MAX_AGE_SECS: u64 = 3600;
 
 /// The signing keys an instance holds, and when it read them.
 type CachedRing = (u64, Arc<KeyRing>);
@@ -81,6 +93,7 @@ impl App {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         let keys = Keys::load(&secrets, &config.keys_secret_id).await?;
+        let outbound = Outbound::new(crate::outbound::is_local(config.public_base_url.as_deref()))?;
         Ok(App {
             config: Arc::new(config),
             store,
@@ -88,8 +101,9 @@ impl App {
             keys: Arc::new(keys),
             clock,
             key_ring: Arc::default(),
-            outbound: Outbound::new()?,
+            outbound,
             provider_keys: Arc::default(),
+            audit_retention: Arc::default(),
         })
     }
 
@@ -106,19 +120,29 @@ impl App {
         };
         let now = self.now();
         let mut cache = self.provider_keys.lock().await;
-        let (fetched_at, held) = cache
+        let held = cache
             .entry(provider.id.clone())
-            .or_insert_with(|| (0, provider.jwks.clone()));
-        let known = kid.is_some_and(|k| held.find(k).is_some());
-        if !known && *fetched_at + KEY_REFETCH_SECS <= now {
+            .or_insert_with(|| HeldKeys {
+                fetched_at: 0,
+                unknown_kid_at: 0,
+                keys: provider.jwks.clone(),
+            });
+        let known = kid.is_some_and(|k| held.keys.find(k).is_some());
+        let unknown_kid = !known && held.unknown_kid_at + KEY_REFETCH_SECS <= now;
+        // Keys a provider removed (after a compromise, say) stop being trusted within the hour.
+        let stale = held.fetched_at + KEY_MAX_AGE_SECS <= now;
+        if unknown_kid || stale {
+            // Counted before the call: a provider that is down is not asked again meanwhile.
+            held.fetched_at = now;
+            if unknown_kid {
+                held.unknown_kid_at = now;
+            }
             let doc = self.outbound.get_json(&endpoints.jwks_uri).await?;
-            let fresh = crate::federation::parse_jwks(&doc).map_err(|e| {
+            held.keys = crate::federation::parse_jwks(&doc).map_err(|e| {
                 Error::unavailable(format!("identity provider {} keys: {e}", provider.id))
             })?;
-            *held = fresh;
-            *fetched_at = now;
         }
-        Ok(held.clone())
+        Ok(held.keys.clone())
     }
 
     /// The signing keys, opened from the table (sealed with the data key, the key id as
@@ -165,6 +189,21 @@ impl App {
     /// Records an audit event: a structured log line always, and an item in the table. A failed
     /// audit write is logged and does not undo what already happened.
     pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str) {
+        self.audit_detail(actor, action, target, outcome, None)
+            .await
+    }
+
+    /// An audit entry with the detail of a change (before and after, as JSON). The origin (source
+    /// address, user agent, request id) is the request's. The JSON log line is the second copy.
+    pub async fn audit_detail(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        outcome: &str,
+        detail: Option<&serde_json::Value>,
+    ) {
+        let origin = crate::origin::Origin::current();
         let entry = AuditEntry {
             at: self.now(),
             at_nanos: self.clock.subsec_nanos(),
@@ -172,11 +211,55 @@ impl App {
             action: action.to_owned(),
             target: target.to_owned(),
             outcome: outcome.to_owned(),
+            source: origin.source,
+            user_agent: origin.user_agent,
+            request_id: origin.request_id,
+            detail: detail.map(|d| d.to_string()).unwrap_or_default(),
         };
-        tracing::info!(audit = true, actor, action, target, outcome, "audit");
-        if let Err(e) = self.store.append_audit(&entry).await {
+        tracing::info!(
+            audit = true,
+            actor,
+            action,
+            target,
+            outcome,
+            source = entry.source,
+            request_id = entry.request_id,
+            detail = entry.detail,
+            "audit"
+        );
+        let retention = self.audit_retention_secs().await;
+        if let Err(e) = self.store.append_audit(&entry, retention).await {
             tracing::error!(error = ?e, action, "audit write failed");
         }
+    }
+
+    /// The newest `limit` audit entries (of the last month), newest first.
+    pub async fn recent_audit(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let q = crate::store::audit::AuditQuery {
+            until: self.now(),
+            limit,
+            ..Default::default()
+        };
+        Ok(self.store.audit_page(&q).await?.0)
+    }
+
+    /// The audit retention setting, read at most every `KEY_RING_SECS` per instance.
+    async fn audit_retention_secs(&self) -> u64 {
+        let now = self.now();
+        let mut cached = self.audit_retention.lock().await;
+        if let Some((at, secs)) = *cached
+            && now < at + KEY_RING_SECS
+            && at <= now
+        {
+            return secs;
+        }
+        let days = match self.store.get_settings().await {
+            Ok(s) => s.audit_retention_days(),
+            Err(_) => crate::store::settings::DEFAULT_AUDIT_RETENTION_DAYS,
+        };
+        let secs = u64::from(days) * 86_400;
+        *cached = Some((now, secs));
+        secs
     }
 }
 

@@ -47,6 +47,7 @@ pub struct Endpoints {
 pub fn endpoints_from_discovery(
     doc: &serde_json::Value,
     issuer: &str,
+    fetchable: impl Fn(&str) -> bool,
 ) -> std::result::Result<Endpoints, String> {
     if doc["issuer"].as_str() != Some(issuer) {
         return Err("the discovery document names another issuer".into());
@@ -54,7 +55,7 @@ pub fn endpoints_from_discovery(
     let url = |name: &str| {
         doc[name]
             .as_str()
-            .filter(|u| crate::outbound::is_fetchable(u))
+            .filter(|u| fetchable(u))
             .map(str::to_owned)
             .ok_or_else(|| format!("the discovery document has no usable {name}"))
     };

@@ -91,13 +91,27 @@ pub fn json(status: StatusCode, value: Value) -> Response {
     (status, axum::Json(value)).into_response()
 }
 
-/// A JSON request body. Any content type is read as JSON; the errors are the contract's.
+/// A JSON request body, sent as `application/json`; the errors are the contract's.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        // Only JSON declared as such: an HTML form on another site can send text/plain shaped like
+        // JSON without a CORS preflight, and these routes set the session cookie (login CSRF).
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+        if !json {
+            return Err(Error::bad_request(
+                "invalid_request",
+                "Send the body as JSON, with Content-Type: application/json.",
+            ));
+        }
         let bytes = read_body(req, state).await?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             let message = match e.classify() {
@@ -298,7 +312,28 @@ async fn edge(req: Request, next: Next) -> Response {
         .get::<lambda_http::Context>()
         .map(|c| c.request_id.clone())
         .unwrap_or_default();
-    let mut response = next.run(req).await;
+    // Audit entries name where the request came from: API Gateway's view of the caller, never a
+    // header the caller sets (X-Forwarded-For), but the User-Agent it sent, bounded.
+    let (source, user_agent) = match req
+        .extensions()
+        .get::<lambda_http::request::RequestContext>()
+    {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(c)) => (
+            c.http.source_ip.clone().unwrap_or_default(),
+            c.http.user_agent.clone(),
+        ),
+        _ => (String::new(), None),
+    };
+    let user_agent = user_agent
+        .or_else(|| {
+            req.headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let origin = crate::origin::Origin::new(&source, &user_agent, &request_id);
+    let mut response = origin.scope(next.run(req)).await;
     // Auth answers must never be cached by a browser or a proxy.
     let cache = response
         .extensions()

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod app;
+pub mod audit_csv;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -21,6 +22,7 @@ pub mod limits;
 pub mod mail;
 pub mod messages;
 pub mod oidc;
+pub mod origin;
 pub mod outbound;
 pub mod pages;
 pub mod password;

@@ -72,22 +72,26 @@ pub fn pkce_matches(verifier: &str, challenge: &str) -> bool {
     computed.as_bytes().ct_eq(challenge.as_bytes()).into()
 }
 
-/// RFC 8176 values for how the sign-in was made. A delegated (organisation SSO) sign-in passes on
-/// what the identity provider said, marked as federated.
-pub fn amr(mfa: MfaState, delegated_amr: &[String]) -> Vec<String> {
+/// RFC 8176 values for how a sign-in was made. `federated`: the identity provider's own values
+/// (the ones that are RFC 8176-shaped), passed on and marked `fed`; otherwise a password, and a
+/// code when one was given.
+pub fn amr(mfa: MfaState, federated: Option<&[String]>) -> Vec<String> {
+    if let Some(idp) = federated {
+        let mut v: Vec<String> = idp
+            .iter()
+            .filter(|a| (1..=32).contains(&a.len()) && a.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .filter(|a| *a != "fed")
+            .take(8)
+            .cloned()
+            .collect();
+        v.push("fed".into());
+        return v;
+    }
     match mfa {
         MfaState::Verified => vec!["pwd".into(), "otp".into(), "mfa".into()],
         MfaState::NotRequired => vec!["pwd".into()],
-        MfaState::Delegated => {
-            let mut v: Vec<String> = delegated_amr
-                .iter()
-                .filter(|a| a.len() <= 32 && a.bytes().all(|b| b.is_ascii_alphanumeric()))
-                .take(8)
-                .cloned()
-                .collect();
-            v.push("fed".into());
-            v
-        }
+        // A delegated session without the provider's values (made before they were kept).
+        MfaState::Delegated => vec!["fed".into()],
     }
 }
 
@@ -520,10 +524,18 @@ mod tests {
 
     #[test]
     fn amr_says_whether_a_code_was_given() {
-        assert_eq!(amr(MfaState::Verified, &[]), ["pwd", "otp", "mfa"]);
-        assert_eq!(amr(MfaState::NotRequired, &[]), ["pwd"]);
+        assert_eq!(amr(MfaState::Verified, None), ["pwd", "otp", "mfa"]);
+        assert_eq!(amr(MfaState::NotRequired, None), ["pwd"]);
         assert_eq!(
-            amr(MfaState::Delegated, &["mfa".into(), "bad value".into()]),
+            amr(MfaState::NotRequired, Some(&[])),
+            ["fed"],
+            "a social login: no password here"
+        );
+        assert_eq!(
+            amr(
+                MfaState::Delegated,
+                Some(&["mfa".into(), "bad value".into()])
+            ),
             ["mfa", "fed"]
         );
     }

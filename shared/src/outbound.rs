@@ -23,10 +23,14 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct Outbound {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Whether a provider may live on this machine: only for a local stack (our own issuer on
+    /// loopback). Deployed, a discovery document naming `http://127.0.0.1:9001` (the Lambda
+    /// Runtime API) or any other loopback address is refused: no server-side request forgery.
+    allow_loopback: bool,
 }
 
 impl Outbound {
-    pub fn new() -> Result<Outbound> {
+    pub fn new(allow_loopback: bool) -> Result<Outbound> {
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(provider)
@@ -37,7 +41,14 @@ impl Outbound {
             .build();
         Ok(Outbound {
             client: Client::builder(TokioExecutor::new()).build(https),
+            allow_loopback,
         })
+    }
+
+    /// May this URL be called: https to a host not on this machine, or anything on loopback for a
+    /// local stack.
+    pub fn fetchable(&self, url: &str) -> bool {
+        is_fetchable(url, self.allow_loopback)
     }
 
     pub async fn get_json(&self, url: &str) -> Result<Value> {
@@ -72,7 +83,7 @@ impl Outbound {
     }
 
     async fn json(&self, url: &str, req: axum::http::Request<Full<Bytes>>) -> Result<Value> {
-        if !is_fetchable(url) {
+        if !self.fetchable(url) {
             return Err(fetch_error(url, "not an https URL"));
         }
         let call = async {
@@ -101,13 +112,64 @@ impl Outbound {
     }
 }
 
-/// https, or http on a loopback host (a provider run beside us, as in the tests).
-pub fn is_fetchable(url: &str) -> bool {
-    crate::oidc::is_redirect_uri(url) && !url.contains('#')
+/// https to a host that is not this machine; loopback (http or https) only when `allow_loopback`.
+pub fn is_fetchable(url: &str, allow_loopback: bool) -> bool {
+    let Ok(u) = url::Url::parse(url) else {
+        return false;
+    };
+    if u.fragment().is_some() || !u.username().is_empty() || u.password().is_some() {
+        return false;
+    }
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => return false,
+    };
+    if loopback {
+        return allow_loopback && matches!(u.scheme(), "http" | "https");
+    }
+    u.scheme() == "https"
+}
+
+/// Is `base` (our own public base URL) on this machine: a local stack?
+pub fn is_local(base: Option<&str>) -> bool {
+    base.is_some_and(|b| is_fetchable(b, true) && !is_fetchable(b, false))
 }
 
 /// An identity provider that cannot be reached or answers nonsense: a 503 for the caller, the
 /// details in the log only.
 fn fetch_error(url: &str, why: &str) -> Error {
     Error::unavailable(format!("identity provider call to {url}: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_fetchable_only_for_a_local_stack() {
+        assert!(is_fetchable(
+            "https://idp.example.org/.well-known/openid-configuration",
+            false
+        ));
+        assert!(
+            !is_fetchable("http://idp.example.org/", false),
+            "plain http"
+        );
+        for local in [
+            "http://127.0.0.1:9001/2018-06-01/runtime/invocation/next",
+            "https://localhost/x",
+            "http://[::1]/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(!is_fetchable(local, false), "{local}");
+            assert!(is_fetchable(local, true), "{local}");
+        }
+        assert!(is_local(Some("http://127.0.0.1:9000")));
+        assert!(!is_local(Some(
+            "https://abc.execute-api.eu-west-1.amazonaws.com"
+        )));
+        assert!(!is_local(None));
+    }
 }

@@ -33,10 +33,11 @@ pub fn endpoint() -> String {
 #[allow(clippy::disallowed_methods)]
 fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
+    // The whole time, not just its nanoseconds: a long-lived moto keeps earlier runs' tables.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .subsec_nanos();
+        .as_nanos();
     format!(
         "{prefix}-{}-{}-{nanos}",
         std::process::id(),
@@ -260,6 +261,7 @@ impl Stack {
                 mfa_enabled: Some(enabled),
                 org_default_email: Some(SENDER.into()),
                 org_name: Some("Acme".into()),
+                audit_retention_days: None,
             },
         )
         .await
@@ -355,7 +357,7 @@ impl Stack {
             .filter(|i| {
                 i.get("pk")
                     .and_then(|v| v.as_s().ok())
-                    .is_none_or(|pk| pk != "AUDIT")
+                    .is_none_or(|pk| !pk.starts_with("AUDIT#"))
             })
             .map(|i| {
                 let mut kv: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();

@@ -168,7 +168,7 @@ async fn the_organisations_sso_bypasses_mfa_and_is_audited() {
         (me.body["username"].as_str(), me.body["mfa"].as_str()),
         (Some("staff1"), Some("delegated"))
     );
-    let log = s.app.store.recent_audit(50).await.unwrap();
+    let log = s.app.recent_audit(50).await.unwrap();
     assert!(
         log.iter()
             .any(|e| e.outcome == "signed_in_mfa_delegated" && e.actor == "staff1")
@@ -289,7 +289,7 @@ async fn bad_tokens_are_refused_audited_and_make_no_session() {
     let r = federated(&s, "no-such-provider", &good).await;
     assert_eq!((r.status, r.error()), (401, "invalid_token"));
     assert_eq!(sessions(&s).await, before, "no session was made");
-    let log = s.app.store.recent_audit(100).await.unwrap();
+    let log = s.app.recent_audit(100).await.unwrap();
     let refusals = log
         .iter()
         .filter(|e| e.action == "federated_sign_in" && e.outcome != "signed_in")

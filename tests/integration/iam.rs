@@ -197,14 +197,15 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         )
         .await;
     assert_eq!(refreshed.status, 200, "{refreshed:?}");
-    // A reused code revokes the family.
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    assert_eq!(s.get("/userinfo", Some(access)).await.status, 200);
+    // A reused code revokes the family and ends the sign-in it came from.
     s.form(
         "/token",
         &format!("grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&code_verifier={verifier}&client_id=wiki&client_secret={client_secret}"),
     )
     .await;
-    let access = refreshed.body["access_token"].as_str().unwrap();
-    assert_eq!(s.get("/userinfo", Some(access)).await.status, 200);
+    assert_eq!(s.get("/userinfo", Some(access)).await.status, 401);
     assert_eq!(s.get("/sign-in/sites", Some(&admin)).await.status, 200);
     let hint = refreshed.body["id_token"].as_str().unwrap();
     assert_eq!(
@@ -330,5 +331,26 @@ fn every_table_secret_and_key_survives_stack_deletion_and_replacement() {
     for (name, kept) in stateful {
         assert_eq!(kept["deletion"], "Retain", "{name}: DeletionPolicy");
         assert_eq!(kept["replace"], "Retain", "{name}: UpdateReplacePolicy");
+    }
+}
+
+#[test]
+fn no_function_can_change_delete_or_aim_at_an_audit_entry() {
+    let facts = template_facts();
+    let audit = facts["audit"].as_object().unwrap();
+    assert_eq!(audit.len(), 5, "{audit:?}");
+    for (function, may) in audit {
+        assert_eq!(may["PutItem"], true, "{function} must add entries");
+        assert_eq!(
+            may["UpdateItem"], false,
+            "{function} may change an audit entry"
+        );
+        assert_eq!(
+            may["DeleteItem"], false,
+            "{function} may delete an audit entry"
+        );
+        let reads = function == "settings";
+        assert_eq!(may["Query"], reads, "{function}: reading the trail");
+        assert_eq!(may["GetItem"], reads, "{function}: reading an entry");
     }
 }

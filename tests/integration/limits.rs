@@ -30,7 +30,6 @@ async fn enrolled() -> (Stack, Vec<u8>, Vec<u8>) {
 /// How many times the audit trail says `action` ended in `outcome` for `user`.
 async fn evaluations(s: &Stack, user: &str, action: &str, outcome: &str) -> usize {
     s.app
-        .store
         .recent_audit(1000)
         .await
         .unwrap()

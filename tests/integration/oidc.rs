@@ -458,6 +458,12 @@ async fn a_reused_code_is_refused_and_revokes_what_its_first_use_issued() {
         "invalid_grant",
         "the first use's refresh token is revoked"
     );
+    let access = first.body["access_token"].as_str().unwrap();
+    assert_eq!(
+        o.s.get("/userinfo", Some(access)).await.status,
+        401,
+        "and its access token, with the sign-in it came from"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -760,5 +766,41 @@ async fn the_sign_in_page_lists_the_organisations_sites_for_a_signed_in_user() {
     assert_eq!(
         get_with_cookie(&o.s, "/sign-in/sites", None).await.status,
         401
+    );
+}
+
+#[tokio::test]
+async fn a_hint_for_someone_elses_session_does_not_sign_the_browser_out() {
+    let o = provider().await;
+    let attacker = o.tokens().await;
+    let hint = attacker["id_token"].as_str().unwrap();
+    // The victim's browser, signed in on its own.
+    let victim = o.s.sign_in("mem", PASSWORD).await;
+    let cookie = cookie_of(&victim);
+    let r = get_with_cookie(
+        &o.s,
+        &format!("/end-session?id_token_hint={hint}"),
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("Sign out?"), "asked first");
+    assert!(r.header("set-cookie").is_none());
+    assert_eq!(
+        get_with_cookie(&o.s, "/session", Some(&cookie))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn userinfo_without_a_valid_token_names_the_bearer_scheme() {
+    let o = provider().await;
+    let r = o.s.get("/userinfo", Some("not.a.token")).await;
+    assert_eq!(r.status, 401);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer error=\"invalid_token\"")
     );
 }

@@ -57,6 +57,9 @@ async fn rp(mfa_on: bool) -> Rp {
             .await
             .unwrap();
     }
+    mfa_admin::link_account(&s.app.store, "member1", "social", "sub-member")
+        .await
+        .unwrap();
     s.set_mfa(mfa_on).await;
     Rp { s, idp, admin }
 }
@@ -173,7 +176,7 @@ async fn a_social_login_is_refused_to_staff_while_mfa_is_on_with_a_page_that_say
     let o = rp(true).await;
     mfa_admin::link_account(&o.s.app.store, "staff1", "social", "sub-staff")
         .await
-        .unwrap_or(());
+        .unwrap();
     let r = o.through("social", "sub-staff", &[]).await;
     assert_eq!(r.status, 403, "{r:?}");
     assert!(r.text.contains("username, password and security code"));
@@ -235,7 +238,7 @@ async fn forged_replayed_and_cross_browser_callbacks_are_refused() {
     let code = o.login(&st, "sub-member", &[]);
     let replay = o.callback(&code, &st.state, &st.binding).await;
     assert_eq!(replay.status, 401, "a state is good once");
-    let log = o.s.app.store.recent_audit(100).await.unwrap();
+    let log = o.s.app.recent_audit(100).await.unwrap();
     assert!(log.iter().any(|e| e.outcome == "invalid_state"));
     assert!(log.iter().any(|e| e.outcome == "other_browser"));
 }
@@ -352,7 +355,7 @@ async fn re_pointing_a_provider_at_another_issuer_drops_its_links() {
     assert!(
         o.s.app
             .store
-            .linked_username(&o.idp.issuer, "sub-member")
+            .linked_username("corp", &o.idp.issuer, "sub-member")
             .await
             .unwrap()
             .is_none()

@@ -245,6 +245,7 @@ async fn a_dynamodb_outage_during_verify_is_a_503_and_leaves_no_trace() {
         async move {
             use tower::ServiceExt;
             let req = axum::http::Request::post("/mfa/verify")
+                .header("content-type", "application/json")
                 .body(axum::body::Body::from(body))
                 .unwrap();
             let res = router.oneshot(req).await.unwrap();

@@ -104,9 +104,23 @@ async fn userinfo(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    let token = bearer(&headers).ok_or(Error::Unauthenticated)?;
-    let info = oidc::userinfo(&app, token, &issuer).await?;
-    Ok(shared::http::json(StatusCode::OK, info))
+    let info = match bearer(&headers) {
+        Some(token) => oidc::userinfo(&app, token, &issuer).await,
+        None => Err(Error::Unauthenticated),
+    };
+    match info {
+        Ok(info) => Ok(shared::http::json(StatusCode::OK, info)),
+        // RFC 6750 3.1: the scheme, and why.
+        Err(Error::Unauthenticated) => {
+            let mut r = Error::Unauthenticated.into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer error=\"invalid_token\""),
+            );
+            Ok(r)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 async fn end_session(

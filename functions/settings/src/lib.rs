@@ -49,6 +49,7 @@ fn settings_json(s: &Settings) -> Response {
             "mfa_enabled": s.mfa_enabled,
             "org_default_email": s.org_default_email,
             "org_name": s.org_name,
+            "audit_retention_days": s.audit_retention_days(),
         }),
     )
 }
@@ -65,6 +66,7 @@ struct SettingsChange {
     mfa_enabled: Option<bool>,
     org_default_email: Option<String>,
     org_name: Option<String>,
+    audit_retention_days: Option<u32>,
 }
 
 async fn put_settings(
@@ -80,6 +82,7 @@ async fn put_settings(
             mfa_enabled: change.mfa_enabled,
             org_default_email: change.org_default_email,
             org_name: change.org_name,
+            audit_retention_days: change.audit_retention_days,
         },
     )
     .await?;
@@ -146,38 +149,150 @@ async fn unlock(
 }
 
 #[derive(Deserialize)]
-struct AuditQuery {
+struct AuditParams {
     limit: Option<String>,
+    user: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    cursor: Option<String>,
+    format: Option<String>,
 }
 
+fn bad(message: &str) -> Error {
+    Error::bad_request("invalid_request", message)
+}
+
+/// RFC 3339 to Unix seconds.
+fn time_param(value: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
+    value
+        .map(|v| {
+            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+                .ok_or_else(|| {
+                    bad(&format!(
+                        "{name} must be an RFC 3339 time, like 2026-11-29T09:00:00Z."
+                    ))
+                })
+        })
+        .transpose()
+}
+
+/// A filter value: what a username, an action or an outcome can be, nothing else.
+fn word_param(value: Option<String>, name: &str) -> Result<Option<String>, Error> {
+    match value {
+        Some(v)
+            if (1..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._@-+()".contains(&b)) =>
+        {
+            Ok(Some(v))
+        }
+        Some(_) => Err(bad(&format!(
+            "{name} must be 1 to 64 letters, digits or ._@-+()."
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// `GET /audit`: newest first, filtered by `user` (actor or target), `action`, `outcome`,
+/// `since`, `until`; pages by `cursor` (the `Link: rel="next"` of the previous page);
+/// `format=csv` downloads the page as RFC 4180 CSV.
 async fn audit(
     State(app): State<App>,
     headers: HeaderMap,
-    query: Result<Query<AuditQuery>, QueryRejection>,
+    query: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Response, Error> {
     admin::require_admin(&app, bearer(&headers)).await?;
-    let Query(q) = query
-        .map_err(|_| Error::bad_request("invalid_request", "The query string is malformed."))?;
-    let limit = match q.limit.as_deref() {
+    let Query(p) = query.map_err(|_| bad("The query string is malformed."))?;
+    let limit = match p.limit.as_deref() {
         None => 50,
         Some(v) => v
-            .parse::<i32>()
+            .parse::<usize>()
             .ok()
             .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| {
-                Error::bad_request("invalid_request", "limit must be a number from 1 to 500.")
-            })?,
+            .ok_or_else(|| bad("limit must be a number from 1 to 500."))?,
     };
-    let entries: Vec<_> = app
-        .store
-        .recent_audit(limit)
-        .await?
-        .into_iter()
-        .map(|e| {
-            json!({ "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "target": e.target, "outcome": e.outcome })
-        })
-        .collect();
-    Ok(shared::http::json(StatusCode::OK, json!(entries)))
+    let csv = match p.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(bad("format must be json or csv.")),
+    };
+    if let Some(c) = &p.cursor
+        && !shared::store::audit::is_cursor(c)
+    {
+        return Err(bad("cursor is not one this service gave."));
+    }
+    let now = app.now();
+    let q = shared::store::audit::AuditQuery {
+        user: word_param(p.user.clone(), "user")?,
+        action: word_param(p.action.clone(), "action")?,
+        outcome: word_param(p.outcome.clone(), "outcome")?,
+        since: time_param(p.since.as_deref(), "since")?.unwrap_or(0),
+        until: time_param(p.until.as_deref(), "until")?.unwrap_or(now),
+        before: p.cursor.clone(),
+        limit,
+    };
+    if q.since > q.until {
+        return Err(bad("since must not be after until."));
+    }
+    let (entries, next) = app.store.audit_page(&q).await?;
+    let mut response = if csv {
+        let body = shared::audit_csv::to_csv(&entries)?;
+        let mut r = axum::response::IntoResponse::into_response(body);
+        let h = r.headers_mut();
+        h.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        h.insert(
+            axum::http::header::CONTENT_DISPOSITION,
+            axum::http::HeaderValue::from_static("attachment; filename=\"audit.csv\""),
+        );
+        r
+    } else {
+        let list: Vec<_> = entries
+            .iter()
+            .map(|e| {
+                json!({
+                    "at": rfc3339(e.at), "actor": e.actor, "action": e.action, "target": e.target,
+                    "outcome": e.outcome, "source": e.source, "user_agent": e.user_agent,
+                    "request_id": e.request_id,
+                    "detail": (!e.detail.is_empty()).then(|| serde_json::from_str::<serde_json::Value>(&e.detail).unwrap_or(json!(e.detail))),
+                })
+            })
+            .collect();
+        shared::http::json(StatusCode::OK, json!(list))
+    };
+    if let Some(next) = next {
+        // RFC 8288: the same query, one page older.
+        let mut link = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("limit", Some(limit.to_string())),
+            ("user", p.user),
+            ("action", p.action),
+            ("outcome", p.outcome),
+            ("since", p.since),
+            ("until", p.until),
+            ("format", p.format),
+            ("cursor", Some(next.clone())),
+        ] {
+            if let Some(v) = v {
+                link.append_pair(k, &v);
+            }
+        }
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&format!("</audit?{}>; rel=\"next\"", link.finish()))
+        {
+            response.headers_mut().insert(axum::http::header::LINK, v);
+        }
+        if let Ok(v) = axum::http::HeaderValue::from_str(&next) {
+            response.headers_mut().insert("audit-next-cursor", v);
+        }
+    }
+    Ok(response)
 }
 
 /// Creates or replaces an identity provider (sensitive: a recent code). The answer never holds

@@ -123,7 +123,7 @@ async fn password_sign_in(
                 authorization.as_deref(),
                 &username,
                 MfaState::NotRequired,
-                &[],
+                &shared::oidc::amr(MfaState::NotRequired, None),
                 &session,
                 &issuer,
             )

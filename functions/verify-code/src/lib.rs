@@ -43,7 +43,7 @@ async fn verify_code(
         verified.authorization.as_deref(),
         &verified.username,
         MfaState::Verified,
-        &[],
+        &shared::oidc::amr(MfaState::Verified, None),
         &verified.session,
         &issuer,
     )

@@ -184,7 +184,9 @@ pub async fn link_account(
         return Err(AdminError::Failed(format!("no account {username}")));
     }
     // Keyed by the provider's issuer and subject: the identity, not our name for the provider.
-    store.link_subject(&p.issuer, subject, &username).await?;
+    store
+        .link_subject(&p.id, &p.issuer, subject, &username)
+        .await?;
     Ok(())
 }
 

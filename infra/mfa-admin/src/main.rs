@@ -165,6 +165,9 @@ enum SettingsCommand {
         org_default_email: Option<String>,
         #[arg(long)]
         org_name: Option<String>,
+        /// Days audit entries are kept (30 to 3650; default 400).
+        #[arg(long)]
+        audit_retention_days: Option<u32>,
     },
 }
 
@@ -300,6 +303,13 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 },
             )
             .await?;
+            app.audit(
+                "mfa-admin",
+                "account_add",
+                &username.to_lowercase(),
+                "success",
+            )
+            .await;
             println!("added {username}");
         }
         Command::Account {
@@ -312,6 +322,13 @@ async fn run(cli: Cli) -> AdminResult<()> {
         } => {
             let app = mfa_admin::connect(&sdk).await?;
             mfa_admin::link_account(&app.store, &username, &provider, &subject).await?;
+            app.audit(
+                "mfa-admin",
+                "account_link",
+                &username.to_lowercase(),
+                &provider,
+            )
+            .await;
             println!("linked {username} to {provider}");
         }
         Command::Settings {
@@ -320,6 +337,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     mfa_enabled,
                     org_default_email,
                     org_name,
+                    audit_retention_days,
                 },
         } => {
             let app = mfa_admin::connect(&sdk).await?;
@@ -330,6 +348,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     mfa_enabled,
                     org_default_email,
                     org_name,
+                    audit_retention_days,
                 },
             )
             .await?;

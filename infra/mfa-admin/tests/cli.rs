@@ -45,7 +45,8 @@ fn admin(table: &str, secret: &str, args: &[&str], stdin: &str) -> (i32, String)
     )
 }
 
-/// Items other than what bootstrap itself writes (the provider's signing keys).
+/// Items other than what bootstrap itself writes (the provider's signing keys) and the audit
+/// trail (every change is recorded there, by design).
 async fn items(db: &aws_sdk_dynamodb::Client, table: &str) -> usize {
     db.scan()
         .table_name(table)
@@ -55,9 +56,9 @@ async fn items(db: &aws_sdk_dynamodb::Client, table: &str) -> usize {
         .items()
         .iter()
         .filter(|i| {
-            !i.get("sk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk.starts_with("SIGNING_KEY#"))
+            let attr = |name: &str| i.get(name).and_then(|v| v.as_s().ok());
+            !attr("sk").is_some_and(|sk| sk.starts_with("SIGNING_KEY#"))
+                && !attr("pk").is_some_and(|pk| pk.starts_with("AUDIT#"))
         })
         .count()
 }

@@ -12,8 +12,28 @@ use crate::store::settings::Settings;
 
 /// The session of a system administrator who satisfied MFA where it is required.
 pub async fn require_admin(app: &App, bearer: Option<&str>) -> Result<sessions::ActiveSession> {
-    let session = sessions::authenticate(app, bearer).await?;
+    let session = match sessions::authenticate(app, bearer).await {
+        Ok(s) => s,
+        Err(Error::Unauthenticated) => {
+            app.audit(
+                "(anonymous)",
+                "admin_call",
+                "(no session)",
+                "unauthenticated",
+            )
+            .await;
+            return Err(Error::Unauthenticated);
+        }
+        Err(e) => return Err(e),
+    };
     if session.kind != AccountKind::Sysadmin {
+        app.audit(
+            &session.username,
+            "admin_call",
+            &session.username,
+            "forbidden",
+        )
+        .await;
         return Err(Error::Forbidden);
     }
     // A session without a code while MFA is on was already refused by `authenticate`.
@@ -69,6 +89,17 @@ pub struct SettingsChange {
     pub mfa_enabled: Option<bool>,
     pub org_default_email: Option<String>,
     pub org_name: Option<String>,
+    pub audit_retention_days: Option<u32>,
+}
+
+/// The settings as an audit entry's before and after show them.
+fn settings_json(s: &Settings) -> serde_json::Value {
+    serde_json::json!({
+        "mfa_enabled": s.mfa_enabled,
+        "org_default_email": s.org_default_email,
+        "org_name": s.org_name,
+        "audit_retention_days": s.audit_retention_days(),
+    })
 }
 
 /// Applies a partial change. Re-reads and retries when another writer got in between, so two
@@ -94,7 +125,17 @@ pub async fn change_settings(
             "The organisation name must be 1 to 64 characters and contain no colon.",
         ));
     }
-    if change.mfa_enabled == Some(false) {
+    if change
+        .audit_retention_days
+        .is_some_and(|d| !(30..=3650).contains(&d))
+    {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "The audit retention must be 30 to 3650 days.",
+        ));
+    }
+    // Shortening what the trail keeps is as sensitive as switching MFA off.
+    if change.mfa_enabled == Some(false) || change.audit_retention_days.is_some() {
         require_step_up(app, actor, "settings_change", "settings").await?;
     }
     for _ in 0..5 {
@@ -106,6 +147,7 @@ pub async fn change_settings(
                 .clone()
                 .or(current.org_default_email.clone()),
             org_name: change.org_name.clone().or(current.org_name.clone()),
+            audit_retention_days: change.audit_retention_days.or(current.audit_retention_days),
             version: current.version,
         };
         if next.mfa_enabled && !current.mfa_enabled {
@@ -118,11 +160,16 @@ pub async fn change_settings(
         }
         match app.store.put_settings(&next).await {
             Ok(saved) => {
-                app.audit(
+                let detail = serde_json::json!({
+                    "before": settings_json(&current),
+                    "after": settings_json(&saved),
+                });
+                app.audit_detail(
                     actor.name(),
                     "settings_change",
                     "settings",
                     &describe(&current, &saved),
+                    Some(&detail),
                 )
                 .await;
                 return Ok(saved);
@@ -146,6 +193,12 @@ fn describe(before: &Settings, after: &Settings) -> String {
     }
     if before.org_name != after.org_name {
         parts.push("org_name changed".to_owned());
+    }
+    if before.audit_retention_days != after.audit_retention_days {
+        parts.push(format!(
+            "audit_retention_days={}",
+            after.audit_retention_days()
+        ));
     }
     if parts.is_empty() {
         "no change".into()

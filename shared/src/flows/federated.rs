@@ -23,7 +23,7 @@ pub struct FederatedSignIn {
     pub expires_at: u64,
     pub mfa: MfaState,
     pub username: String,
-    /// What the identity provider said of how the user signed in.
+    /// How the user signed in: the identity provider's values, marked `fed` (RFC 8176).
     pub amr: Vec<String>,
 }
 
@@ -76,7 +76,7 @@ async fn sign_in_as(
     let now = app.now();
     let Some(username) = app
         .store
-        .linked_username(&provider.issuer, &claims.subject)
+        .linked_username(&provider.id, &provider.issuer, &claims.subject)
         .await?
     else {
         return refuse(app, &provider.id, "unlinked_subject", Error::InvalidToken).await;
@@ -102,11 +102,13 @@ async fn sign_in_as(
     if mfa == MfaState::Delegated && !provider.require_amr.iter().all(|r| claims.amr.contains(r)) {
         return refuse(app, &username, "idp_mfa_required", Error::IdpMfaRequired).await;
     }
+    let amr = crate::oidc::amr(mfa, Some(&claims.amr));
     let (session, expires_at) = sessions::start(
         app,
         &account.username,
         account.kind,
         mfa,
+        &amr,
         account.session_epoch,
         now,
     )
@@ -124,7 +126,7 @@ async fn sign_in_as(
         expires_at,
         mfa,
         username,
-        amr: claims.amr.clone(),
+        amr,
     })
 }
 

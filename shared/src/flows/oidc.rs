@@ -31,8 +31,8 @@ pub struct SignedIn<'a> {
     pub mfa: MfaState,
     pub auth_time: u64,
     pub session_hash: &'a str,
-    /// For a delegated sign-in: what the identity provider said (`amr`), passed on.
-    pub delegated_amr: &'a [String],
+    /// How the sign-in was made (RFC 8176), as the session keeps it.
+    pub amr: &'a [String],
 }
 
 impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
@@ -42,7 +42,7 @@ impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
             mfa: s.mfa,
             auth_time: s.auth_time,
             session_hash: &s.token_hash,
-            delegated_amr: &[],
+            amr: &s.amr,
         }
     }
 }
@@ -192,7 +192,7 @@ pub async fn after_sign_in(
     authorization: Option<&str>,
     username: &str,
     mfa: MfaState,
-    delegated_amr: &[String],
+    amr: &[String],
     session_token: &str,
     issuer: &str,
 ) -> Result<Option<String>> {
@@ -205,7 +205,7 @@ pub async fn after_sign_in(
         mfa,
         auth_time: app.now(),
         session_hash: &session_hash,
-        delegated_amr,
+        amr,
     };
     Ok(Some(issue_code(app, &req, &signed_in, issuer).await?))
 }
@@ -225,7 +225,7 @@ async fn issue_code(
         scope: req.scope.clone(),
         username: s.username.to_owned(),
         auth_time: s.auth_time,
-        amr: amr(s.mfa, s.delegated_amr),
+        amr: s.amr.to_vec(),
         session_hash: s.session_hash.to_owned(),
         family: None,
     };
@@ -365,12 +365,19 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
     let hash = app.keys.tokens.hash(Purpose::AuthorizationCode, code);
     let grant = match app.store.redeem_grant("CODE", &hash, &family, now).await? {
         Redeemed::Fresh(g) => g,
-        Redeemed::Reused { family } => {
-            // RFC 6749 4.1.2: a code used twice revokes what its first use issued.
+        Redeemed::Reused {
+            family,
+            session_hash,
+        } => {
+            // RFC 6749 4.1.2: a code used twice revokes what its first use issued: the refresh
+            // family, and the sign-in session, so the access token stops working here too.
             if let Some(f) = family {
                 app.store
                     .revoke_family(&f, now, now + app.config.session_max_secs)
                     .await?;
+            }
+            if let Some(session) = session_hash {
+                app.store.delete_session(&session).await?;
             }
             app.audit("(client)", "token", &client.id, "code_reused")
                 .await;
@@ -418,7 +425,7 @@ async fn refresh_grant(
     // The family is the one the token was issued in; `redeem_grant` keeps it.
     let grant = match app.store.redeem_grant("REFRESH", &hash, "-", now).await? {
         Redeemed::Fresh(g) => g,
-        Redeemed::Reused { family } => {
+        Redeemed::Reused { family, .. } => {
             // RFC 9700 4.14.2: a rotated-out token used again means a copy exists; the whole
             // family goes, the legitimate holder's newest token included.
             if let Some(f) = family.filter(|f| f != "-") {
@@ -564,7 +571,7 @@ async fn password_grant(
         scope: "openid".into(),
         username: granted.username,
         auth_time: app.now(),
-        amr: amr(MfaState::NotRequired, &[]),
+        amr: amr(MfaState::NotRequired, None),
         session_hash: granted.session_hash,
         family: None,
     };
@@ -632,8 +639,8 @@ pub enum EndSession {
     Refused(&'static str),
 }
 
-/// Ends the sign-in session named by a valid `id_token_hint` (even an expired one), and the
-/// browser's own session cookie. Redirects only to a URI registered for the hint's client.
+/// Ends the sign-in session named by a valid `id_token_hint` (even an expired one), which must be
+/// the browser's own when it has one. Redirects only to a URI registered for the hint's client.
 pub async fn end_session(
     app: &App,
     p: &EndSessionParams,
@@ -678,12 +685,16 @@ pub async fn end_session(
             Some(with_query(uri, &params))
         }
     };
-    app.store.delete_session(&claims.sid).await?;
-    if let Some(token) = cookie_session.filter(|t| is_well_formed(t)) {
-        app.store
-            .delete_session(&app.keys.tokens.hash(Purpose::Session, token))
-            .await?;
+    // A hint proves which session the site means; it is no licence to end another. A browser
+    // signed in as someone else is asked first (a link with an attacker's own hint must not
+    // sign the victim out).
+    let cookie = cookie_session
+        .filter(|t| is_well_formed(t))
+        .map(|t| app.keys.tokens.hash(Purpose::Session, t));
+    if cookie.as_ref().is_some_and(|c| *c != claims.sid) {
+        return Ok(EndSession::Confirm);
     }
+    app.store.delete_session(&claims.sid).await?;
     app.audit(&claims.sub, "sign_out", &claims.aud, "success")
         .await;
     Ok(match redirect {

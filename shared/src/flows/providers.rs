@@ -66,9 +66,9 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
             (jwks, None, None)
         }
         None => {
-            if !crate::outbound::is_fetchable(&spec.issuer) {
+            if !app.outbound.fetchable(&spec.issuer) {
                 return Err(bad(
-                    "The issuer must be an https URL (http only on a loopback host).",
+                    "The issuer must be an https URL of another host (loopback only for a local stack).",
                 ));
             }
             let discovery = format!(
@@ -81,7 +81,8 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
                 .await
                 .map_err(|_| bad("The provider's discovery document could not be fetched."))?;
             let endpoints =
-                endpoints_from_discovery(&doc, &spec.issuer).map_err(|e| bad(format!("{e}.")))?;
+                endpoints_from_discovery(&doc, &spec.issuer, |u| app.outbound.fetchable(u))
+                    .map_err(|e| bad(format!("{e}.")))?;
             let keys = app
                 .outbound
                 .get_json(&endpoints.jwks_uri)
@@ -107,21 +108,27 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
         endpoints,
         sealed_secret,
     };
-    app.store.put_provider(&provider).await?;
     // Links are keyed by issuer: a provider re-pointed at another issuer loses them, so an admin
-    // cannot make an old subject sign in as someone through a new identity provider.
+    // cannot make an old subject sign in as someone through a new identity provider. Dropped
+    // first: if saving then fails, nothing can sign in that could not before.
     let mut dropped = 0;
     if let Some(b) = &before
         && b.issuer != provider.issuer
     {
-        dropped = app.store.drop_links(&b.issuer).await?;
+        dropped = app.store.drop_links(id, &b.issuer).await?;
     }
+    app.store.put_provider(&provider).await?;
     let change = serde_json::json!({
         "before": before.as_ref().map(describe),
         "after": describe(&provider),
         "links_dropped": dropped,
     });
-    app.audit(actor.name(), "provider_change", id, &change.to_string())
+    let outcome = if before.is_some() {
+        "updated"
+    } else {
+        "created"
+    };
+    app.audit_detail(actor.name(), "provider_change", id, outcome, Some(&change))
         .await;
     Ok(provider)
 }

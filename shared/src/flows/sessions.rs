@@ -17,6 +17,8 @@ pub struct ActiveSession {
     pub code_at: Option<u64>,
     /// When the sign-in happened (OIDC `auth_time`).
     pub auth_time: u64,
+    /// How the sign-in was made (RFC 8176).
+    pub amr: Vec<String>,
     /// The stored form of the session's token, to update or end it.
     pub token_hash: String,
 }
@@ -47,6 +49,7 @@ pub async fn start(
     username: &str,
     kind: AccountKind,
     mfa: MfaState,
+    amr: &[String],
     epoch: u64,
     now: u64,
 ) -> Result<(String, u64)> {
@@ -58,6 +61,7 @@ pub async fn start(
         now,
         epoch,
         code_at: None,
+        amr,
     };
     app.store
         .put_session(
@@ -120,6 +124,11 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
         mfa: record.mfa,
         code_at: record.code_at,
         auth_time: record.created_at,
+        amr: if record.amr.is_empty() {
+            crate::oidc::amr(record.mfa, None)
+        } else {
+            record.amr.clone()
+        },
         token_hash: hash,
     })
 }

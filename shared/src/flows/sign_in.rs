@@ -250,6 +250,7 @@ async fn session_without_code(
         &account.username,
         account.kind,
         MfaState::NotRequired,
+        &crate::oidc::amr(MfaState::NotRequired, None),
         account.session_epoch,
         now,
     )

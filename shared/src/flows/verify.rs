@@ -60,6 +60,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
     };
 
     let session = new_token()?;
+    let amr = crate::oidc::amr(MfaState::Verified, None);
     let new = NewSession {
         username,
         kind: record.account.kind,
@@ -67,6 +68,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         now,
         epoch: record.account.session_epoch,
         code_at: Some(now),
+        amr: &amr,
     };
     let completion = app
         .store

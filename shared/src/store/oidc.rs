@@ -31,9 +31,11 @@ fn signing_sk(kid: &str) -> String {
 #[derive(Debug)]
 pub enum Redeemed<T> {
     Fresh(T),
-    /// Used before: the family of what the first use issued, to revoke it.
+    /// Used before: the family of what the first use issued, to revoke it, and the sign-in
+    /// session the grant came from.
     Reused {
         family: Option<String>,
+        session_hash: Option<String>,
     },
     /// Unknown or expired.
     Missing,
@@ -187,6 +189,7 @@ impl Store {
                 Ok(match old {
                     Some(item) if get_n(item, "used_at").is_some() => Redeemed::Reused {
                         family: get_s(item, "issued_family").map(str::to_owned),
+                        session_hash: parse::<Grant>(item, "grant").ok().map(|g| g.session_hash),
                     },
                     _ => Redeemed::Missing,
                 })
@@ -243,8 +246,9 @@ impl Store {
             .collect()
     }
 
-    /// Applies a rotation in one transaction: new keys added, states changed, and keys whose
-    /// publication ended deleted (by TTL). `expected` guards against two rotations at once.
+    /// Applies a rotation in one transaction: new keys added, states changed (each on the condition
+    /// that it is still in the state the rotation was planned from), and keys whose publication
+    /// ended deleted (by TTL).
     pub async fn rotate_signing_keys(
         &self,
         changes: &[(String, KeyState)],
@@ -252,11 +256,17 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.db.transact_write_items();
         for (kid, state) in changes {
+            // Two rotations at once: the second finds the states changed and fails whole.
+            let previous = match state {
+                KeyState::Retired { .. } => "current",
+                _ => "next",
+            };
             let mut update = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(ORG, &signing_sk(kid))))
-                .condition_expression("attribute_exists(pk)")
+                .condition_expression("#state = :previous")
                 .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":previous", s(previous))
                 .expression_attribute_values(":state", s(state.as_str()));
             update = match state {
                 KeyState::Retired { retire_at } => update

@@ -15,10 +15,11 @@ fn provider_sk(id: &str) -> String {
     format!("PROVIDER#{id}")
 }
 
-/// Links live under the provider's issuer: re-pointing a provider at another issuer leaves its
-/// old links unreachable, and `drop_links` removes them.
-fn link_pk(issuer: &str) -> String {
-    format!("LINK#{issuer}")
+/// Links live under the provider and its issuer: a link made for a social login never signs in
+/// through the organisation's SSO (which skips our MFA), and re-pointing a provider at another
+/// issuer leaves its old links unreachable (`drop_links` removes them).
+fn link_pk(provider: &str, issuer: &str) -> String {
+    format!("LINK#{provider}#{issuer}")
 }
 
 fn kind_str(kind: ProviderKind) -> &'static str {
@@ -86,17 +87,31 @@ impl Store {
         out.items().iter().map(parse_provider).collect()
     }
 
-    /// Links an external identity `(issuer, subject)` to an account.
-    pub async fn link_subject(&self, issuer: &str, subject: &str, username: &str) -> Result<()> {
-        let mut item = key(link_pk(issuer), &format!("SUB#{subject}"));
+    /// Links an external identity (the provider's issuer and subject) to an account.
+    pub async fn link_subject(
+        &self,
+        provider: &str,
+        issuer: &str,
+        subject: &str,
+        username: &str,
+    ) -> Result<()> {
+        let mut item = key(link_pk(provider, issuer), &format!("SUB#{subject}"));
         item.insert("username".into(), s(username));
         self.put(item, "put link").await
     }
 
-    /// The account linked to `(issuer, subject)`, if any.
-    pub async fn linked_username(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
+    /// The account linked to a provider's `(issuer, subject)`, if any.
+    pub async fn linked_username(
+        &self,
+        provider: &str,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<String>> {
         let item = self
-            .get(key(link_pk(issuer), &format!("SUB#{subject}")), "get link")
+            .get(
+                key(link_pk(provider, issuer), &format!("SUB#{subject}")),
+                "get link",
+            )
             .await?;
         Ok(item
             .as_ref()
@@ -104,15 +119,15 @@ impl Store {
             .map(str::to_owned))
     }
 
-    /// Removes every link under `issuer` (its provider now points elsewhere). Returns how many.
-    pub async fn drop_links(&self, issuer: &str) -> Result<usize> {
+    /// Removes every link of `provider` under `issuer` (it now points elsewhere). Returns how many.
+    pub async fn drop_links(&self, provider: &str, issuer: &str) -> Result<usize> {
         let mut dropped = 0;
         let mut pages = self
             .db
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s(link_pk(issuer)))
+            .expression_attribute_values(":pk", s(link_pk(provider, issuer)))
             .projection_expression("pk, sk")
             .into_paginator()
             .send();

@@ -19,6 +19,8 @@ pub struct NewSession<'a> {
     pub epoch: u64,
     /// When a security code was last given in this session (None: never).
     pub code_at: Option<u64>,
+    /// How the sign-in was made (RFC 8176), as tokens from this session will say.
+    pub amr: &'a [String],
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,6 +32,8 @@ pub struct SessionRecord {
     pub last_seen: u64,
     pub epoch: u64,
     pub code_at: Option<u64>,
+    /// Empty for sessions made before it was kept.
+    pub amr: Vec<String>,
 }
 
 pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> Item {
@@ -43,6 +47,12 @@ pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> I
     item.insert("ttl".into(), n(new.now + max_secs));
     if let Some(at) = new.code_at {
         item.insert("code_at".into(), n(at));
+    }
+    if !new.amr.is_empty() {
+        item.insert(
+            "amr".into(),
+            aws_sdk_dynamodb::types::AttributeValue::L(new.amr.iter().map(s).collect()),
+        );
     }
     item
 }
@@ -80,6 +90,11 @@ impl Store {
             last_seen: get_n(item, "last_seen").ok_or_else(corrupt)?,
             epoch: get_n(item, "epoch").unwrap_or(0),
             code_at: get_n(item, "code_at"),
+            amr: item
+                .get("amr")
+                .and_then(|v| v.as_l().ok())
+                .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+                .unwrap_or_default(),
         }))
     }
 

@@ -16,9 +16,14 @@ pub struct Settings {
     pub mfa_enabled: bool,
     pub org_default_email: Option<String>,
     pub org_name: Option<String>,
+    /// How long audit entries are kept (days; `DEFAULT_AUDIT_RETENTION_DAYS` when unset).
+    pub audit_retention_days: Option<u32>,
     /// Bumped by every write; 0 means never written.
     pub version: u64,
 }
+
+/// Audit entries are kept about 13 months by default: a year's reviews and the month after.
+pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 400;
 
 impl Settings {
     pub(crate) fn from_item(item: &super::Item) -> Self {
@@ -30,8 +35,15 @@ impl Settings {
                 .unwrap_or(false),
             org_default_email: get_s(item, "org_default_email").map(str::to_owned),
             org_name: get_s(item, "org_name").map(str::to_owned),
+            audit_retention_days: get_n(item, "audit_retention_days")
+                .and_then(|d| u32::try_from(d).ok()),
             version: get_n(item, "version").unwrap_or(0),
         }
+    }
+
+    pub fn audit_retention_days(&self) -> u32 {
+        self.audit_retention_days
+            .unwrap_or(DEFAULT_AUDIT_RETENTION_DAYS)
     }
 
     /// The issuer shown in authenticator apps.
@@ -62,6 +74,9 @@ impl Store {
         }
         if let Some(name) = &new.org_name {
             item.insert("org_name".into(), s(name));
+        }
+        if let Some(days) = new.audit_retention_days {
+            item.insert("audit_retention_days".into(), n(days));
         }
         item.insert("version".into(), n(new.version + 1));
         let mut put = self
