@@ -37,3 +37,6 @@ cargo run --quiet --release -p staff-mfa --example verify_cpu
 echo
 echo "==> AWS requests and cost per 1M: TOTP sign-in, OpenID Connect sign-in, single sign-on"
 cargo run --quiet -p staff-mfa-tests --example flow_cost
+echo
+echo "==> busiest partition key at 10,000 sign-ins a minute (recorded requests, simulated)"
+cargo run --quiet -p staff-mfa-tests --example audit_partitions

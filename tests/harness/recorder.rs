@@ -12,9 +12,10 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
-/// The actions called, in order, one entry per request (a transaction lists its item actions).
+/// The actions called, in order, one entry per request (a transaction lists its item actions),
+/// and the partition key of every item written.
 #[derive(Clone, Debug, Default)]
-pub struct Calls(Arc<Mutex<Vec<Vec<String>>>>);
+pub struct Calls(Arc<Mutex<Vec<Vec<String>>>>, Arc<Mutex<Vec<String>>>);
 
 impl Calls {
     /// Every distinct action called.
@@ -27,12 +28,19 @@ impl Calls {
         self.0.lock().unwrap().clone()
     }
 
+    /// The partition key of each item written (put, updated or deleted), in order.
+    pub fn written_keys(&self) -> Vec<String> {
+        self.1.lock().unwrap().clone()
+    }
+
     pub fn clear(&self) {
         self.0.lock().unwrap().clear();
+        self.1.lock().unwrap().clear();
     }
 
     fn record(&self, request: &HttpRequest) {
         self.0.lock().unwrap().push(iam_actions(request));
+        self.1.lock().unwrap().extend(written_keys(request));
     }
 }
 
@@ -117,5 +125,33 @@ fn iam_actions(request: &HttpRequest) -> Vec<String> {
         ("POST", p) if p.starts_with("v2/email/outbound-emails") => vec!["ses:SendEmail".into()],
         ("GET", p) if p.starts_with("v2/email/identities/") => vec!["ses:GetEmailIdentity".into()],
         (method, p) => vec![format!("unknown:{method} /{p}")],
+    }
+}
+
+/// The partition keys a DynamoDB write request touches.
+fn written_keys(request: &HttpRequest) -> Vec<String> {
+    let Some(target) = request.headers().get("x-amz-target") else {
+        return vec![];
+    };
+    let body: serde_json::Value = request
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    let pk = |v: &serde_json::Value| {
+        v.get("Item")
+            .or_else(|| v.get("Key"))
+            .and_then(|i| i["pk"]["S"].as_str())
+            .map(str::to_owned)
+    };
+    match target.split_once('.').map(|(_, op)| op) {
+        Some("PutItem" | "UpdateItem" | "DeleteItem") => pk(&body).into_iter().collect(),
+        Some("TransactWriteItems") => body["TransactItems"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.as_object()?.values().next().and_then(pk))
+            .collect(),
+        _ => vec![],
     }
 }

@@ -124,12 +124,23 @@ const BODY: &str = r#"<main>
 
 <section aria-labelledby="audit-heading">
 <h2 id="audit-heading">Recent activity</h2>
-<p>The last 20 events, newest first (times in UTC).</p>
+<p>Newest first, 20 at a time (times in UTC).</p>
+<form id="audit-form" novalidate>
+  <label for="audit-user">User</label>
+  <input id="audit-user" name="user" autocomplete="off">
+  <label for="audit-action">Action</label>
+  <input id="audit-action" name="action" autocomplete="off" placeholder="sign_in, mfa_verify, settings_change ...">
+  <label for="audit-outcome">Outcome</label>
+  <input id="audit-outcome" name="outcome" autocomplete="off">
+  <button type="submit">Filter</button>
+  <button type="button" id="audit-csv">Download CSV</button>
+</form>
 <table aria-labelledby="audit-heading">
 <thead><tr><th scope="col">Time</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Outcome</th></tr></thead>
 <tbody id="audit"></tbody>
 </table>
 <button type="button" id="audit-refresh">Refresh activity</button>
+<button type="button" id="audit-older" hidden>Older</button>
 </section>
 </div>
 </main>"#;
@@ -150,7 +161,7 @@ async function call(method,path,body,auth){
   try{r=await fetch(path,{method,headers,body:body===undefined?undefined:JSON.stringify(body)});}
   catch(e){return {status:0,data:{message:'The service could not be reached. Try again.'}};}
   let data={};try{data=await r.json();}catch(e){}
-  return {status:r.status,data:data||{},retry:r.headers.get('Retry-After')};
+  return {status:r.status,data:data||{},retry:r.headers.get('Retry-After'),next:r.headers.get('Audit-Next-Cursor')};
 }
 function explain(res){
   const d=res.data||{};
@@ -245,9 +256,18 @@ function table(id,list,columns){
     else cell(row,c);});body.appendChild(row);});
   $(id+'-table').hidden=list.length===0;$(id+'-none').hidden=list.length!==0;
 }
-async function loadAudit(){
-  const r=await api('GET','/audit?limit=20');
+function auditQuery(){
+  const q=new URLSearchParams({limit:'20'});
+  ['user','action','outcome'].forEach(f=>{const v=$('audit-'+f).value.trim();if(v)q.set(f,v);});
+  return q;
+}
+let auditCursor=null;
+async function loadAudit(older){
+  const q=auditQuery();
+  if(older&&auditCursor)q.set('cursor',auditCursor);
+  const r=await api('GET','/audit?'+q.toString());
   if(!r)return;
+  auditCursor=r.next||null;$('audit-older').hidden=!auditCursor;
   const body=$('audit');body.replaceChildren();
   if(r.status!==200){const row=document.createElement('tr');cell(row,explain(r)).colSpan=4;body.appendChild(row);return;}
   r.data.forEach(e=>{
@@ -355,7 +375,17 @@ $('reset-form').addEventListener('submit',async e=>{
 // An answer about a form's earlier value goes once the value is edited.
 ['org','reset'].forEach(f=>$(f+'-form').addEventListener('input',()=>note(f+'-message','')));
 $('ready-refresh').addEventListener('click',loadReadiness);
-$('audit-refresh').addEventListener('click',loadAudit);
+$('audit-refresh').addEventListener('click',()=>loadAudit(false));
+$('audit-older').addEventListener('click',()=>loadAudit(true));
+$('audit-form').addEventListener('submit',e=>{e.preventDefault();loadAudit(false);});
+// The CSV needs the session, so it is fetched here and handed to the browser as a file.
+$('audit-csv').addEventListener('click',async()=>{
+  const q=auditQuery();q.set('limit','500');q.set('format','csv');
+  const r=await fetch('/audit?'+q.toString(),{headers:{'Authorization':'Bearer '+token}});
+  if(!r.ok){note('message','The download failed. Try again.',true);return;}
+  const a=document.createElement('a');a.href=URL.createObjectURL(await r.blob());a.download='audit.csv';
+  document.body.appendChild(a);a.click();a.remove();
+});
 $('sign-out').addEventListener('click',async()=>{
   const t=token;signInAgain();
   await call('POST','/sign-out',undefined,t);
