@@ -423,3 +423,19 @@ async fn a_pending_authorize_continues_after_the_provider_with_amr_passed_on() {
         "the provider's amr, marked federated"
     );
 }
+
+#[tokio::test]
+async fn a_link_made_for_a_social_login_never_signs_in_through_the_organisations_sso() {
+    let o = rp(true).await;
+    // "corp" (sso, skips our MFA) and "social" share an issuer here; staff1 is linked through the
+    // social login only as "sub-social".
+    mfa_admin::link_account(&o.s.app.store, "staff1", "social", "sub-social")
+        .await
+        .unwrap();
+    let r = o.through("corp", "sub-social", &["mfa"]).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        r.header("set-cookie")
+            .is_none_or(|c| !c.contains("mfa_session="))
+    );
+}
