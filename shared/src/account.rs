@@ -26,6 +26,8 @@ pub struct Account {
     pub password_hash: Option<String>,
     /// Sessions carry the epoch they were made in; bumping it ends them all.
     pub session_epoch: u64,
+    /// A disabled account cannot sign in, and its sessions have ended.
+    pub disabled: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

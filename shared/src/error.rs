@@ -53,6 +53,8 @@ pub enum Error {
     EmailUnavailable(String),
     #[error("This setup link has expired or was already used. Sign in again to get a new one.")]
     SetupLinkExpired,
+    #[error("This link has expired or was already used. Ask for a new one.")]
+    LinkExpired,
 
     #[error("Sign in first.")]
     Unauthenticated,
@@ -138,6 +140,7 @@ impl Error {
             Error::NoEmailOnFile(_) => "no_email_on_file",
             Error::EmailUnavailable(_) => "email_unavailable",
             Error::SetupLinkExpired => "setup_link_expired",
+            Error::LinkExpired => "link_expired",
             Error::Unauthenticated => "unauthenticated",
             Error::Forbidden => "forbidden",
             Error::ReauthenticationRequired => "reauthentication_required",

@@ -42,7 +42,7 @@ impl IntoResponse for Error {
             | Error::OrgEmailRequired
             | Error::NoAdminCanEnrol
             | Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::SetupLinkExpired => StatusCode::GONE,
+            Error::SetupLinkExpired | Error::LinkExpired => StatusCode::GONE,
             Error::Forbidden
             | Error::ReauthenticationRequired
             | Error::SocialSignInDisabled

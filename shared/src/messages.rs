@@ -115,6 +115,60 @@ pub fn reset_notice(org: &str) -> Rendered {
     }
 }
 
+/// A link that sets a password: `invite` (a new account) or a reset (forgotten password).
+pub fn password_link_email(org: &str, link: &str, expires_at: u64, invite: bool) -> Rendered {
+    let expires = rfc3339(expires_at);
+    let (subject, why) = if invite {
+        (
+            format!("Your {org} account: choose a password"),
+            "An account was made for you. Open this link to choose your password",
+        )
+    } else {
+        (
+            format!("Reset your {org} password"),
+            "Someone, probably you, asked to reset your password. Open this link to choose a new one",
+        )
+    };
+    let text = format!(
+        "{why} (it expires at {expires}):\n{link}\n\n\
+         If you have set up an authenticator app, you will also need a code from it.\n\
+         We never send security codes by email. If you did not ask for this, ignore this email.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>{}.</p><p><a href=\"{}\">Choose a password</a></p><p>The link expires at {expires}.</p>\
+         <p>If you have set up an authenticator app, you will also need a code from it.</p>\
+         <p>We never send security codes by email. If you did not ask for this, ignore this email.</p>\
+         </body></html>",
+        escape(why),
+        escape(link)
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// After a password was set through a link: in case it was not the account's owner.
+pub fn password_changed_notice(org: &str) -> Rendered {
+    let text = format!(
+        "The password of your {org} account was changed, and every session of the account was signed out.\n\
+         If this wasn't you, contact your administrator now.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>The password of your {} account was changed, and every session of the account was signed out.</p>\
+         <p><strong>If this wasn't you, contact your administrator now.</strong></p></body></html>",
+        escape(org)
+    );
+    Rendered {
+        subject: "Your password was changed".into(),
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,8 @@ pub enum Purpose {
     FederatedNonce,
     /// The cookie that binds a federated sign-in to the browser that started it.
     BrowserBinding,
+    /// A link that sets a password (reset or invitation).
+    PasswordLink,
 }
 
 impl Purpose {
@@ -65,6 +67,7 @@ impl Purpose {
             Purpose::FederatedState => "federated-state",
             Purpose::FederatedNonce => "federated-nonce",
             Purpose::BrowserBinding => "browser-binding",
+            Purpose::PasswordLink => "password-link",
         }
     }
 }

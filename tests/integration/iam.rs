@@ -29,6 +29,8 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
     s.add("admin", Sysadmin, Some(&address("admin")), None)
         .await;
     s.add("jane", Staff, Some(&address("jane")), None).await;
+    let kay_email = address("kay");
+    s.add("kay", Member, Some(&kay_email), None).await;
     s.add("api1", Api, None, None).await;
     s.set_mfa(true).await;
 
@@ -121,6 +123,52 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         .await;
     assert_eq!(unlock.status, 204);
     assert_eq!(s.get("/audit?limit=5", Some(&admin)).await.status, 200);
+    // sign-in: "Forgot your password?" (mail), the page, and a reset; settings: disable, enable,
+    // delete.
+    assert_eq!(
+        s.post("/password/forgot", json!({ "username": "kay" }))
+            .await
+            .status,
+        202
+    );
+    let mail = harness::latest_mail_to(&kay_email).unwrap();
+    let start = mail.body.find("token=").unwrap() + 6;
+    let token: String = mail.body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert_eq!(
+        s.get(&format!("/password/reset?token={token}"), None)
+            .await
+            .status,
+        200
+    );
+    let reset = s
+        .post(
+            "/password/reset",
+            json!({ "token": token, "password": "another long passphrase" }),
+        )
+        .await;
+    assert_eq!(reset.status, 200, "{reset:?}");
+    for path in ["/accounts/api1/disable", "/accounts/api1/enable"] {
+        assert_eq!(
+            s.send(axum::http::Method::POST, path, None, Some(&admin))
+                .await
+                .status,
+            204
+        );
+    }
+    assert_eq!(
+        s.send(
+            axum::http::Method::DELETE,
+            "/accounts/api1",
+            None,
+            Some(&admin)
+        )
+        .await
+        .status,
+        204
+    );
     // verify-code: a step-up code for the admin session.
     s.app.clock.advance(30);
     let again = s

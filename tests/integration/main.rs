@@ -1,6 +1,7 @@
 //! Integration tests against the local stack: moto's DynamoDB, SES v2 and Secrets Manager.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod accounts;
 mod admin;
 mod audit;
 mod edge;

@@ -31,6 +31,12 @@ pub fn router(app: App) -> Router {
             .route("/settings/providers/{id}", put(put_provider))
             .route("/accounts/{username}/mfa/reset", post(reset))
             .route("/accounts/{username}/unlock", post(unlock))
+            .route("/accounts/{username}/disable", post(disable))
+            .route("/accounts/{username}/enable", post(enable))
+            .route(
+                "/accounts/{username}",
+                axum::routing::delete(delete_account),
+            )
             .route("/audit", get(audit))
             .route("/settings/clients", get(list_clients))
             .route(
@@ -133,6 +139,45 @@ async fn reset(
     let username = normalise_username(&username).ok_or(Error::NotFound)?;
     admin::reset_mfa(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn account_change(
+    app: &App,
+    headers: &HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+    change: admin::AccountChange,
+) -> Result<StatusCode, Error> {
+    let admin = admin::require_admin(app, bearer(headers)).await?;
+    let Path(username) = username.map_err(|_| Error::NotFound)?;
+    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    admin::change_account(app, &Actor::Admin(&admin), &username, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /accounts/{username}/disable`: the account cannot sign in, and its sessions end.
+async fn disable(
+    State(app): State<App>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    account_change(&app, &headers, username, admin::AccountChange::Disable).await
+}
+
+async fn enable(
+    State(app): State<App>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    account_change(&app, &headers, username, admin::AccountChange::Enable).await
+}
+
+/// `DELETE /accounts/{username}`: the account and its enrolment, sessions, links and tokens.
+async fn delete_account(
+    State(app): State<App>,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    account_change(&app, &headers, username, admin::AccountChange::Delete).await
 }
 
 /// `POST /accounts/{username}/unlock`: ends the account's password and code locks.

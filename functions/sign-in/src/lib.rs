@@ -32,6 +32,8 @@ pub fn router(app: App) -> Router {
             .route("/sign-in/federated/callback", get(federated_callback))
             .route("/sign-in/federated/{id}", get(federated_start))
             .route("/sign-in/sites", get(sites))
+            .route("/password/forgot", post(password_forgot))
+            .route("/password/reset", get(password_page).post(password_reset))
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
             .with_state(app),
@@ -397,4 +399,66 @@ async fn federated_callback(
         ),
     );
     Ok(response)
+}
+
+#[derive(Deserialize)]
+struct ForgotBody {
+    username: String,
+}
+
+/// `POST /password/forgot`: 202 alike whether or not the account exists.
+async fn password_forgot(
+    State(app): State<App>,
+    caller: Caller,
+    JsonBody(req): JsonBody<ForgotBody>,
+) -> Result<Response, Error> {
+    let base = app.issuer(caller.api_base.as_deref())?;
+    shared::flows::passwords::forgot(&app, &req.username, &caller.address, &base).await?;
+    Ok(shared::http::json(
+        StatusCode::ACCEPTED,
+        json!({ "status": "accepted", "message": "If an account has that username, a link to reset its password is on its way to the email address on file." }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct LinkQuery {
+    token: Option<String>,
+}
+
+/// The page a reset or invitation link opens. Reading it consumes nothing.
+async fn password_page(
+    State(app): State<App>,
+    query: Result<Query<LinkQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    let token = query.ok().and_then(|Query(q)| q.token).unwrap_or_default();
+    match shared::flows::passwords::link_info(&app, &token).await {
+        Ok(info) => Ok(page::password_page(
+            &info.username,
+            info.code_required,
+            info.invite,
+        )),
+        Err(Error::LinkExpired) => Ok(page::problem(
+            "This link has expired or was already used. On the sign-in page, choose \"Forgot your password?\" for a new one.",
+            410,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ResetBody {
+    token: String,
+    password: String,
+    code: Option<String>,
+}
+
+async fn password_reset(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<ResetBody>,
+) -> Result<Response, Error> {
+    shared::flows::passwords::reset(&app, &req.token, &req.password, req.code.as_deref()).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "status": "password_set", "message": "Your password is set. Sign in with it." }),
+    ))
 }

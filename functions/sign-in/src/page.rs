@@ -15,6 +15,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
   <label for="password">Password</label>
   <input id="password" name="password" type="password" autocomplete="current-password" required>
   <button type="submit">Sign In</button>
+  <p><button type="button" class="link" id="forgot">Forgot your password?</button></p>
 </form>
 <form id="code-form" hidden novalidate>
   <p>Enter the 6-digit security code from your authenticator app.</p>
@@ -106,6 +107,12 @@ $('send-yes').addEventListener('click',async()=>{
 });
 // Back from an identity provider (or a reload): already signed in by the session cookie.
 if(!authorization)call('/session').then(r=>{if(r.status===200)signedIn({});});
+$('forgot').addEventListener('click',async()=>{
+  const username=$('username').value.trim();
+  if(!username){say('Enter your username first, then choose "Forgot your password?".',true);$('username').focus();return;}
+  const r=await call('/password/forgot',{username});
+  say(r.status===202?r.data.message:explain(r),r.status!==202);
+});
 $('sign-out').addEventListener('click',async()=>{
   await fetch('/sign-out',{method:'POST'});
   show('password-form');say('Signed out.');
@@ -162,4 +169,61 @@ pub fn problem(message: &str, status: u16) -> Response {
     *r.status_mut() =
         axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     r
+}
+
+const PASSWORD_BODY: &str = r#"<main>
+<h1 id="title"></h1>
+<form id="password-form" novalidate>
+  <p>Account: <strong id="who"></strong></p>
+  <label for="new-password">New password</label>
+  <input id="new-password" name="password" type="password" autocomplete="new-password" required maxlength="128" aria-describedby="rule">
+  <p id="rule">12 to 128 characters; any characters; not a common password. <span id="count"></span></p>
+  <div id="code-field">
+  <label for="code">Security code from your authenticator app</label>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12">
+  </div>
+  <button type="submit">Set password</button>
+</form>
+<p id="message" role="status" aria-live="polite"></p>
+<p><a href="/sign-in">Sign in</a></p>
+</main>"#;
+
+const PASSWORD_SCRIPT: &str = r#"(function(){
+const $=id=>document.getElementById(id);
+const token=new URLSearchParams(location.search).get('token');
+const main=document.querySelector('main');
+$('title').textContent=main.dataset.invite==='1'?'Choose your password':'Reset your password';
+$('who').textContent=main.dataset.user;
+$('code-field').hidden=main.dataset.code!=='1';
+function say(text,isError){const m=$('message');m.textContent=text||'';m.className=isError?'error':'ok';}
+// The rule, explained as the user types.
+$('new-password').addEventListener('input',()=>{
+  const n=[...$('new-password').value].length;
+  $('count').textContent=n<12?(12-n)+' more characters needed.':'Length is fine.';
+});
+$('password-form').addEventListener('submit',async e=>{
+  e.preventDefault();say('');
+  const body={token,password:$('new-password').value};
+  if(main.dataset.code==='1')body.code=$('code').value;
+  const r=await fetch('/password/reset',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});
+  let d={};try{d=await r.json();}catch(x){}
+  if(r.ok){$('password-form').hidden=true;say(d.message);return;}
+  say(d.error==='invalid_code'?'That security code is not correct.':(d.message||'Something went wrong. Try again.'),true);
+});
+})();"#;
+
+/// The page of a reset or invitation link: whose account, the password rule, and a code field
+/// when the account has an authenticator app.
+pub fn password_page(username: &str, code_required: bool, invite: bool) -> Response {
+    let body = PASSWORD_BODY.replacen(
+        "<main>",
+        &format!(
+            "<main data-user=\"{}\" data-code=\"{}\" data-invite=\"{}\">",
+            escape_attribute(username),
+            u8::from(code_required),
+            u8::from(invite)
+        ),
+        1,
+    );
+    page("Set your password", &body, PASSWORD_SCRIPT)
 }

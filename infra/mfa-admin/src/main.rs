@@ -143,6 +143,25 @@ enum AccountCommand {
         /// Read the password from standard input (never from the command line).
         #[arg(long)]
         password_stdin: bool,
+        /// No password: mail the user a link to choose one (valid 7 days). Links use
+        /// PUBLIC_BASE_URL (the stack's ApiUrl).
+        #[arg(long, conflicts_with = "password_stdin")]
+        invite: bool,
+    },
+    /// Disable an account: it cannot sign in, and its sessions end.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Delete an account with its enrolment, sessions, links and tokens.
+    Delete {
+        #[arg(long)]
+        username: String,
     },
     /// Link an external identity to an account.
     Link {
@@ -279,6 +298,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     name_email,
                     address_email,
                     password_stdin,
+                    invite,
                 },
         } => {
             let password = if password_stdin {
@@ -290,6 +310,16 @@ async fn run(cli: Cli) -> AdminResult<()> {
             } else {
                 None
             };
+            // An invitation needs somewhere to go: refused before anything is written.
+            if invite
+                && let Err(problem) =
+                    shared::email::setup_recipient(name_email.as_deref(), address_email.as_deref())
+            {
+                return Err(AdminError::Usage(format!(
+                    "an invitation needs a valid email ({})",
+                    problem.as_str()
+                )));
+            }
             let app = mfa_admin::connect(&sdk).await?;
             mfa_admin::add_account(
                 &app.store,
@@ -310,7 +340,48 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 "success",
             )
             .await;
+            if invite {
+                // Links use PUBLIC_BASE_URL: set it to the stack's ApiUrl.
+                let base = std::env::var("PUBLIC_BASE_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+                let record = app
+                    .store
+                    .load_account(&username.to_lowercase())
+                    .await?
+                    .ok_or_else(|| AdminError::Failed("the account vanished".into()))?;
+                shared::flows::passwords::mail_link(&app, &record.account, true, &base).await?;
+                app.audit("mfa-admin", "invitation", &record.account.username, "sent")
+                    .await;
+                println!("added {username}; invitation mailed");
+                return Ok(());
+            }
             println!("added {username}");
+        }
+        Command::Account {
+            command:
+                command @ (AccountCommand::Disable { .. }
+                | AccountCommand::Enable { .. }
+                | AccountCommand::Delete { .. }),
+        } => {
+            use shared::flows::admin::{AccountChange, change_account};
+            let (username, change, done) = match command {
+                AccountCommand::Disable { username } => {
+                    (username, AccountChange::Disable, "disabled")
+                }
+                AccountCommand::Enable { username } => (username, AccountChange::Enable, "enabled"),
+                AccountCommand::Delete { username } => (username, AccountChange::Delete, "deleted"),
+                _ => return Err(AdminError::Usage("unexpected command".into())),
+            };
+            let username = shared::account::normalise_username(&username)
+                .ok_or_else(|| AdminError::Usage("not a valid username".into()))?;
+            let app = mfa_admin::connect(&sdk).await?;
+            change_account(&app, &Actor::Operator("mfa-admin"), &username, change)
+                .await
+                .map_err(|e| match e {
+                    shared::Error::NotFound => AdminError::Failed(format!("no account {username}")),
+                    other => other.into(),
+                })?;
+            println!("{done} {username}");
         }
         Command::Account {
             command:

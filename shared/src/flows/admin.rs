@@ -259,6 +259,55 @@ pub async fn unlock(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> 
     Ok(())
 }
 
+/// What an administrator can do to an account over its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    Disable,
+    Enable,
+    Delete,
+}
+
+/// Disables (every session ends), enables, or deletes an account (its enrolment, locks, links,
+/// sessions and tokens go with it). Sensitive when it touches a system administrator.
+pub async fn change_account(
+    app: &App,
+    actor: &Actor<'_>,
+    username: &str,
+    change: AccountChange,
+) -> Result<()> {
+    let record = app
+        .store
+        .load_account(username)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let action = match change {
+        AccountChange::Disable => "account_disable",
+        AccountChange::Enable => "account_enable",
+        AccountChange::Delete => "account_delete",
+    };
+    if record.account.kind == AccountKind::Sysadmin {
+        require_step_up(app, actor, action, username).await?;
+    }
+    let done = match change {
+        AccountChange::Disable => app.store.set_disabled(username, true).await?,
+        AccountChange::Enable => app.store.set_disabled(username, false).await?,
+        AccountChange::Delete => app.store.delete_account(username).await?,
+    };
+    if !done {
+        return Err(Error::NotFound);
+    }
+    let detail = serde_json::json!({
+        "before": { "kind": record.account.kind.as_str(), "disabled": record.account.disabled },
+        "after": match change {
+            AccountChange::Delete => serde_json::Value::Null,
+            other => serde_json::json!({ "disabled": other == AccountChange::Disable }),
+        },
+    });
+    app.audit_detail(actor.name(), action, username, "success", Some(&detail))
+        .await;
+    Ok(())
+}
+
 /// What an administrator reads before switching MFA on.
 pub struct Readiness {
     pub enrolled: usize,

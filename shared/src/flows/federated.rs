@@ -86,6 +86,9 @@ async fn sign_in_as(
     let Some(record) = record else {
         return refuse(app, &username, "unknown_account", Error::InvalidToken).await;
     };
+    if record.account.disabled {
+        return refuse(app, &username, "account_disabled", Error::InvalidToken).await;
+    }
     let account = &record.account;
     let mfa = match decide(provider.kind, account.kind, settings.mfa_enabled) {
         FederatedDecision::SocialRefused => {

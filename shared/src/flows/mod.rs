@@ -5,6 +5,7 @@ pub mod admin;
 pub mod clients;
 pub mod federated;
 pub mod oidc;
+pub mod passwords;
 pub mod providers;
 pub mod sessions;
 pub mod setup;

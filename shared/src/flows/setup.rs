@@ -32,7 +32,7 @@ pub struct SetupKey {
 }
 
 /// The organisation's sender, or a 503 an administrator can act on.
-fn sender(settings: &Settings) -> Result<&str> {
+pub(crate) fn sender(settings: &Settings) -> Result<&str> {
     settings
         .org_default_email
         .as_deref()
@@ -204,7 +204,11 @@ pub async fn notify_reset(app: &App, account: &Account) {
     notify(app, account, messages::reset_notice).await
 }
 
-async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages::Rendered) {
+pub(crate) async fn notify(
+    app: &App,
+    account: &Account,
+    render: impl Fn(&str) -> messages::Rendered,
+) {
     let Ok(to) = setup_recipient(
         account.name_email.as_deref(),
         account.address_email.as_deref(),
@@ -222,7 +226,12 @@ async fn notify(app: &App, account: &Account, render: impl Fn(&str) -> messages:
     }
 }
 
-async fn deliver(app: &App, from: &str, to: &str, body: &messages::Rendered) -> Result<()> {
+pub(crate) async fn deliver(
+    app: &App,
+    from: &str,
+    to: &str,
+    body: &messages::Rendered,
+) -> Result<()> {
     let mail = Mail {
         from,
         to,

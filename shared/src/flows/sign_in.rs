@@ -99,6 +99,8 @@ async fn check_password(
             retry_after_secs: wait,
         });
     }
+    // A disabled account is refused like a wrong password: the same work, the same answer.
+    let record = record.filter(|r| !r.account.disabled);
     let phc = record
         .as_ref()
         .and_then(|r| r.account.password_hash.clone());

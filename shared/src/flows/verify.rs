@@ -44,6 +44,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         .store
         .load_account(username)
         .await?
+        .filter(|r| !r.account.disabled)
         .ok_or(Error::InvalidChallenge)?;
     let counted = app
         .store
@@ -154,7 +155,11 @@ pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> R
 
 /// Reserves a code attempt on the account: the state after it (locked when this very attempt was
 /// the last one allowed, which is still evaluated), or 429 when code entry is locked.
-async fn reserve_account_attempt(app: &App, record: &AccountRecord, now: u64) -> Result<SoftLock> {
+pub(crate) async fn reserve_account_attempt(
+    app: &App,
+    record: &AccountRecord,
+    now: u64,
+) -> Result<SoftLock> {
     let username = record.account.username.as_str();
     let site = LockSite::CodeEntry { username };
     match app
@@ -173,7 +178,7 @@ async fn reserve_account_attempt(app: &App, record: &AccountRecord, now: u64) ->
 }
 
 /// The enrolment and the time step `code` matches, if any.
-fn matching<'a>(
+pub(crate) fn matching<'a>(
     app: &App,
     record: &'a AccountRecord,
     code: &Code,

@@ -40,6 +40,11 @@ fn parse_profile(item: &Item) -> Result<Account> {
         address_email: get_s(item, "address_email").map(str::to_owned),
         password_hash: get_s(item, "password_hash").map(str::to_owned),
         session_epoch: get_n(item, "session_epoch").unwrap_or(0),
+        disabled: item
+            .get("disabled")
+            .and_then(|v| v.as_bool().ok())
+            .copied()
+            .unwrap_or(false),
     })
 }
 
@@ -232,5 +237,90 @@ impl Store {
             staff,
             read_units: a + b + c,
         })
+    }
+}
+
+impl Store {
+    /// Disables or enables an account; disabling ends every session (the epoch moves on). False
+    /// when there is no such account.
+    pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool> {
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":d", AttributeValue::Bool(disabled));
+        update = if disabled {
+            update
+                .update_expression("SET disabled = :d ADD session_epoch :one")
+                .expression_attribute_values(":one", n(1))
+        } else {
+            update.update_expression("SET disabled = :d")
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("set disabled")(e)),
+        }
+    }
+
+    /// Deletes an account: its profile first (from then on nothing signs in as it, and every
+    /// session and token of it fails its epoch check), then its enrolment, locks, counters and
+    /// links. False when there was no such account.
+    pub async fn delete_account(&self, username: &str) -> Result<bool> {
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await;
+        let profile = match out {
+            Ok(o) => o.attributes.unwrap_or_default(),
+            Err(e) if super::is_condition_failure(&e) => return Ok(false),
+            Err(e) => return Err(unavailable("delete account")(e)),
+        };
+        let links: Vec<String> = profile
+            .get("links")
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default();
+        for link in links {
+            if let Some((pk, subject)) = link.split_once('\n') {
+                self.db
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(pk, &format!("SUB#{subject}"))))
+                    .send()
+                    .await
+                    .map_err(unavailable("delete link"))?;
+            }
+        }
+        let rest = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(account_pk(username)))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("query account"))?;
+        for item in rest.items() {
+            if let Some(sk) = get_s(item, "sk") {
+                self.db
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(account_pk(username), sk)))
+                    .send()
+                    .await
+                    .map_err(unavailable("delete account item"))?;
+            }
+        }
+        Ok(true)
     }
 }

@@ -182,6 +182,36 @@ impl Store {
         }
     }
 
+    /// A correct code given outside a sign-in (a password reset): its step is used up (single
+    /// use, RFC 6238 5.2). False when the step was used already or the enrolment changed.
+    pub async fn accept_code_step(
+        &self,
+        username: &str,
+        enrolment_id: &str,
+        step: u64,
+    ) -> Result<bool> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), MFA)))
+            .update_expression("SET last_step = :step")
+            .condition_expression(
+                "enrolment_id = :eid AND #status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":step", n(step))
+            .expression_attribute_values(":eid", s(enrolment_id))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("accept code step")(e)),
+        }
+    }
+
     /// A correct code for a live session (step-up): record the step (single use, RFC 6238 5.2),
     /// clear the account's code count, and mark the session as having given a code now, in one
     /// transaction. False when the step was used already or the session is gone.

@@ -222,12 +222,22 @@ impl Store {
 
     /// Takes one of the account's setup emails for this hour; Err(seconds to wait) when none is left.
     pub async fn take_setup_mail_slot(&self, username: &str, now: u64) -> Result<Result<(), u64>> {
+        self.take_mail_slot(username, SETUP_MAIL, now).await
+    }
+
+    /// Takes one of the account's mails of a kind (`sk`: its counter) for this hour.
+    pub async fn take_mail_slot(
+        &self,
+        username: &str,
+        counter: &str,
+        now: u64,
+    ) -> Result<Result<(), u64>> {
         let floor = now.saturating_sub(SETUP_MAIL_WINDOW_SECS);
         let within = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .set_key(Some(key(account_pk(username), counter)))
             .update_expression("ADD sent :one")
             .condition_expression("window_start > :floor AND sent < :max")
             .expression_attribute_values(":one", n(1))
@@ -244,7 +254,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .set_key(Some(key(account_pk(username), counter)))
             .update_expression("SET sent = :one, window_start = :now")
             .condition_expression("attribute_not_exists(pk) OR window_start <= :floor")
             .expression_attribute_values(":one", n(1))

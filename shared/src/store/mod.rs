@@ -8,6 +8,7 @@ pub mod challenges;
 pub mod enrolments;
 pub mod locks;
 pub mod oidc;
+pub mod password_links;
 pub mod providers;
 pub mod schema;
 pub mod sessions;

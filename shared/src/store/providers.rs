@@ -97,7 +97,29 @@ impl Store {
     ) -> Result<()> {
         let mut item = key(link_pk(provider, issuer), &format!("SUB#{subject}"));
         item.insert("username".into(), s(username));
-        self.put(item, "put link").await
+        self.put(item, "put link").await?;
+        // The account remembers its links, so deleting it can remove them.
+        self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                super::accounts::account_pk(username),
+                super::accounts::PROFILE,
+            )))
+            .update_expression("ADD links :l")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":l",
+                aws_sdk_dynamodb::types::AttributeValue::Ss(vec![format!(
+                    "{}\n{}",
+                    link_pk(provider, issuer),
+                    subject
+                )]),
+            )
+            .send()
+            .await
+            .map_err(unavailable("note link"))?;
+        Ok(())
     }
 
     /// The account linked to a provider's `(issuer, subject)`, if any.

@@ -1,0 +1,224 @@
+//! Setting a password by a mailed link: "Forgot your password?" (`POST /password/forgot`, a
+//! 30-minute link) and invitations (`mfa-admin account add --invite`, 7 days), both opening the
+//! same page (`GET /password/reset?token=`, which consumes nothing) and set by
+//! `POST /password/reset`. A mailbox alone never takes over an account with MFA: an active
+//! enrolment also needs a current code. Every session of the account ends; a notice is mailed.
+
+use crate::account::{Account, normalise_username};
+use crate::app::App;
+use crate::email::setup_recipient;
+use crate::error::{Error, Result};
+use crate::flows::setup::{deliver, notify, sender};
+use crate::flows::verify::{matching, reserve_account_attempt};
+use crate::messages;
+use crate::password;
+use crate::store::locks::LockSite;
+use crate::store::password_links::PasswordLink;
+use crate::token::{Purpose, is_well_formed, new_token};
+use crate::totp::Code;
+
+/// A reset link lives 30 minutes (contract); an invitation a week.
+pub const RESET_LINK_SECS: u64 = 30 * 60;
+pub const INVITE_LINK_SECS: u64 = 7 * 24 * 3600;
+/// Reset mails per account per hour (the setup mail's rule).
+const RESET_MAIL_COUNTER: &str = "RESET_MAIL";
+
+fn link_hash(app: &App, token: &str) -> String {
+    app.keys.tokens.hash(Purpose::PasswordLink, token)
+}
+
+/// `POST /password/forgot`: the same 202 whether or not the account exists (so nobody learns
+/// which usernames exist), throttled per source address (429) and per account (silently: a
+/// 429 there would tell that the account exists).
+pub async fn forgot(app: &App, typed: &str, source: &str, base: &str) -> Result<()> {
+    let now = app.now();
+    // Per address, whatever was typed: an address cannot mail-bomb a list of accounts.
+    let address_hash = app.keys.tokens.hash(Purpose::ThrottleAddress, source);
+    let forgot_hash = app
+        .keys
+        .tokens
+        .hash(Purpose::ThrottleUser, "(password reset)");
+    let site = LockSite::PasswordAddress {
+        username_hash: &forgot_hash,
+        address_hash: &address_hash,
+    };
+    if let Err(wait) = app.store.reserve_attempt(&site, None, now).await? {
+        app.audit("(anonymous)", "password_forgot", "(address)", "throttled")
+            .await;
+        return Err(Error::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+    let record = match normalise_username(typed) {
+        Some(u) => app.store.load_account(&u).await?,
+        None => None,
+    };
+    let Some(record) = record.filter(|r| !r.account.disabled) else {
+        app.audit(
+            "(unknown user)",
+            "password_forgot",
+            "(unknown user)",
+            "no_account",
+        )
+        .await;
+        return Ok(());
+    };
+    let account = &record.account;
+    let outcome = match mail_link(app, account, false, base).await {
+        Ok(()) => "sent",
+        Err(Error::Throttled { .. }) => "throttled",
+        Err(Error::NoEmailOnFile(_)) => "no_email",
+        Err(e) => return Err(e),
+    };
+    app.audit(
+        &account.username,
+        "password_forgot",
+        &account.username,
+        outcome,
+    )
+    .await;
+    Ok(())
+}
+
+/// Mails `account` a link to set its password: a reset (30 minutes, at most 3 an hour) or an
+/// invitation (7 days). From the organisation's default email, to the setup-mail address.
+pub async fn mail_link(app: &App, account: &Account, invite: bool, base: &str) -> Result<()> {
+    let now = app.now();
+    let to = setup_recipient(
+        account.name_email.as_deref(),
+        account.address_email.as_deref(),
+    )
+    .map_err(Error::NoEmailOnFile)?;
+    let settings = app.store.get_settings().await?;
+    let from = sender(&settings)?;
+    if !invite
+        && let Err(wait) = app
+            .store
+            .take_mail_slot(&account.username, RESET_MAIL_COUNTER, now)
+            .await?
+    {
+        return Err(Error::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+    let token = new_token()?;
+    let expires_at = now
+        + if invite {
+            INVITE_LINK_SECS
+        } else {
+            RESET_LINK_SECS
+        };
+    app.store
+        .put_password_link(
+            &link_hash(app, &token),
+            &PasswordLink {
+                username: account.username.clone(),
+                purpose: if invite { "invite" } else { "reset" }.into(),
+                expires_at,
+            },
+        )
+        .await?;
+    let link = format!(
+        "{}/password/reset?token={token}",
+        base.trim_end_matches('/')
+    );
+    let body = messages::password_link_email(settings.issuer(), &link, expires_at, invite);
+    deliver(app, from, to, &body).await
+}
+
+/// What the page shows for a link: whose it is and whether a code will be asked. Reading it
+/// consumes nothing.
+pub struct LinkInfo {
+    pub username: String,
+    pub code_required: bool,
+    pub invite: bool,
+}
+
+pub async fn link_info(app: &App, token: &str) -> Result<LinkInfo> {
+    if !is_well_formed(token) {
+        return Err(Error::LinkExpired);
+    }
+    let link = app
+        .store
+        .get_password_link(&link_hash(app, token), app.now())
+        .await?
+        .ok_or(Error::LinkExpired)?;
+    let record = app
+        .store
+        .load_account(&link.username)
+        .await?
+        .ok_or(Error::LinkExpired)?;
+    Ok(LinkInfo {
+        code_required: record.active_enrolment().is_some(),
+        invite: link.purpose == "invite",
+        username: link.username,
+    })
+}
+
+/// `POST /password/reset`: the new password (the policy for new passwords), and a current code
+/// when the account has an active enrolment (under the account's code limits, single use).
+pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str>) -> Result<()> {
+    password::check_new(new_password)
+        .map_err(|m| Error::bad_request("invalid_password", format!("The new password: {m}.")))?;
+    let info = link_info(app, token).await?;
+    let now = app.now();
+    let username = info.username.as_str();
+    let record = app
+        .store
+        .load_account(username)
+        .await?
+        .ok_or(Error::LinkExpired)?;
+    if let Some(enrolment) = record.active_enrolment() {
+        let code = code.ok_or_else(|| {
+            Error::bad_request(
+                "code_required",
+                "This account uses an authenticator app: enter a current code too.",
+            )
+        })?;
+        let code = Code::parse(code)?;
+        let lock = reserve_account_attempt(app, &record, now).await?;
+        let step = matching(app, &record, &code, now)?.map(|(_, step)| step);
+        let accepted = match step {
+            Some(step) => {
+                app.store
+                    .accept_code_step(username, &enrolment.enrolment_id, step)
+                    .await?
+            }
+            None => false,
+        };
+        if !accepted {
+            app.audit(username, "password_reset", username, "invalid_code")
+                .await;
+            return Err(match lock.wait(now) {
+                Some(wait) => Error::Throttled {
+                    retry_after_secs: wait,
+                },
+                None => Error::InvalidCode {
+                    attempts_left: crate::softlock::CODES_PER_ACCOUNT
+                        .free_failures
+                        .saturating_sub(lock.failures) as u32,
+                },
+            });
+        }
+        app.store
+            .clear_lock(&LockSite::CodeEntry { username })
+            .await?;
+    }
+    let phc = password::hash(new_password)?;
+    if !app
+        .store
+        .set_password_by_link(&link_hash(app, token), username, &phc, now)
+        .await?
+    {
+        return Err(Error::LinkExpired);
+    }
+    let outcome = if info.invite {
+        "invitation_accepted"
+    } else {
+        "success"
+    };
+    app.audit(username, "password_reset", username, outcome)
+        .await;
+    notify(app, &record.account, messages::password_changed_notice).await;
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! Links that set a password: "Forgot your password?" (30 minutes) and invitations (7 days).
+//! Stored as a keyed hash; the page they open reads without consuming (mail scanners prefetch);
+//! setting the password takes the link once, in the same transaction that changes the password
+//! and ends every session of the account.
+
+use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+
+use super::accounts::{PROFILE, account_pk};
+use super::schema::build_err;
+use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use crate::error::Result;
+
+fn link_pk(hash: &str) -> String {
+    format!("PWLINK#{hash}")
+}
+const PWLINK: &str = "PWLINK";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasswordLink {
+    pub username: String,
+    /// `reset` or `invite`.
+    pub purpose: String,
+    pub expires_at: u64,
+}
+
+impl Store {
+    pub async fn put_password_link(&self, hash: &str, link: &PasswordLink) -> Result<()> {
+        let mut item = key(link_pk(hash), PWLINK);
+        item.insert("username".into(), s(&link.username));
+        item.insert("purpose".into(), s(&link.purpose));
+        item.insert("expires_at".into(), n(link.expires_at));
+        item.insert("ttl".into(), n(link.expires_at));
+        self.put(item, "put password link").await
+    }
+
+    /// A live link, left in place.
+    pub async fn get_password_link(&self, hash: &str, now: u64) -> Result<Option<PasswordLink>> {
+        let item = self
+            .get(key(link_pk(hash), PWLINK), "get password link")
+            .await?;
+        Ok(item.as_ref().and_then(|i| {
+            let link = PasswordLink {
+                username: get_s(i, "username")?.to_owned(),
+                purpose: get_s(i, "purpose")?.to_owned(),
+                expires_at: get_n(i, "expires_at")?,
+            };
+            (link.expires_at > now).then_some(link)
+        }))
+    }
+
+    /// Takes the link and sets the password in one transaction, ending every session of the
+    /// account (its epoch moves on). False when the link was used or expired meanwhile.
+    pub async fn set_password_by_link(
+        &self,
+        hash: &str,
+        username: &str,
+        phc: &str,
+        now: u64,
+    ) -> Result<bool> {
+        let take = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(link_pk(hash), PWLINK)))
+            .condition_expression("username = :u AND expires_at > :now")
+            .expression_attribute_values(":u", s(username))
+            .expression_attribute_values(":now", n(now))
+            .build()
+            .map_err(build_err)?;
+        let set = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .update_expression("SET password_hash = :h ADD session_epoch :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":h", s(phc))
+            .expression_attribute_values(":one", n(1))
+            .build()
+            .map_err(build_err)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(take).build())
+            .transact_items(TransactWriteItem::builder().update(set).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
+            Err(e) => Err(unavailable("set password")(e)),
+        }
+    }
+}
