@@ -40,3 +40,6 @@ cargo run --quiet -p staff-mfa-tests --example flow_cost
 echo
 echo "==> busiest partition key at 10,000 sign-ins a minute (recorded requests, simulated)"
 cargo run --quiet -p staff-mfa-tests --example audit_partitions
+echo
+echo "==> mfa-admin account import: 10,000 rows"
+cargo run --quiet -p staff-mfa-tests --example import_bench

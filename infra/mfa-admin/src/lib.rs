@@ -1,6 +1,8 @@
 //! `mfa-admin`'s operations, as a library so the integration tests seed data the same way an
 //! operator does.
 
+pub mod import;
+
 use aws_config::SdkConfig;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use shared::account::{NewAccount, normalise_username};

@@ -148,6 +148,16 @@ enum AccountCommand {
         #[arg(long, conflicts_with = "password_stdin")]
         invite: bool,
     },
+    /// Import accounts from a CSV file with the header username,kind,name_email,address_email.
+    Import {
+        file: std::path::PathBuf,
+        /// Report what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Mail each added account an invitation to choose a password (PUBLIC_BASE_URL).
+        #[arg(long)]
+        invite: bool,
+    },
     /// Disable an account: it cannot sign in, and its sessions end.
     Disable {
         #[arg(long)]
@@ -356,6 +366,73 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 return Ok(());
             }
             println!("added {username}");
+        }
+        Command::Account {
+            command:
+                AccountCommand::Import {
+                    file,
+                    dry_run,
+                    invite,
+                },
+        } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", file.display())))?;
+            let app = mfa_admin::connect(&sdk).await?;
+            let report = mfa_admin::import::import(&app.store, app.now(), &bytes, dry_run).await?;
+            let verb = |done: &'static str, would: &'static str| if dry_run { would } else { done };
+            for (line, why) in &report.refused {
+                println!("refused line {line}: {why}");
+            }
+            for (user, fields) in &report.updated {
+                println!(
+                    "{} {user} ({})",
+                    verb("updated", "would update"),
+                    fields.join(", ")
+                );
+            }
+            for user in &report.added {
+                println!("{} {user}", verb("added", "would add"));
+            }
+            let mut invited = 0;
+            if invite && !dry_run {
+                let base = std::env::var("PUBLIC_BASE_URL")
+                    .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+                for account in app.store.get_profiles(&report.added).await? {
+                    match shared::flows::passwords::mail_link(&app, &account, true, &base).await {
+                        Ok(()) => invited += 1,
+                        Err(e) => println!("not invited {}: {e}", account.username),
+                    }
+                }
+            }
+            let detail = serde_json::json!({
+                "added": report.added.len(), "updated": report.updated.len(),
+                "unchanged": report.unchanged.len(), "refused": report.refused.len(),
+                "invited": invited, "dry_run": dry_run,
+            });
+            if !dry_run {
+                app.audit_detail(
+                    "mfa-admin",
+                    "account_import",
+                    &file.display().to_string(),
+                    "success",
+                    Some(&detail),
+                )
+                .await;
+            }
+            println!(
+                "{} {}, {} {}, unchanged {}, refused {}{}",
+                verb("added", "would add"),
+                report.added.len(),
+                verb("updated", "would update"),
+                report.updated.len(),
+                report.unchanged.len(),
+                report.refused.len(),
+                if invite {
+                    format!(", invited {invited}")
+                } else {
+                    String::new()
+                }
+            );
         }
         Command::Account {
             command:

@@ -205,3 +205,70 @@ async fn a_confidential_client_gets_its_secret_once_and_bad_uris_are_refused() {
         .unwrap();
     assert_eq!(line.len(), "client_secret: ".len() + 43);
 }
+
+fn admin_out(table: &str, secret: &str, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mfa-admin"))
+        .args(args)
+        .env("MFA_TABLE", table)
+        .env("MFA_KEYS_SECRET", secret)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_import_reports_every_row_and_running_it_again_changes_nothing() {
+    let (table, secret, db) = fresh_table().await;
+    let file = std::env::temp_dir().join(format!("import-{}.csv", rand_suffix()));
+    std::fs::write(
+        &file,
+        "\u{feff}username,kind,name_email,address_email\r\n\
+         jane,staff,jane@example.org,\r\n\
+         \"smith, john\",staff,,\r\n\
+         bob,wizard,,\r\n\
+         carl,staff,not an email,\r\n\
+         JANE,member,,\r\n\
+         dora,member,,\"dora@example.org\"\r\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, out) = admin_out(&table, &secret, &["account", "import", path, "--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("would add jane") && out.contains("would add dora"),
+        "{out}"
+    );
+    assert_eq!(items(&db, &table).await, 0, "a dry run writes nothing");
+
+    let (code, out) = admin_out(&table, &secret, &["account", "import", path]);
+    assert_eq!(code, 0, "{out}");
+    for expected in [
+        "refused line 3: invalid username \"smith, john\"",
+        "refused line 4: unknown kind",
+        "refused line 5: invalid name_email",
+        "refused line 6: duplicate of line 2",
+        "added jane",
+        "added dora",
+        "added 2, updated 0, unchanged 0, refused 4",
+    ] {
+        assert!(out.contains(expected), "{expected:?} in {out}");
+    }
+    assert_eq!(items(&db, &table).await, 2);
+
+    let (_, again) = admin_out(&table, &secret, &["account", "import", path]);
+    assert!(
+        again.contains("added 0, updated 0, unchanged 2, refused 4"),
+        "{again}"
+    );
+    std::fs::write(
+        &file,
+        "username,kind,name_email,address_email\njane,sysadmin,jane@example.org,\n",
+    )
+    .unwrap();
+    let (_, changed) = admin_out(&table, &secret, &["account", "import", path]);
+    assert!(changed.contains("updated jane (kind)"), "{changed}");
+    std::fs::remove_file(&file).unwrap();
+}

@@ -27,6 +27,29 @@ pub(crate) fn account_pk(username: &str) -> String {
     format!("ACCOUNT#{username}")
 }
 
+/// A new account's profile item (staff are listed in the sparse index).
+fn profile_item(new: &NewAccount<'_>) -> Item {
+    let mut item = key(account_pk(new.username), PROFILE);
+    item.insert("username".into(), s(new.username));
+    item.insert("kind".into(), s(new.kind.as_str()));
+    item.insert("created_at".into(), n(new.created_at));
+    item.insert("session_epoch".into(), n(0));
+    if new.kind.is_staff() {
+        item.insert("gsi1pk".into(), s(STAFF_INDEX));
+        item.insert("gsi1sk".into(), s(new.username));
+    }
+    for (name, value) in [
+        ("name_email", new.name_email),
+        ("address_email", new.address_email),
+        ("password_hash", new.password_hash),
+    ] {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            item.insert(name.into(), s(v));
+        }
+    }
+    item
+}
+
 fn parse_profile(item: &Item) -> Result<Account> {
     let corrupt = |what: &str| Error::Internal(format!("account item: {what}"));
     Ok(Account {
@@ -111,24 +134,7 @@ impl Store {
 
     /// Creates an account; false when the username is taken (nothing is overwritten).
     pub async fn create_account(&self, new: NewAccount<'_>) -> Result<bool> {
-        let mut item = key(account_pk(new.username), PROFILE);
-        item.insert("username".into(), s(new.username));
-        item.insert("kind".into(), s(new.kind.as_str()));
-        item.insert("created_at".into(), n(new.created_at));
-        item.insert("session_epoch".into(), n(0));
-        if new.kind.is_staff() {
-            item.insert("gsi1pk".into(), s(STAFF_INDEX));
-            item.insert("gsi1sk".into(), s(new.username));
-        }
-        for (name, value) in [
-            ("name_email", new.name_email),
-            ("address_email", new.address_email),
-            ("password_hash", new.password_hash),
-        ] {
-            if let Some(v) = value.filter(|v| !v.is_empty()) {
-                item.insert(name.into(), s(v));
-            }
-        }
+        let item = profile_item(&new);
         let put = self
             .db
             .put_item()
@@ -322,5 +328,129 @@ impl Store {
             }
         }
         Ok(true)
+    }
+}
+
+impl Store {
+    /// The profiles of `usernames` that exist, 100 to a request (a bulk import's first look).
+    pub async fn get_profiles(&self, usernames: &[String]) -> Result<Vec<Account>> {
+        let mut found = vec![];
+        for chunk in usernames.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(|u| key(account_pk(u), PROFILE)).collect();
+            while !keys.is_empty() {
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(super::schema::build_err)?;
+                let out = self
+                    .db
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable("batch get profiles"))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    found.push(parse_profile(item)?);
+                }
+                keys = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+
+    /// Creates accounts 25 to a request. Each item is one whole account, so no row is ever half
+    /// written; the caller has checked that none exists.
+    pub async fn create_accounts(&self, new: &[NewAccount<'_>]) -> Result<()> {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in new.chunks(25) {
+            let mut writes: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|a| {
+                    PutRequest::builder()
+                        .set_item(Some(profile_item(a)))
+                        .build()
+                        .map(|p| WriteRequest::builder().put_request(p).build())
+                        .map_err(super::schema::build_err)
+                })
+                .collect::<Result<_>>()?;
+            while !writes.is_empty() {
+                let out = self
+                    .db
+                    .batch_write_item()
+                    .request_items(&self.table, writes)
+                    .send()
+                    .await
+                    .map_err(unavailable("batch write accounts"))?;
+                writes = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    /// Updates an account's kind and emails (an import); the sparse index follows the kind.
+    pub async fn update_profile(
+        &self,
+        username: &str,
+        kind: AccountKind,
+        name_email: Option<&str>,
+        address_email: Option<&str>,
+    ) -> Result<()> {
+        let mut sets = vec!["kind = :k"];
+        let mut removes = vec![];
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":k", s(kind.as_str()));
+        for (name, value, placeholder) in [
+            ("name_email", name_email, ":ne"),
+            ("address_email", address_email, ":ae"),
+        ] {
+            match value.filter(|v| !v.is_empty()) {
+                Some(v) => {
+                    sets.push(if name == "name_email" {
+                        "name_email = :ne"
+                    } else {
+                        "address_email = :ae"
+                    });
+                    update = update.expression_attribute_values(placeholder, s(v));
+                }
+                None => removes.push(name),
+            }
+        }
+        if kind.is_staff() {
+            sets.push("gsi1pk = :idx, gsi1sk = :user");
+            update = update
+                .expression_attribute_values(":idx", s(STAFF_INDEX))
+                .expression_attribute_values(":user", s(username));
+        } else {
+            removes.extend(["gsi1pk", "gsi1sk"]);
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(unavailable("update profile"))?;
+        Ok(())
     }
 }
