@@ -112,7 +112,7 @@ warm GET /jwks.json 200
 # limits.mjs locks bob out, which the readiness steps must not see.
 status=0
 export MFA_ADMIN="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
-for file in seed-flow.mjs oidc.mjs federation.mjs limits.mjs; do
+for file in seed-flow.mjs oidc.mjs federation.mjs accounts.mjs limits.mjs; do
   echo "==> node --test tests/e2e/$file"
   E2E_BASE_URL="http://127.0.0.1:$http_port" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
     setsid node --test "tests/e2e/$file" < /dev/null &

@@ -6,7 +6,7 @@ use data_encoding::BASE64;
 use sha2::{Digest, Sha256};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}\
-label{display:block;margin-top:1rem;font-weight:600}input,textarea{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+label{display:block;margin-top:1rem;font-weight:600}input,textarea,select{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 input[type=checkbox]{display:inline;width:auto;margin-right:.5rem}\
 button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}button.link{background:none;border:none;color:#0645ad;text-decoration:underline;padding:0}\
 .error{color:#b00020;font-weight:600}.ok{color:#0a6b2d;font-weight:600}[hidden]{display:none!important}\

@@ -158,6 +158,7 @@ impl Stack {
             &self.setup_email
         } else if path.starts_with("/settings")
             || path.starts_with("/accounts/")
+            || path == "/accounts"
             || path == "/audit"
             || path == "/admin"
         {

@@ -345,3 +345,66 @@ async fn deleting_an_account_removes_its_enrolment_sessions_and_links() {
     assert!(left.is_empty(), "{left:#?}");
     assert_eq!(s.sign_in("quin", PASSWORD).await.status, 401);
 }
+
+#[tokio::test]
+async fn the_admin_list_finds_accounts_by_kind_and_name_with_their_state_page_by_page() {
+    let s = stack().await;
+    for (name, kind) in [
+        ("ann", Staff),
+        ("anton", Member),
+        ("bea", Staff),
+        ("api1", Api),
+    ] {
+        s.add(name, kind, Some(&address(name)), None).await;
+    }
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        s.post_as(&admin, "/accounts/bea/disable", json!({}))
+            .await
+            .status,
+        204
+    );
+    for _ in 0..5 {
+        s.sign_in("anton", "wrong").await;
+    }
+    let r = s.get("/accounts?search=an", Some(&admin)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let names: Vec<&str> = r.body["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ann", "anton"]);
+    let r = s.get("/accounts?kind=staff", Some(&admin)).await;
+    let staff = r.body["accounts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert_eq!(staff.len(), 2, "{r:?}");
+    assert_eq!(staff[1]["username"], "bea");
+    assert_eq!(staff[1]["disabled"], true);
+    // Two at a time, in username order, every account once.
+    let mut seen = vec![];
+    let mut path = "/accounts?limit=2".to_owned();
+    loop {
+        let r = s.get(&path, Some(&admin)).await;
+        for a in r.body["accounts"].as_array().unwrap() {
+            seen.push(a["username"].as_str().unwrap().to_owned());
+        }
+        match r.body["next"].as_str() {
+            Some(next) => path = format!("/accounts?limit=2&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["admin", "ann", "anton", "api1", "bea"]);
+    for bad in ["?kind=wizard", "?limit=0", "?search=a%20b"] {
+        assert_eq!(
+            s.get(&format!("/accounts{bad}"), Some(&admin)).await.status,
+            400,
+            "{bad}"
+        );
+    }
+}

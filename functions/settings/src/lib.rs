@@ -30,6 +30,7 @@ pub fn router(app: App) -> Router {
             .route("/settings/mfa-readiness", get(readiness))
             .route("/settings/providers/{id}", put(put_provider))
             .route("/accounts/{username}/mfa/reset", post(reset))
+            .route("/accounts", get(list_accounts))
             .route("/accounts/{username}/unlock", post(unlock))
             .route("/accounts/{username}/disable", post(disable))
             .route("/accounts/{username}/enable", post(enable))
@@ -420,5 +421,68 @@ async fn rotate_client_secret(
     Ok(shared::http::json(
         StatusCode::OK,
         json!({ "client_id": id, "client_secret": secret }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct AccountsQuery {
+    search: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /accounts`: the accounts list of the admin page, by username, with their kind,
+/// enrolment, lock and whether disabled; `search` is a username prefix; pages by `cursor`.
+async fn list_accounts(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<AccountsQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    admin::require_admin(&app, bearer(&headers)).await?;
+    let Query(q) = query.map_err(|_| bad("The query string is malformed."))?;
+    let limit = match q.limit.as_deref() {
+        None => 50,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| bad("limit must be a number from 1 to 200."))?,
+    };
+    let kinds: Vec<shared::policy::AccountKind> = match q.kind.as_deref() {
+        None | Some("") => shared::policy::AccountKind::ALL.to_vec(),
+        Some(k) => vec![
+            shared::policy::AccountKind::parse(k)
+                .ok_or_else(|| bad("kind must be staff, sysadmin, member or api."))?,
+        ],
+    };
+    let prefix = match q.search.as_deref().map(str::trim) {
+        None | Some("") => String::new(),
+        Some(s) => normalise_username(s).ok_or_else(|| {
+            bad("search is the start of a username: letters, digits and . _ @ - +.")
+        })?,
+    };
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            Some(normalise_username(c).ok_or_else(|| bad("cursor is not one this service gave."))?)
+        }
+    };
+    let (rows, next) = app
+        .store
+        .list_accounts(&kinds, &prefix, cursor.as_deref(), limit, app.now())
+        .await?;
+    let accounts: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "username": r.username, "kind": r.kind.as_str(), "disabled": r.disabled,
+                "enrolment": r.enrolment, "locked_until": r.locked_until.map(rfc3339),
+            })
+        })
+        .collect();
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "accounts": accounts, "next": next }),
     ))
 }

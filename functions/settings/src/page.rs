@@ -99,6 +99,24 @@ const BODY: &str = r#"<main>
 </form>
 </section>
 
+<section aria-labelledby="accounts-heading">
+<h2 id="accounts-heading">Accounts</h2>
+<form id="accounts-form" novalidate>
+  <label for="accounts-search">Account name starts with</label>
+  <input id="accounts-search" name="search" autocomplete="off">
+  <label for="accounts-kind">Kind</label>
+  <select id="accounts-kind" name="kind"><option value="">Any</option><option>staff</option><option>sysadmin</option><option>member</option><option>api</option></select>
+  <button type="submit">Search accounts</button>
+</form>
+<table aria-labelledby="accounts-heading">
+<thead><tr><th scope="col">User</th><th scope="col">Kind</th><th scope="col">Authenticator</th><th scope="col">Locked until (UTC)</th><th scope="col">Actions</th></tr></thead>
+<tbody id="accounts"></tbody>
+</table>
+<button type="button" id="accounts-more" hidden>More accounts</button>
+<p id="accounts-message" role="status" aria-live="polite"></p>
+<p>The last sign-ins of an account: filter the activity below by its username and the action sign_in.</p>
+</section>
+
 <section aria-labelledby="clients-heading">
 <h2 id="clients-heading">Sites that sign in through us</h2>
 <p>OpenID Connect clients: the organisation's staff sites and tools. A new confidential client's secret is shown once.</p>
@@ -213,7 +231,7 @@ async function enter(t){
   if(!r)return;
   if(r.status!==200){say(explain(r),true);return;}
   say('');show('panel');showSettings(r.data);
-  await Promise.all([loadReadiness(),loadAudit(),loadClients()]);
+  await Promise.all([loadReadiness(),loadAudit(),loadClients(),loadAccounts(false)]);
 }
 function showSettings(s){
   settings=s;
@@ -318,6 +336,35 @@ $('client-form').addEventListener('submit',async e=>{
   $('client-form').reset();
   await loadClients();await loadAudit();
 });
+let accountsNext=null;
+async function loadAccounts(more){
+  const q=new URLSearchParams({limit:'25'});
+  const search=$('accounts-search').value.trim(), kind=$('accounts-kind').value;
+  if(search)q.set('search',search);if(kind)q.set('kind',kind);
+  if(more&&accountsNext)q.set('cursor',accountsNext);
+  const r=await api('GET','/accounts?'+q.toString());
+  if(!r)return;
+  if(r.status!==200){note('accounts-message',explain(r),true);return;}
+  accountsNext=r.data.next||null;$('accounts-more').hidden=!accountsNext;
+  const body=$('accounts');if(!more)body.replaceChildren();
+  (r.data.accounts||[]).forEach(a=>{
+    const row=document.createElement('tr');
+    cell(row,a.username+(a.disabled?' (disabled)':''));cell(row,a.kind);
+    cell(row,a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none');
+    cell(row,a.locked_until?when(a.locked_until):'');
+    const actions=cell(row,'');
+    const b=document.createElement('button');b.type='button';
+    b.textContent=(a.disabled?'Enable ':'Disable ')+a.username;
+    b.addEventListener('click',async()=>{
+      const x=await api('POST','/accounts/'+encodeURIComponent(a.username)+(a.disabled?'/enable':'/disable'));
+      if(x&&x.status===204){note('accounts-message',(a.disabled?'Enabled ':'Disabled ')+a.username+'.');await loadAccounts(false);await loadAudit();}
+      else if(x)note('accounts-message',explain(x),true);
+    });
+    actions.appendChild(b);body.appendChild(row);
+  });
+}
+$('accounts-form').addEventListener('submit',e=>{e.preventDefault();loadAccounts(false);});
+$('accounts-more').addEventListener('click',()=>loadAccounts(true));
 async function afterChange(){await Promise.all([loadReadiness(),loadAudit()]);}
 
 $('password-form').addEventListener('submit',async e=>{

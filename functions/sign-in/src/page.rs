@@ -204,7 +204,7 @@ $('new-password').addEventListener('input',()=>{
 $('password-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
   const body={token,password:$('new-password').value};
-  if(main.dataset.code==='1')body.code=$('code').value;
+  if(main.dataset.code==='1'&&$('code').value.trim())body.code=$('code').value;
   const r=await fetch('/password/reset',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(body)});
   let d={};try{d=await r.json();}catch(x){}
   if(r.ok){$('password-form').hidden=true;say(d.message);return;}

@@ -22,6 +22,17 @@ pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
 pub(crate) const STAFF_INDEX: &str = "STAFF";
 pub(crate) const ENROLMENT_INDEX: &str = "ENROLMENT";
 pub(crate) const LOCKED_INDEX: &str = "LOCKED";
+/// Every other account (members, API users), for the admin page's list.
+pub(crate) const OTHER_INDEX: &str = "ACCOUNT";
+
+/// Which index partition lists a profile: staff apart, for readiness.
+fn index_of(kind: AccountKind) -> &'static str {
+    if kind.is_staff() {
+        STAFF_INDEX
+    } else {
+        OTHER_INDEX
+    }
+}
 
 pub(crate) fn account_pk(username: &str) -> String {
     format!("ACCOUNT#{username}")
@@ -34,10 +45,8 @@ fn profile_item(new: &NewAccount<'_>) -> Item {
     item.insert("kind".into(), s(new.kind.as_str()));
     item.insert("created_at".into(), n(new.created_at));
     item.insert("session_epoch".into(), n(0));
-    if new.kind.is_staff() {
-        item.insert("gsi1pk".into(), s(STAFF_INDEX));
-        item.insert("gsi1sk".into(), s(new.username));
-    }
+    item.insert("gsi1pk".into(), s(index_of(new.kind)));
+    item.insert("gsi1sk".into(), s(new.username));
     for (name, value) in [
         ("name_email", new.name_email),
         ("address_email", new.address_email),
@@ -434,14 +443,10 @@ impl Store {
                 None => removes.push(name),
             }
         }
-        if kind.is_staff() {
-            sets.push("gsi1pk = :idx, gsi1sk = :user");
-            update = update
-                .expression_attribute_values(":idx", s(STAFF_INDEX))
-                .expression_attribute_values(":user", s(username));
-        } else {
-            removes.extend(["gsi1pk", "gsi1sk"]);
-        }
+        sets.push("gsi1pk = :idx, gsi1sk = :user");
+        update = update
+            .expression_attribute_values(":idx", s(index_of(kind)))
+            .expression_attribute_values(":user", s(username));
         let mut expression = format!("SET {}", sets.join(", "));
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
@@ -452,5 +457,127 @@ impl Store {
             .await
             .map_err(unavailable("update profile"))?;
         Ok(())
+    }
+}
+
+/// One account as the admin page's list shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AccountRow {
+    pub username: String,
+    pub kind: AccountKind,
+    pub disabled: bool,
+    /// `active`, `pending` or none.
+    pub enrolment: Option<&'static str>,
+    /// When password or code entry is locked, until when.
+    pub locked_until: Option<u64>,
+}
+
+impl Store {
+    /// A page of accounts in username order after `after`, whose username starts with `prefix`,
+    /// of `kinds`; with their enrolment and locks (read 100 keys to a request). Index queries
+    /// only: never a scan.
+    pub async fn list_accounts(
+        &self,
+        kinds: &[AccountKind],
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+        now: u64,
+    ) -> Result<(Vec<AccountRow>, Option<String>)> {
+        let mut partitions: Vec<&str> = kinds.iter().map(|k| index_of(*k)).collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        let mut accounts = vec![];
+        for partition in partitions {
+            let mut query = self
+                .db
+                .query()
+                .table_name(&self.table)
+                .index_name(super::schema::GSI1)
+                .expression_attribute_values(":p", s(partition))
+                .limit(i32::try_from(limit + 1).unwrap_or(101));
+            query = match after {
+                Some(a) => query
+                    .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
+                    .expression_attribute_values(":after", s(a)),
+                // A key condition may not test an empty string.
+                None if prefix.is_empty() => query.key_condition_expression("gsi1pk = :p"),
+                None => query
+                    .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :prefix)")
+                    .expression_attribute_values(":prefix", s(prefix)),
+            };
+            let out = query.send().await.map_err(unavailable("query accounts"))?;
+            for item in out.items() {
+                let account = parse_profile(item)?;
+                if kinds.contains(&account.kind) && account.username.starts_with(prefix) {
+                    accounts.push(account);
+                }
+            }
+        }
+        accounts.sort_by(|a, b| a.username.cmp(&b.username));
+        let next = (accounts.len() > limit).then(|| accounts[limit - 1].username.clone());
+        accounts.truncate(limit);
+        let mut keys = vec![];
+        for a in &accounts {
+            for sk in [MFA, PASSWORD_LOCK, CODE_LOCK] {
+                keys.push(key(account_pk(&a.username), sk));
+            }
+        }
+        let mut extra: std::collections::HashMap<(String, String), Item> = Default::default();
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .build()
+                    .map_err(super::schema::build_err)?;
+                let out = self
+                    .db
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable("batch get account state"))?;
+                for item in out
+                    .responses()
+                    .and_then(|r| r.get(&self.table))
+                    .into_iter()
+                    .flatten()
+                {
+                    if let (Some(pk), Some(sk)) = (get_s(item, "pk"), get_s(item, "sk")) {
+                        extra.insert((pk.to_owned(), sk.to_owned()), item.clone());
+                    }
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+        }
+        let rows = accounts
+            .into_iter()
+            .map(|a| {
+                let get = |sk: &str| extra.get(&(account_pk(&a.username), sk.to_owned()));
+                let enrolment = get(MFA).and_then(|m| match get_s(m, "status") {
+                    Some("active") => Some("active"),
+                    Some("pending") => Some("pending"),
+                    _ => None,
+                });
+                let locked_until = [PASSWORD_LOCK, CODE_LOCK]
+                    .iter()
+                    .filter_map(|sk| get(sk).and_then(|l| get_n(l, "locked_until")))
+                    .filter(|until| *until > now)
+                    .max();
+                AccountRow {
+                    username: a.username,
+                    kind: a.kind,
+                    disabled: a.disabled,
+                    enrolment,
+                    locked_until,
+                }
+            })
+            .collect();
+        Ok((rows, next))
     }
 }
