@@ -218,16 +218,21 @@ pub fn clear_session_cookie() -> HeaderValue {
     )
 }
 
-/// The session token from the session cookie, if the browser sent one.
-pub fn cookie_session(headers: &HeaderMap) -> Option<&str> {
+/// The value of the cookie `name`, if the browser sent one.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value)
+}
+
+/// The session token from the session cookie, if the browser sent one.
+pub fn cookie_session(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
 }
 
 /// CSRF defence for state-changing requests authenticated by the cookie: the browser's `Origin`

@@ -150,6 +150,7 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         )
         .await;
     assert_eq!(reset.status, 200, "{reset:?}");
+    assert_eq!(s.get("/accounts?limit=2", Some(&admin)).await.status, 200);
     for path in ["/accounts/api1/disable", "/accounts/api1/enable"] {
         assert_eq!(
             s.send(axum::http::Method::POST, path, None, Some(&admin))

@@ -330,17 +330,6 @@ fn redirect(to: &str) -> Response {
     r
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v)
-}
-
 /// The provider sends the browser back here. Signed in: the session cookie, then the site that was
 /// waiting (with a code) or our own page. Refused: a page that says why and what to do instead.
 async fn federated_callback(
@@ -351,7 +340,7 @@ async fn federated_callback(
 ) -> Result<Response, Error> {
     let Query(params) = query.unwrap_or_default();
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    let binding = cookie_value(&headers, BINDING_COOKIE);
+    let binding = shared::http::cookie(&headers, BINDING_COOKIE);
     let done = match federated::callback(&app, &params, binding, &issuer).await {
         Ok(done) => done,
         Err(Error::SocialSignInDisabled) => {

@@ -343,38 +343,15 @@ impl Store {
 impl Store {
     /// The profiles of `usernames` that exist, 100 to a request (a bulk import's first look).
     pub async fn get_profiles(&self, usernames: &[String]) -> Result<Vec<Account>> {
-        let mut found = vec![];
-        for chunk in usernames.chunks(100) {
-            let mut keys: Vec<Item> = chunk.iter().map(|u| key(account_pk(u), PROFILE)).collect();
-            while !keys.is_empty() {
-                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()
-                    .map_err(super::schema::build_err)?;
-                let out = self
-                    .db
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable("batch get profiles"))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    found.push(parse_profile(item)?);
-                }
-                keys = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
-            }
-        }
-        Ok(found)
+        let keys: Vec<Item> = usernames
+            .iter()
+            .map(|u| key(account_pk(u), PROFILE))
+            .collect();
+        self.batch_get(keys, "batch get profiles")
+            .await?
+            .iter()
+            .map(parse_profile)
+            .collect()
     }
 
     /// Creates accounts 25 to a request. Each item is one whole account, so no row is ever half
@@ -524,35 +501,9 @@ impl Store {
             }
         }
         let mut extra: std::collections::HashMap<(String, String), Item> = Default::default();
-        for chunk in keys.chunks(100) {
-            let mut pending = chunk.to_vec();
-            while !pending.is_empty() {
-                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
-                    .set_keys(Some(pending))
-                    .build()
-                    .map_err(super::schema::build_err)?;
-                let out = self
-                    .db
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .map_err(unavailable("batch get account state"))?;
-                for item in out
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .into_iter()
-                    .flatten()
-                {
-                    if let (Some(pk), Some(sk)) = (get_s(item, "pk"), get_s(item, "sk")) {
-                        extra.insert((pk.to_owned(), sk.to_owned()), item.clone());
-                    }
-                }
-                pending = out
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .map(|k| k.keys().to_vec())
-                    .unwrap_or_default();
+        for item in self.batch_get(keys, "batch get account state").await? {
+            if let (Some(pk), Some(sk)) = (get_s(&item, "pk"), get_s(&item, "sk")) {
+                extra.insert((pk.to_owned(), sk.to_owned()), item.clone());
             }
         }
         let rows = accounts

@@ -66,6 +66,41 @@ impl Store {
         Ok(out.item)
     }
 
+    /// The items of `keys` that exist, read 100 to a request, strongly consistent.
+    pub(crate) async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        op: &'static str,
+    ) -> crate::error::Result<Vec<Item>> {
+        let mut found = vec![];
+        for chunk in keys.chunks(100) {
+            let mut pending = chunk.to_vec();
+            while !pending.is_empty() {
+                let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                    .set_keys(Some(pending))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(schema::build_err)?;
+                let out = self
+                    .db
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(unavailable(op))?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().cloned());
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .map(|k| k.keys().to_vec())
+                    .unwrap_or_default();
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes an item unconditionally (for items whose last write simply wins).
     pub(crate) async fn put(&self, item: Item, op: &'static str) -> crate::error::Result<()> {
         self.db
