@@ -59,7 +59,19 @@ stateful = {
     for name, r in resources.items()
     if r.get("Type") in ("AWS::DynamoDB::Table", "AWS::SecretsManager::Secret", "AWS::KMS::Key")
 }
+# Each function's routes (the HTTP API events' paths; "$default" for the catch-all).
+routes = {}
+for resource in resources.values():
+    if resource.get("Type") != "AWS::Serverless::Function":
+        continue
+    binary = resource["Metadata"]["BuildProperties"]["Binary"]
+    routes[binary] = sorted(
+        e["Properties"].get("Path", "$default")
+        for e in resource["Properties"].get("Events", {}).values()
+        if e.get("Type") == "HttpApi"
+    )
 print(json.dumps({
+    "routes": routes,
     "functions": functions,
     "audit": audit,
     "stateful": stateful,

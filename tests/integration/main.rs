@@ -10,6 +10,7 @@ mod iam;
 mod limits;
 mod oidc;
 mod relying_party;
+mod routes;
 mod setup;
 mod sign_in;
 mod verify;
