@@ -247,6 +247,25 @@ mod tests {
         assert!(reasons[5].contains("2 fields"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(20_261_129),
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_file_is_read_without_panicking_and_every_row_is_accounted_for(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)
+        ) {
+            let mut file = b"username,kind,name_email,address_email\n".to_vec();
+            file.extend(body);
+            let (rows, refused) = parse(&file);
+            // CR, LF and CRLF all end a record.
+            let lines = file.iter().filter(|b| **b == b'\n' || **b == b'\r').count() + 1;
+            proptest::prop_assert!(rows.len() + refused.len() <= lines);
+        }
+    }
+
     #[test]
     fn a_wrong_header_or_a_huge_file_imports_nothing() {
         assert!(parse(b"user,kind\nx,staff\n").0.is_empty());
