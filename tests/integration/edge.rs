@@ -64,3 +64,31 @@ async fn auth_answers_are_not_cached_and_pages_are_not_framed() {
     );
     assert!(page.text.contains("I don't have a security code"));
 }
+
+#[tokio::test]
+async fn bodies_that_are_not_utf8_or_not_declared_json_are_a_json_400() {
+    let s = Stack::new().await;
+    // Bytes a fuzzer sends (schemathesis's first run): API Gateway passes them base64-encoded.
+    for path in [
+        "/sign-in",
+        "/mfa/verify",
+        "/password/forgot",
+        "/sign-in/federated/nonce",
+    ] {
+        let req = axum::http::Request::post(path)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(vec![0xff, 0xfe, 0x0c, 0x80]))
+            .unwrap();
+        let r = s.raw(req).await;
+        assert_eq!((r.status, r.error()), (400, "invalid_request"), "{path}");
+    }
+    // JSON sent as text/plain (what a cross-site form can send) is refused.
+    let req = axum::http::Request::post("/sign-in")
+        .header("content-type", "text/plain")
+        .body(axum::body::Body::from(
+            json!({ "username": "a", "password": "b" }).to_string(),
+        ))
+        .unwrap();
+    let r = s.raw(req).await;
+    assert_eq!((r.status, r.error()), (400, "invalid_request"));
+}
