@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make dev`: a fresh machine to a running local stack. moto on 127.0.0.1:$MFA_AWS_PORT, the
-# table, keys and sender identity bootstrapped, demo data seeded (MFA on), and all four functions
+# table, keys and sender identity bootstrapped, demo data seeded (MFA on), and all five functions
 # behind `cargo lambda watch` on 127.0.0.1:$MFA_HTTP_PORT. Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

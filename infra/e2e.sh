@@ -83,7 +83,7 @@ setsid cargo lambda watch --ignore-changes --concurrency "${MFA_CONCURRENCY:-4}"
 sessions+=("$!")
 watch_pid=$!
 
-# The first request to each function starts it (and builds it if needed): warm all four, so the
+# The first request to each function starts it (and builds it if needed): warm all five, so the
 # browser's timeouts measure the pages, not the compiler.
 warm() { # METHOD PATH EXPECTED_STATUS(regex) [BODY]
   local deadline=$((SECONDS + 300)) code
