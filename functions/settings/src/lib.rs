@@ -136,10 +136,15 @@ async fn reset(
     username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
-    let Path(username) = username.map_err(|_| Error::NotFound)?;
-    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    let username = account_in_path(username)?;
     admin::reset_mfa(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The account a path names; a name that could not be an account is no such account (404).
+fn account_in_path(username: Result<Path<String>, PathRejection>) -> Result<String, Error> {
+    let Path(username) = username.map_err(|_| Error::NotFound)?;
+    normalise_username(&username).ok_or(Error::NotFound)
 }
 
 async fn account_change(
@@ -149,8 +154,7 @@ async fn account_change(
     change: admin::AccountChange,
 ) -> Result<StatusCode, Error> {
     let admin = admin::require_admin(app, bearer(headers)).await?;
-    let Path(username) = username.map_err(|_| Error::NotFound)?;
-    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    let username = account_in_path(username)?;
     admin::change_account(app, &Actor::Admin(&admin), &username, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,8 +192,7 @@ async fn unlock(
     username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
-    let Path(username) = username.map_err(|_| Error::NotFound)?;
-    let username = normalise_username(&username).ok_or(Error::NotFound)?;
+    let username = account_in_path(username)?;
     admin::unlock(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }

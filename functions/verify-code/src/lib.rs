@@ -42,7 +42,6 @@ async fn verify_code(
         &app,
         verified.authorization.as_deref(),
         &verified.username,
-        MfaState::Verified,
         &shared::oidc::amr(MfaState::Verified, None),
         &verified.session,
         &issuer,

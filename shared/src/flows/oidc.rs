@@ -28,7 +28,6 @@ pub enum Authorize {
 /// What a completed sign-in is, for issuing a code.
 pub struct SignedIn<'a> {
     pub username: &'a str,
-    pub mfa: MfaState,
     pub auth_time: u64,
     pub session_hash: &'a str,
     /// How the sign-in was made (RFC 8176), as the session keeps it.
@@ -39,7 +38,6 @@ impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
     fn from(s: &'a ActiveSession) -> Self {
         SignedIn {
             username: &s.username,
-            mfa: s.mfa,
             auth_time: s.auth_time,
             session_hash: &s.token_hash,
             amr: &s.amr,
@@ -191,7 +189,6 @@ pub async fn after_sign_in(
     app: &App,
     authorization: Option<&str>,
     username: &str,
-    mfa: MfaState,
     amr: &[String],
     session_token: &str,
     issuer: &str,
@@ -202,7 +199,6 @@ pub async fn after_sign_in(
     let session_hash = app.keys.tokens.hash(Purpose::Session, session_token);
     let signed_in = SignedIn {
         username,
-        mfa,
         auth_time: app.now(),
         session_hash: &session_hash,
         amr,
