@@ -86,8 +86,14 @@ pub async fn authorize(
         }
     };
     let now = app.now();
+    // A session that cannot be read (DynamoDB down) is an outage, not a signed-out browser: the
+    // user would be sent to a sign-in page that cannot work either.
     let live = match session {
-        Some(token) => sessions::authenticate(app, Some(token)).await.ok(),
+        Some(token) => match sessions::authenticate(app, Some(token)).await {
+            Ok(s) => Some(s),
+            Err(Error::Unavailable { context }) => return Err(Error::Unavailable { context }),
+            Err(_) => None,
+        },
         None => None,
     };
     if let Some(s) = live.as_ref()
@@ -359,26 +365,12 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
     let now = app.now();
     let family = new_token()?;
     let hash = app.keys.tokens.hash(Purpose::AuthorizationCode, code);
-    let grant = match app.store.redeem_grant("CODE", &hash, &family, now).await? {
+    let grant = match app.store.peek_grant("CODE", &hash, now).await? {
         Redeemed::Fresh(g) => g,
         Redeemed::Reused {
             family,
             session_hash,
-        } => {
-            // RFC 6749 4.1.2: a code used twice revokes what its first use issued: the refresh
-            // family, and the sign-in session, so the access token stops working here too.
-            if let Some(f) = family {
-                app.store
-                    .revoke_family(&f, now, now + app.config.session_max_secs)
-                    .await?;
-            }
-            if let Some(session) = session_hash {
-                app.store.delete_session(&session).await?;
-            }
-            app.audit("(client)", "token", &client.id, "code_reused")
-                .await;
-            return Err(Error::InvalidGrant(CODE_REFUSED));
-        }
+        } => return code_reused(app, client, family, session_hash).await,
         Redeemed::Missing => {
             app.audit("(client)", "token", &client.id, "invalid_grant")
                 .await;
@@ -392,15 +384,56 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
             .as_deref()
             .is_some_and(|c| pkce_matches(verifier, c));
     if !bound {
+        // Shown with the wrong verifier, client or redirect, the code is used up all the same:
+        // whoever holds it without its verifier gets no second try.
+        app.store.redeem_grant("CODE", &hash, &family, now).await?;
         app.audit(&grant.username, "token", &client.id, "invalid_grant")
             .await;
         return Err(Error::InvalidGrant(CODE_REFUSED));
     }
     let session = live_session(app, &grant).await?;
-    let tokens = issue(app, &grant, &family, &session, issuer, true).await?;
+    let tokens = match issue(
+        app,
+        &grant,
+        &family,
+        &session,
+        issuer,
+        Some(("CODE", &hash)),
+    )
+    .await?
+    {
+        Redeemed::Fresh(t) => t,
+        Redeemed::Reused {
+            family,
+            session_hash,
+        } => return code_reused(app, client, family, session_hash).await,
+        Redeemed::Missing => return Err(Error::InvalidGrant(CODE_REFUSED)),
+    };
     app.audit(&grant.username, "token", &client.id, "issued")
         .await;
     Ok(tokens)
+}
+
+/// RFC 6749 4.1.2: a code used twice revokes what its first use issued: the refresh family, and
+/// the sign-in session, so the access token stops working here too.
+async fn code_reused(
+    app: &App,
+    client: &Client,
+    family: Option<String>,
+    session_hash: Option<String>,
+) -> Result<Tokens> {
+    let now = app.now();
+    if let Some(f) = family {
+        app.store
+            .revoke_family(&f, now, now + app.config.session_max_secs)
+            .await?;
+    }
+    if let Some(session) = session_hash {
+        app.store.delete_session(&session).await?;
+    }
+    app.audit("(client)", "token", &client.id, "code_reused")
+        .await;
+    Err(Error::InvalidGrant(CODE_REFUSED))
 }
 
 async fn refresh_grant(
@@ -418,23 +451,12 @@ async fn refresh_grant(
     }
     let now = app.now();
     let hash = app.keys.tokens.hash(Purpose::RefreshToken, token);
-    // The family is the one the token was issued in; `redeem_grant` keeps it.
-    let grant = match app.store.redeem_grant("REFRESH", &hash, "-", now).await? {
+    let grant = match app.store.peek_grant("REFRESH", &hash, now).await? {
         Redeemed::Fresh(g) => g,
-        Redeemed::Reused { family, .. } => {
-            // RFC 9700 4.14.2: a rotated-out token used again means a copy exists; the whole
-            // family goes, the legitimate holder's newest token included.
-            if let Some(f) = family.filter(|f| f != "-") {
-                app.store
-                    .revoke_family(&f, now, now + app.config.session_max_secs)
-                    .await?;
-            }
-            app.audit("(client)", "refresh", &client.id, "reuse_revoked_family")
-                .await;
-            return Err(Error::InvalidGrant(REFRESH_REFUSED));
-        }
+        Redeemed::Reused { family, .. } => return refresh_reused(app, client, family).await,
         Redeemed::Missing => return Err(Error::InvalidGrant(REFRESH_REFUSED)),
     };
+    // The family is the one the token was issued in; its successor keeps it.
     let family = grant.family.clone().unwrap_or_default();
     if grant.client_id != client.id
         || family.is_empty()
@@ -445,10 +467,37 @@ async fn refresh_grant(
         return Err(Error::InvalidGrant(REFRESH_REFUSED));
     }
     let session = live_session(app, &grant).await?;
-    let tokens = issue(app, &grant, &family, &session, issuer, true).await?;
+    let tokens = match issue(
+        app,
+        &grant,
+        &family,
+        &session,
+        issuer,
+        Some(("REFRESH", &hash)),
+    )
+    .await?
+    {
+        Redeemed::Fresh(t) => t,
+        Redeemed::Reused { family, .. } => return refresh_reused(app, client, family).await,
+        Redeemed::Missing => return Err(Error::InvalidGrant(REFRESH_REFUSED)),
+    };
     app.audit(&grant.username, "refresh", &client.id, "issued")
         .await;
     Ok(tokens)
+}
+
+/// RFC 9700 4.14.2: a rotated-out token used again means a copy exists; the whole family goes,
+/// the legitimate holder's newest token included.
+async fn refresh_reused(app: &App, client: &Client, family: Option<String>) -> Result<Tokens> {
+    let now = app.now();
+    if let Some(f) = family.filter(|f| f != "-") {
+        app.store
+            .revoke_family(&f, now, now + app.config.session_max_secs)
+            .await?;
+    }
+    app.audit("(client)", "refresh", &client.id, "reuse_revoked_family")
+        .await;
+    Err(Error::InvalidGrant(REFRESH_REFUSED))
 }
 
 /// The sign-in session a grant came from, if it still lives (idle, 12 hours, sign-out, reset).
@@ -460,15 +509,16 @@ async fn live_session(app: &App, grant: &Grant) -> Result<ActiveSession> {
     }
 }
 
-/// Signs the access token (and the ID token), and stores a new refresh token of `family`.
+/// Signs the access token and the ID token; when a code or refresh token is redeemed, uses it up
+/// and stores its successor refresh token (of `family`) in one write.
 async fn issue(
     app: &App,
     grant: &Grant,
     family: &str,
     session: &ActiveSession,
     issuer: &str,
-    with_refresh: bool,
-) -> Result<Tokens> {
+    redeem: Option<(&'static str, &str)>,
+) -> Result<Redeemed<Tokens>> {
     let now = app.now();
     let ring = app.key_ring().await?;
     let exp = now + TOKEN_SECS;
@@ -503,7 +553,11 @@ async fn issue(
             .any(|s| s == "profile")
             .then(|| grant.username.clone()),
     };
-    let refresh_token = if with_refresh {
+    let access_token = ring.sign(ACCESS_TOKEN_TYPE, &access)?;
+    let id_token = ring.sign(ID_TOKEN_TYPE, &id)?;
+    // Redeeming a code or refresh token issues a refresh token, in the same write.
+    let mut refresh_token = None;
+    if let Some((kind, hash)) = redeem {
         let token = new_token()?;
         let refresh = Grant {
             redirect_uri: None,
@@ -514,26 +568,34 @@ async fn issue(
         };
         // A refresh token cannot outlive the sign-in session it came from.
         let session_end = session.auth_time + app.config.session_max_secs;
-        app.store
-            .put_grant(
-                "REFRESH",
-                &app.keys.tokens.hash(Purpose::RefreshToken, &token),
-                &refresh,
-                session_end.max(now + 1),
-            )
-            .await?;
-        Some(token)
-    } else {
-        None
-    };
-    Ok(Tokens {
-        access_token: ring.sign(ACCESS_TOKEN_TYPE, &access)?,
+        let refresh_hash = app.keys.tokens.hash(Purpose::RefreshToken, &token);
+        let issued = (refresh_hash.as_str(), &refresh, session_end.max(now + 1));
+        match app
+            .store
+            .redeem_grant_issuing(kind, hash, family, now, Some(issued))
+            .await?
+        {
+            Redeemed::Fresh(()) => refresh_token = Some(token),
+            Redeemed::Reused {
+                family,
+                session_hash,
+            } => {
+                return Ok(Redeemed::Reused {
+                    family,
+                    session_hash,
+                });
+            }
+            Redeemed::Missing => return Ok(Redeemed::Missing),
+        }
+    }
+    Ok(Redeemed::Fresh(Tokens {
+        access_token,
         token_type: "Bearer",
         expires_in: TOKEN_SECS,
         scope: grant.scope.clone(),
-        id_token: Some(ring.sign(ID_TOKEN_TYPE, &id)?),
+        id_token: Some(id_token),
         refresh_token,
-    })
+    }))
 }
 
 /// The password grant, for `api` users (RFC 6749 4.3): a JWT access token like the others, for
@@ -572,7 +634,9 @@ async fn password_grant(
         family: None,
     };
     let session = live_session(app, &grant).await?;
-    let mut tokens = issue(app, &grant, "", &session, issuer, false).await?;
+    let Redeemed::Fresh(mut tokens) = issue(app, &grant, "", &session, issuer, None).await? else {
+        return Err(Error::Internal("a password grant redeems nothing".into()));
+    };
     tokens.id_token = None;
     Ok(tokens)
 }

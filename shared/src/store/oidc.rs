@@ -12,7 +12,10 @@ use serde::de::DeserializeOwned;
 use super::accounts::bytes;
 use super::schema::build_err;
 use super::settings::ORG;
-use super::{Item, Store, get_b, get_n, get_s, is_condition_failure, key, n, s, unavailable};
+use super::{
+    Item, Store, cancelled_conditions, get_b, get_n, get_s, is_condition_failure, key, n, s,
+    unavailable,
+};
 use crate::error::{Error, Result};
 use crate::oidc::{Client, Grant};
 use crate::signing::KeyState;
@@ -62,6 +65,22 @@ fn parse<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
     get_s(item, "data")
         .and_then(|d| serde_json::from_str(d).ok())
         .ok_or_else(|| Error::Internal(format!("{what}: corrupt record")))
+}
+
+fn grant_item(kind: &str, hash: &str, grant: &Grant, expires_at: u64) -> Result<Item> {
+    let mut item = record(format!("{kind}#{hash}"), kind, grant, expires_at)?;
+    if let Some(family) = &grant.family {
+        item.insert("issued_family".into(), s(family));
+    }
+    Ok(item)
+}
+
+/// A used grant: what its first use issued, for revoking.
+fn reused<T>(item: &Item) -> Redeemed<T> {
+    Redeemed::Reused {
+        family: get_s(item, "issued_family").map(str::to_owned),
+        session_hash: parse::<Grant>(item, "grant").ok().map(|g| g.session_hash),
+    }
 }
 
 fn record<T: Serialize>(pk: String, sk: &str, value: &T, expires_at: u64) -> Result<Item> {
@@ -134,10 +153,7 @@ impl Store {
         grant: &Grant,
         expires_at: u64,
     ) -> Result<()> {
-        let mut item = record(format!("{kind}#{hash}"), kind, grant, expires_at)?;
-        if let Some(family) = &grant.family {
-            item.insert("issued_family".into(), s(family));
-        }
+        let item = grant_item(kind, hash, grant, expires_at)?;
         self.db
             .put_item()
             .table_name(&self.table)
@@ -187,11 +203,94 @@ impl Store {
                     _ => None,
                 });
                 Ok(match old {
-                    Some(item) if get_n(item, "used_at").is_some() => Redeemed::Reused {
-                        family: get_s(item, "issued_family").map(str::to_owned),
-                        session_hash: parse::<Grant>(item, "grant").ok().map(|g| g.session_hash),
-                    },
+                    Some(item) if get_n(item, "used_at").is_some() => reused(item),
                     _ => Redeemed::Missing,
+                })
+            }
+            Err(e) => Err(unavailable("redeem grant")(e)),
+        }
+    }
+
+    /// A code or refresh token's grant as it stands, without using it up.
+    pub async fn peek_grant(
+        &self,
+        kind: &'static str,
+        hash: &str,
+        now: u64,
+    ) -> Result<Redeemed<Grant>> {
+        let item = self
+            .get(key(format!("{kind}#{hash}"), kind), "get grant")
+            .await?;
+        Ok(match item {
+            Some(item) if get_n(&item, "used_at").is_some() => reused(&item),
+            Some(item) if get_n(&item, "expires_at").is_some_and(|e| e > now) => {
+                Redeemed::Fresh(parse(&item, "grant")?)
+            }
+            _ => Redeemed::Missing,
+        })
+    }
+
+    /// Redeems a code or refresh token once and stores the refresh token its use issues, in one
+    /// transaction: whatever fails, the token is either still unused or used with its successor
+    /// stored, never used up for nothing (a client's retry would then look like a stolen copy).
+    pub async fn redeem_grant_issuing(
+        &self,
+        kind: &'static str,
+        hash: &str,
+        family: &str,
+        now: u64,
+        issued: Option<(&str, &Grant, u64)>,
+    ) -> Result<Redeemed<()>> {
+        let redeem = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(format!("{kind}#{hash}"), kind)))
+            .update_expression(
+                "SET used_at = :now, issued_family = if_not_exists(issued_family, :f)",
+            )
+            .condition_expression(
+                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":f", s(family))
+            .build()
+            .map_err(build_err)?;
+        let mut tx = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(redeem).build());
+        if let Some((refresh_hash, grant, expires_at)) = issued {
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(grant_item(
+                                "REFRESH",
+                                refresh_hash,
+                                grant,
+                                expires_at,
+                            )?))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build(),
+            );
+        }
+        match tx.send().await {
+            Ok(_) => Ok(Redeemed::Fresh(())),
+            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
+                // Another use won (or it expired meanwhile): what it issued is in the item now.
+                Ok(match self.peek_grant(kind, hash, now).await? {
+                    Redeemed::Fresh(_) => Redeemed::Missing,
+                    Redeemed::Reused {
+                        family,
+                        session_hash,
+                    } => Redeemed::Reused {
+                        family,
+                        session_hash,
+                    },
+                    Redeemed::Missing => Redeemed::Missing,
                 })
             }
             Err(e) => Err(unavailable("redeem grant")(e)),
