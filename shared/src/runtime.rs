@@ -1,11 +1,20 @@
-//! Start-up shared by the four binaries: JSON logs, configuration, clients and keys once per cold
-//! start, then the Lambda loop. A bad configuration ends the cold start with a message naming it.
+//! Start-up shared by the five binaries: JSON logs, configuration, clients and keys once per cold
+//! start, then the Lambda loop. A bad configuration ends the cold start with a message naming it;
+//! an unreachable Secrets Manager does not (see `start`).
 
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
 use axum::Router;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
 
 use crate::app::{App, sdk_config};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::error::{Error, Result};
 
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -24,9 +33,52 @@ pub async fn run(build: fn(App) -> Router) -> Result<(), lambda_http::Error> {
         tracing::error!(error = %e, "cold start failed: configuration");
         eprintln!("cold start failed: {e}");
     })?;
-    let app = App::connect(config, &sdk_config().await, Clock::system())
+    let router = start(config, sdk_config().await, Clock::system(), build)
         .await
         .inspect_err(|e| tracing::error!(error = ?e, "cold start failed: keys or clients"))?;
-    app.warm_up().await;
-    lambda_http::run(build(app)).await
+    lambda_http::run(router).await
+}
+
+/// The function's router. When the keys cannot be fetched at cold start because Secrets Manager
+/// is unreachable, the instance starts anyway and each request tries again, answering 503 JSON
+/// until one succeeds: a failed cold start would reach the caller as API Gateway's bare 500.
+/// Anything else (a malformed key secret, say) still fails the cold start, loudly.
+pub async fn start(
+    config: Config,
+    sdk: SdkConfig,
+    clock: Clock,
+    build: fn(App) -> Router,
+) -> Result<Router> {
+    match App::connect(config.clone(), &sdk, clock.clone()).await {
+        Ok(app) => {
+            app.warm_up().await;
+            Ok(build(app))
+        }
+        Err(Error::Unavailable { context }) => {
+            tracing::error!(%context, "cold start without keys: requests will retry");
+            Ok(deferred(config, sdk, clock, build))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A router that builds the real one on the first request that can fetch the keys.
+fn deferred(config: Config, sdk: SdkConfig, clock: Clock, build: fn(App) -> Router) -> Router {
+    let ready: Arc<OnceCell<Router>> = Arc::default();
+    Router::new().fallback(move |request: Request| {
+        let (ready, config, sdk, clock) =
+            (ready.clone(), config.clone(), sdk.clone(), clock.clone());
+        async move {
+            let router = ready
+                .get_or_try_init(|| async { App::connect(config, &sdk, clock).await.map(build) })
+                .await;
+            match router {
+                Ok(router) => match router.clone().oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                },
+                Err(e) => e.into_response(),
+            }
+        }
+    })
 }
