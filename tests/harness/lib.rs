@@ -3,6 +3,7 @@
 //! switchable TCP proxy for outage drills, and the SES outbox read back from moto.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod faults;
 pub mod idp;
 pub mod proxy;
 pub mod recorder;
@@ -31,7 +32,7 @@ pub fn endpoint() -> String {
 
 // Tests need real time here: unique names, and tokens an identity provider would sign now.
 #[allow(clippy::disallowed_methods)]
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
     // The whole time, not just its nanoseconds: a long-lived moto keeps earlier runs' tables.
     let nanos = std::time::SystemTime::now()
@@ -44,6 +45,9 @@ fn unique(prefix: &str) -> String {
         N.fetch_add(1, Ordering::Relaxed)
     )
 }
+
+/// The functions, by their names in template.yaml.
+pub const FUNCTIONS: [&str; 5] = ["sign-in", "setup-email", "verify-code", "settings", "oidc"];
 
 pub struct Stack {
     pub app: App,
@@ -80,32 +84,62 @@ impl Stack {
         Self::with_sdk(sdk.clone(), sdk).await
     }
 
-    /// A stack whose four functions each have their own clients, recording the AWS actions they
+    /// A stack whose five functions each have their own clients, recording the AWS actions they
     /// call (for checking template.yaml's policies against the code).
     pub async fn recorded() -> (
         Stack,
         std::collections::BTreeMap<&'static str, recorder::Calls>,
     ) {
+        let calls: std::collections::BTreeMap<&'static str, recorder::Calls> = FUNCTIONS
+            .into_iter()
+            .map(|f| (f, recorder::Calls::default()))
+            .collect();
+        let stack = Self::rewired(|name, sdk| recorder::recording(sdk, &calls[name])).await;
+        (stack, calls)
+    }
+
+    /// A stack whose five functions reach AWS through an outage drill (`faults`); the test's own
+    /// setup (`app`, scans) does not.
+    pub async fn faulty() -> (Stack, faults::Faults) {
+        let drill = faults::Faults::default();
+        let stack = Self::rewired(|_, sdk| faults::through(sdk, &drill)).await;
+        drill.reset();
+        (stack, drill)
+    }
+
+    /// New instances of the five functions, through `drill`: as after a cold start, nothing
+    /// cached, so a request makes the same AWS calls each time.
+    pub async fn restart_functions(&mut self, drill: &faults::Faults) {
         let sdk = shared::app::sdk_config().await;
-        let calls: std::collections::BTreeMap<&'static str, recorder::Calls> =
-            ["sign-in", "setup-email", "verify-code", "settings", "oidc"]
-                .into_iter()
-                .map(|f| (f, recorder::Calls::default()))
-                .collect();
+        self.rewire(
+            &|_: &str, sdk: &SdkConfig| faults::through(sdk, drill),
+            &sdk,
+        )
+        .await;
+        drill.reset();
+    }
+
+    /// A stack whose functions each get clients built from `wire(function, sdk)`.
+    async fn rewired(wire: impl Fn(&str, &SdkConfig) -> SdkConfig) -> Stack {
+        let sdk = shared::app::sdk_config().await;
         let mut stack = Self::with_sdk(sdk.clone(), sdk.clone()).await;
-        let clock = stack.app.clock.clone();
+        stack.rewire(&wire, &sdk).await;
+        stack
+    }
+
+    async fn rewire(&mut self, wire: &impl Fn(&str, &SdkConfig) -> SdkConfig, sdk: &SdkConfig) {
+        let clock = self.app.clock.clone();
+        let config = (*self.app.config).clone();
         let connect = async |name: &str| {
-            let sdk = recorder::recording(&sdk, &calls[name]);
-            App::connect((*stack.app.config).clone(), &sdk, clock.clone())
+            App::connect(config.clone(), &wire(name, sdk), clock.clone())
                 .await
                 .unwrap()
         };
-        stack.sign_in = sign_in::router(connect("sign-in").await);
-        stack.setup_email = setup_email::router(connect("setup-email").await);
-        stack.verify_code = verify_code::router(connect("verify-code").await);
-        stack.settings = settings::router(connect("settings").await);
-        stack.oidc = oidc::router(connect("oidc").await);
-        (stack, calls)
+        self.sign_in = sign_in::router(connect("sign-in").await);
+        self.setup_email = setup_email::router(connect("setup-email").await);
+        self.verify_code = verify_code::router(connect("verify-code").await);
+        self.settings = settings::router(connect("settings").await);
+        self.oidc = oidc::router(connect("oidc").await);
     }
 
     /// `admin_sdk` sets the stack up; the functions talk through `function_sdk` (a proxy, say).
@@ -305,6 +339,38 @@ impl Stack {
         data_encoding::BASE32_NOPAD
             .decode(key.body["secret"].as_str().unwrap().as_bytes())
             .unwrap()
+    }
+
+    /// Leaves `username` where following the setup mail's link would (a pending enrolment, its
+    /// key known), without the mail: for tests that need many enrolled accounts quickly.
+    pub async fn enrol_directly(&self, username: &str) -> Vec<u8> {
+        use shared::token::{Purpose, new_token};
+        let secret = shared::totp::new_secret().unwrap();
+        let sealed = self
+            .app
+            .keys
+            .secrets
+            .seal(&secret, username.as_bytes())
+            .unwrap();
+        let link = self
+            .app
+            .keys
+            .tokens
+            .hash(Purpose::SetupLink, &new_token().unwrap());
+        let now = self.app.now();
+        self.app
+            .store
+            .put_pending_enrolment(&shared::store::enrolments::PendingEnrolment {
+                username,
+                enrolment_id: &unique("enrolment"),
+                sealed_secret: &sealed,
+                link_hash: &link,
+                now,
+                link_expires_at: now + 3600,
+            })
+            .await
+            .unwrap();
+        secret.to_vec()
     }
 
     async fn account_email(&self, username: &str) -> String {

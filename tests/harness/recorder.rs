@@ -89,7 +89,7 @@ impl HttpConnector for RecordingConnector {
 
 /// The IAM actions a request needs. A DynamoDB transaction is authorised per item, as the
 /// item-level actions; SES v2 is a REST API, named by method and path.
-fn iam_actions(request: &HttpRequest) -> Vec<String> {
+pub(crate) fn iam_actions(request: &HttpRequest) -> Vec<String> {
     if let Some(target) = request.headers().get("x-amz-target") {
         let (prefix, op) = target.split_once('.').unwrap_or((target, ""));
         if prefix.starts_with("DynamoDB") {
@@ -129,7 +129,7 @@ fn iam_actions(request: &HttpRequest) -> Vec<String> {
 }
 
 /// The partition keys a DynamoDB write request touches.
-fn written_keys(request: &HttpRequest) -> Vec<String> {
+pub(crate) fn written_keys(request: &HttpRequest) -> Vec<String> {
     let Some(target) = request.headers().get("x-amz-target") else {
         return vec![];
     };

@@ -5,6 +5,7 @@ mod accounts;
 mod admin;
 mod audit;
 mod edge;
+mod faults;
 mod federated;
 mod iam;
 mod limits;
