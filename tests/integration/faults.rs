@@ -239,7 +239,7 @@ fn assert_unavailable(what: &str, r: &Resp) {
 /// Runs `d` once to learn its AWS calls, then once per call and cut. One table serves every
 /// run (each prepares new accounts), but each run gets new instances of the functions, so the
 /// calls it makes are the ones learnt.
-async fn drill(d: Drill) -> usize {
+async fn drill(d: Drill) -> BTreeMap<String, usize> {
     let (mut s, faults) = fresh().await;
     let run = async |s: &mut Arc<Stack>, arm: Option<(usize, Cut)>| {
         Arc::get_mut(s).unwrap().restart_functions(&faults).await;
@@ -260,13 +260,13 @@ async fn drill(d: Drill) -> usize {
     assert_eq!(r.status, d.ok, "{}: with every service up: {r:?}", d.name);
     let calls = faults.calls();
 
-    let mut runs = 0;
+    let mut runs = BTreeMap::new();
     for (k, call) in calls.iter().enumerate() {
         for cut in [Cut::Before, Cut::After] {
             if cut == Cut::After && !call.is_write() {
                 continue;
             }
-            runs += 1;
+            *runs.entry(format!("{} {cut:?}", call.service)).or_default() += 1;
             let what = format!(
                 "{}: {} down from call {k} ({}), {cut:?}",
                 d.name,
@@ -312,7 +312,8 @@ macro_rules! drills {
                 ok: $ok,
             })
             .await;
-            assert!(runs > 0);
+            assert!(!runs.is_empty());
+            println!("{}: outages survived: {runs:?}", stringify!($name));
         }
     )*};
 }
