@@ -29,6 +29,26 @@ async fn settings_need_an_admin_session() {
 }
 
 #[tokio::test]
+async fn admin_changes_ask_who_is_asking_before_reading_the_body() {
+    let s = Stack::new().await;
+    for path in [
+        "/settings",
+        "/settings/providers/corp",
+        "/settings/clients/wiki",
+    ] {
+        let bad = json!({ "kind": 7, "mfa_enabled": "yes" });
+        let r = s
+            .send(axum::http::Method::PUT, path, Some(&bad), None)
+            .await;
+        assert_eq!(
+            (r.status, r.error()),
+            (401, "unauthenticated"),
+            "{path}: {r:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn mfa_cannot_be_enabled_without_a_valid_org_email() {
     let s = Stack::new().await;
     s.add("root", Sysadmin, Some(&address("root")), None).await;

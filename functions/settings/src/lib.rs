@@ -79,9 +79,11 @@ struct SettingsChange {
 async fn put_settings(
     State(app): State<App>,
     headers: HeaderMap,
-    JsonBody(change): JsonBody<SettingsChange>,
+    body: Result<JsonBody<SettingsChange>, Error>,
 ) -> Result<Response, Error> {
+    // Who asks comes first: a caller without a session learns nothing from how the body is read.
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let JsonBody(change) = body?;
     let saved = admin::change_settings(
         &app,
         &Actor::Admin(&admin),
@@ -350,9 +352,11 @@ async fn put_provider(
     State(app): State<App>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-    JsonBody(spec): JsonBody<providers::ProviderSpec>,
+    body: Result<JsonBody<providers::ProviderSpec>, Error>,
 ) -> Result<Response, Error> {
+    // Who asks comes first: a caller without a session learns nothing from how the body is read.
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let JsonBody(spec) = body?;
     let Path(id) = id.map_err(|_| Error::NotFound)?;
     let saved = providers::put(&app, &Actor::Admin(&admin), &id, spec).await?;
     Ok(shared::http::json(
@@ -389,9 +393,11 @@ async fn put_client(
     State(app): State<App>,
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
-    JsonBody(spec): JsonBody<clients::ClientSpec>,
+    body: Result<JsonBody<clients::ClientSpec>, Error>,
 ) -> Result<Response, Error> {
+    // Who asks comes first: a caller without a session learns nothing from how the body is read.
     let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let JsonBody(spec) = body?;
     let id = client_id(id)?;
     let secret = clients::put(&app, &Actor::Admin(&admin), &id, spec).await?;
     let client = app.store.get_client(&id).await?.ok_or(Error::NotFound)?;
