@@ -575,6 +575,10 @@ async fn sign_out_by_cookie_needs_our_own_origin() {
             .unwrap()
     };
     assert_eq!(o.s.raw(post("https://evil.example")).await.status, 403);
+    // With no session at all there is nothing to protect: the answer is "sign in first".
+    let nothing = Request::post("/sign-out").body(Body::empty()).unwrap();
+    let r = o.s.raw(nothing).await;
+    assert_eq!((r.status, r.error()), (401, "unauthenticated"), "{r:?}");
     assert_eq!(
         get_with_cookie(&o.s, "/session", Some(&cookie))
             .await

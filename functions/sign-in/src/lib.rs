@@ -196,10 +196,13 @@ async fn sign_out(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, Error> {
-    if bearer(&headers).is_none()
-        && !same_origin(&headers, &app.issuer(caller.api_base.as_deref())?)
-    {
-        return Err(Error::Forbidden);
+    if bearer(&headers).is_none() {
+        if cookie_session(&headers).is_none() {
+            return Err(Error::Unauthenticated);
+        }
+        if !same_origin(&headers, &app.issuer(caller.api_base.as_deref())?) {
+            return Err(Error::Forbidden);
+        }
     }
     let s = any_session(&app, &caller, &headers).await?;
     sessions::end_by_hash(&app, &s).await?;
