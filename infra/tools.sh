@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
-# Installs the pinned local tool chain (moto, cargo-lambda, cfn-lint) into .venv. Idempotent:
-# reinstalls only when infra/requirements.txt changes.
+# Installs the pinned local tool chain: moto, cargo-lambda and cfn-lint into .venv
+# (infra/requirements.txt), and schemathesis with boto3 into .venv-fuzz (infra/requirements-fuzz.txt;
+# a venv of its own, as its dependencies may conflict with moto's). Idempotent: each venv is
+# reinstalled only when its requirements file changes.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-venv="$root/.venv"
-stamp="$venv/.requirements.sha256"
-want="$(sha256sum "$root/infra/requirements.txt" | cut -d' ' -f1)"
-if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  exit 0
-fi
-echo "==> installing pinned tools into .venv (moto, cargo-lambda, cfn-lint)"
-python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check -r "$root/infra/requirements.txt"
-echo "$want" > "$stamp"
+
+install_venv() { # VENV REQUIREMENTS WHAT
+  local venv="$root/$1" requirements="$root/infra/$2" what="$3"
+  local stamp="$venv/.requirements.sha256" want
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  echo "==> installing pinned tools into $1 ($what)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$stamp"
+}
+
+install_venv .venv requirements.txt "moto, cargo-lambda, cfn-lint"
+install_venv .venv-fuzz requirements-fuzz.txt "schemathesis, boto3"
