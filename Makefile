@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: dev test outbox tools package bench bench-readiness
+.PHONY: dev test outbox tools package bench bench-readiness load
 
 dev:
 	bash infra/dev.sh
@@ -23,6 +23,12 @@ package: tools
 bench-readiness: tools
 	bash infra/with-moto.sh cargo run --quiet -p staff-mfa-tests --example readiness_bench
 
-# Cold start, warm latency, CPU, memory, size, argon2id, AWS requests per sign-in.
+# Cold start, warm latency, CPU, memory, size, argon2id, AWS requests per sign-in, and the load run.
 bench:
 	bash infra/bench.sh
+
+# A bounded load run on loopback: LOAD_USERS (200) staff sign in with codes for LOAD_SECONDS (60)
+# against cargo lambda watch (LOAD_CONCURRENCY instances per function, 4); fails on any answer the
+# contract does not give, a lost audit entry or a session for a wrong code.
+load:
+	bash infra/load.sh

@@ -2,6 +2,8 @@
 # `make bench`: release binaries as Lambda gets them (cargo lambda build --release), then on a
 # local stack of its own: per-function init, warm latency, CPU, RSS and size beside a boto3 handler
 # (infra/bench/bench.py), argon2id timing, and the AWS requests of one complete TOTP sign-in.
+# Last, the bounded load run (infra/load.sh, its own stack; LOAD_USERS, LOAD_SECONDS,
+# LOAD_CONCURRENCY), on debug builds under `cargo lambda watch`: infra/load.sh says why.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -43,3 +45,6 @@ cargo run --quiet -p staff-mfa-tests --example audit_partitions
 echo
 echo "==> mfa-admin account import: 10,000 rows"
 cargo run --quiet -p staff-mfa-tests --example import_bench
+echo
+echo "==> load: ${LOAD_USERS:-200} users signing in for ${LOAD_SECONDS:-60} s (infra/load.sh)"
+bash infra/load.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: a fresh machine to every test passing. Installs the pinned tools, starts its own
 # moto on a free port, runs fmt, clippy, cfn-lint and every test, stops moto whatever the outcome,
-# then runs the browser test (infra/e2e.sh, which starts and stops its own stack).
+# then runs the browser and peer suites, a short load run and the fuzzer (infra/e2e.sh, which
+# starts and stops its own stack).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
