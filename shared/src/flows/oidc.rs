@@ -386,7 +386,9 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
     if !bound {
         // Shown with the wrong verifier, client or redirect, the code is used up all the same:
         // whoever holds it without its verifier gets no second try.
-        app.store.redeem_grant("CODE", &hash, &family, now).await?;
+        app.store
+            .redeem_grant_issuing("CODE", &hash, &family, now, None)
+            .await?;
         app.audit(&grant.username, "token", &client.id, "invalid_grant")
             .await;
         return Err(Error::InvalidGrant(CODE_REFUSED));

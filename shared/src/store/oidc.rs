@@ -2,10 +2,7 @@
 //! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
 //! conditional update that marks the item used, never a read followed by a write.
 
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{
-    Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -165,52 +162,6 @@ impl Store {
         Ok(())
     }
 
-    /// Redeems a code or refresh token once: marks it used, records the family that its use
-    /// issues (a refresh token keeps the one it was issued in), and returns its grant. A second
-    /// use learns the family the first one issued.
-    pub async fn redeem_grant(
-        &self,
-        kind: &'static str,
-        hash: &str,
-        family: &str,
-        now: u64,
-    ) -> Result<Redeemed<Grant>> {
-        let out = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("{kind}#{hash}"), kind)))
-            .update_expression(
-                "SET used_at = :now, issued_family = if_not_exists(issued_family, :f)",
-            )
-            .condition_expression(
-                "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
-            )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":f", s(family))
-            .return_values(ReturnValue::AllNew)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match out {
-            Ok(o) => match o.attributes.as_ref() {
-                Some(item) => Ok(Redeemed::Fresh(parse(item, "grant")?)),
-                None => Ok(Redeemed::Missing),
-            },
-            Err(e) if is_condition_failure(&e) => {
-                let old = e.as_service_error().and_then(|se| match se {
-                    UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
-                    _ => None,
-                });
-                Ok(match old {
-                    Some(item) if get_n(item, "used_at").is_some() => reused(item),
-                    _ => Redeemed::Missing,
-                })
-            }
-            Err(e) => Err(unavailable("redeem grant")(e)),
-        }
-    }
-
     /// A code or refresh token's grant as it stands, without using it up.
     pub async fn peek_grant(
         &self,
@@ -230,9 +181,11 @@ impl Store {
         })
     }
 
-    /// Redeems a code or refresh token once and stores the refresh token its use issues, in one
-    /// transaction: whatever fails, the token is either still unused or used with its successor
-    /// stored, never used up for nothing (a client's retry would then look like a stolen copy).
+    /// Redeems a code or refresh token once (marks it used and records the family its use issues;
+    /// a refresh token keeps the one it was issued in) and stores the refresh token its use issues,
+    /// in one transaction: whatever fails, the token is either still unused or used with its
+    /// successor stored, never used up for nothing (a client's retry would then look like a stolen
+    /// copy). A second use learns the family the first one issued.
     pub async fn redeem_grant_issuing(
         &self,
         kind: &'static str,
