@@ -3,9 +3,8 @@
 # Chromium (Debian's package, driven by playwright-core pinned in tests/e2e/package-lock.json),
 # then the admin page. Starts its own moto and `cargo lambda watch` on free ports, seeds them like
 # infra/dev.sh, runs the browser and peer suites in tests/e2e/, then on the same stack a short
-# load run (tests/load/driver.mjs) and schema-driven fuzzing (infra/fuzz.sh), and stops everything
-# it started, whatever the outcome. Screenshots and logs: target/e2e/, target/fuzz/. Part of
-# `make test`.
+# load run (tests/load/driver.mjs), and stops everything it started, whatever the outcome.
+# Screenshots and logs: target/e2e/. Part of `make test`.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -68,9 +67,5 @@ if [ "$status" = 0 ]; then
   sessions+=("$!")
   wait "$!" || status=$?
 fi
-# Last, as it disables and deletes the accounts it finds: schemathesis (infra/fuzz.sh).
-if [ "$status" = 0 ]; then
-  FUZZ_BASE_URL="http://127.0.0.1:$http_port" bash infra/fuzz.sh || status=$?
-fi
-echo "==> e2e, load and fuzzing: $((SECONDS - started)) s"
+echo "==> e2e and load: $((SECONDS - started)) s"
 exit "$status"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Schema-driven fuzzing of an ALREADY RUNNING local stack with schemathesis (pinned in
+# Schema-driven fuzzing of a local stack with schemathesis (pinned in
 # infra/requirements-fuzz.txt, installed into .venv-fuzz by infra/tools.sh), generated from the
 # OpenAPI description the stack serves at /openapi.json. Fixed seed, one worker, bounded: about
 # 2,100 requests, 41 operations (all but GET /openapi.json). Exits non-zero on any failure or
@@ -15,17 +15,42 @@
 # scheme as a system administrator (a dedicated one, created, enrolled and signed in through the
 # product's own flow by tests/fuzz/admin.py, and deleted at the end; the organisation settings are
 # put back as they were). The fuzzer CHANGES the stack: the stateful phase disables, resets and
-# deletes the accounts it finds and registers clients. Run it on a disposable stack (infra/e2e.sh's,
-# after the browser suites), not on one you care about.
+# deletes the accounts it finds and registers clients: never point it at a stack you care about.
 #
-# Environment: FUZZ_BASE_URL (e.g. http://127.0.0.1:9400), AWS_ENDPOINT_URL (moto), AWS_REGION and
-# credentials, MFA_TABLE, MFA_KEYS_SECRET; optional MFA_ADMIN (default target/debug/mfa-admin) and
-# FUZZ_SEED. Reports: target/fuzz/{anonymous,admin}/ (schemathesis' JSON report and log).
+# Without FUZZ_BASE_URL (as `make test` runs it), on a stack of its own (infra/stack.sh), seeded
+# like `make dev` and stopped at the end: a small table keeps the scan after each request cheap (on
+# the browser suites' stack, thousands of audit entries made the scans 350 of 420 s). With it, on
+# that running stack: FUZZ_BASE_URL (e.g. http://127.0.0.1:9400), AWS_ENDPOINT_URL (moto),
+# AWS_REGION and credentials, MFA_TABLE, MFA_KEYS_SECRET. Optional: MFA_ADMIN (default
+# target/debug/mfa-admin) and FUZZ_SEED. Reports: target/fuzz/{anonymous,admin}/ (schemathesis'
+# JSON report and log), target/fuzz/lambda.log (its own stack's functions).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 started=$SECONDS
+out="$root/target/fuzz"
+rm -rf "$out"
+mkdir -p "$out/anonymous" "$out/admin"
 
+own_stack=0
+if [ -z "${FUZZ_BASE_URL:-}" ]; then
+  own_stack=1
+  export PATH="$root/.venv/bin:$PATH"
+  # shellcheck source=infra/stack.sh
+  source infra/stack.sh
+  bash infra/tools.sh
+  stack_ports
+  stack_traps
+  stack_moto
+  echo "==> fuzz: building mfa-admin and the five functions"
+  stack_build
+  echo "==> fuzz: bootstrap and seed (as infra/dev.sh)"
+  bash infra/seed.sh
+  echo "==> fuzz: cargo lambda watch on 127.0.0.1:$http_port (log: target/fuzz/lambda.log)"
+  stack_watch "$out/lambda.log" 4
+  stack_warm
+  FUZZ_BASE_URL="http://127.0.0.1:$http_port"
+fi
 : "${FUZZ_BASE_URL:?FUZZ_BASE_URL: the running stack, e.g. http://127.0.0.1:9400}"
 : "${AWS_ENDPOINT_URL:?AWS_ENDPOINT_URL: the moto endpoint of the stack}"
 : "${AWS_REGION:?AWS_REGION}" "${MFA_TABLE:?MFA_TABLE}" "${MFA_KEYS_SECRET:?MFA_KEYS_SECRET}"
@@ -46,9 +71,6 @@ examples=30
 bash infra/tools.sh
 python="$root/.venv-fuzz/bin/python"
 schemathesis="$root/.venv-fuzz/bin/schemathesis"
-out="$root/target/fuzz"
-rm -rf "$out"
-mkdir -p "$out/anonymous" "$out/admin"
 
 echo "==> fuzz: a system administrator of its own (tests/fuzz/admin.py)"
 snapshot="$out/settings-before.json"
@@ -60,6 +82,7 @@ finish() {
   trap - EXIT INT TERM
   echo "==> fuzz: settings put back, $admin_user deleted"
   "$python" tests/fuzz/admin.py finish "$snapshot" "$admin_user" || status=1
+  if [ "$own_stack" = 1 ]; then stack_stop; fi
   exit "$status"
 }
 trap finish EXIT

@@ -5,6 +5,7 @@
 #
 #   stack_ports                      aws_port, http_port: two distinct free ports on 127.0.0.1
 #   stack_traps                      stop everything started here on exit, Ctrl-C or TERM
+#   stack_stop                       stop it now (for scripts with an exit trap of their own)
 #   stack_moto                       start moto; export the AWS and MFA_* variables naming it
 #   stack_build [--release]          build mfa-admin and the five functions
 #   stack_watch LOG CONCURRENCY [ARG ...]
@@ -37,11 +38,14 @@ stop_session() {
   # shellcheck disable=SC2086
   kill -KILL $pids 2>/dev/null || true
 }
+stack_stop() {
+  for sid in "${sessions[@]}"; do stop_session "$sid"; done
+  if [ -n "${aws_port:-}" ]; then bash infra/moto.sh stop "$aws_port"; fi
+}
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
-  for sid in "${sessions[@]}"; do stop_session "$sid"; done
-  if [ -n "${aws_port:-}" ]; then bash infra/moto.sh stop "$aws_port"; fi
+  stack_stop
   exit "$status"
 }
 stack_traps() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: a fresh machine to every test passing. Installs the pinned tools, starts its own
 # moto on a free port, runs fmt, clippy, cfn-lint and every test, stops moto whatever the outcome,
-# then runs the browser and peer suites, a short load run and the fuzzer (infra/e2e.sh, which
-# starts and stops its own stack).
+# then runs the browser and peer suites with a short load run (infra/e2e.sh), and the fuzzer
+# (infra/fuzz.sh): each starts and stops a stack of its own.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,3 +21,4 @@ echo "==> cfn-lint template.yaml"
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
 bash infra/e2e.sh
+bash infra/fuzz.sh
