@@ -408,3 +408,16 @@ async fn the_admin_list_finds_accounts_by_kind_and_name_with_their_state_page_by
         );
     }
 }
+
+#[tokio::test]
+async fn a_session_of_a_deleted_account_does_not_sign_in_a_new_account_of_the_same_name() {
+    let s = stack().await;
+    s.add("sam", Staff, Some(&address("sam")), None).await;
+    let r = s.sign_in("sam", PASSWORD).await;
+    let old = r.body["session"].as_str().unwrap().to_owned();
+    assert_eq!(s.get("/session", Some(&old)).await.status, 200);
+    assert!(s.app.store.delete_account("sam").await.unwrap());
+    s.add("sam", Staff, Some(&address("sam")), None).await;
+    let r = s.get("/session", Some(&old)).await;
+    assert_eq!(r.status, 401, "{r:?}");
+}

@@ -38,13 +38,16 @@ pub(crate) fn account_pk(username: &str) -> String {
     format!("ACCOUNT#{username}")
 }
 
-/// A new account's profile item (staff are listed in the sparse index).
-fn profile_item(new: &NewAccount<'_>) -> Item {
+/// A new account's profile item (staff are listed in the sparse index). Its session epoch starts
+/// at random: a session of an earlier, deleted account of the same name (sessions live on until
+/// they expire) must not match the new account's epoch.
+fn profile_item(new: &NewAccount<'_>) -> Result<Item> {
     let mut item = key(account_pk(new.username), PROFILE);
     item.insert("username".into(), s(new.username));
     item.insert("kind".into(), s(new.kind.as_str()));
     item.insert("created_at".into(), n(new.created_at));
-    item.insert("session_epoch".into(), n(0));
+    let epoch = u32::from_le_bytes(crate::token::random_bytes::<4>()?);
+    item.insert("session_epoch".into(), n(u64::from(epoch)));
     item.insert("gsi1pk".into(), s(index_of(new.kind)));
     item.insert("gsi1sk".into(), s(new.username));
     for (name, value) in [
@@ -56,7 +59,7 @@ fn profile_item(new: &NewAccount<'_>) -> Item {
             item.insert(name.into(), s(v));
         }
     }
-    item
+    Ok(item)
 }
 
 fn parse_profile(item: &Item) -> Result<Account> {
@@ -143,7 +146,7 @@ impl Store {
 
     /// Creates an account; false when the username is taken (nothing is overwritten).
     pub async fn create_account(&self, new: NewAccount<'_>) -> Result<bool> {
-        let item = profile_item(&new);
+        let item = profile_item(&new)?;
         let put = self
             .db
             .put_item()
@@ -280,17 +283,22 @@ impl Store {
         }
     }
 
-    /// Deletes an account: its profile first (from then on nothing signs in as it, and every
-    /// session and token of it fails its epoch check), then its enrolment, locks, counters and
-    /// links. False when there was no such account.
+    /// Deletes an account. First it is disabled (from then on nothing signs in as it, and every
+    /// session and token of it fails its epoch check), then its links, enrolment, locks and
+    /// counters go, and the profile last: an outage part way leaves a disabled account whose
+    /// deletion can simply be asked again, never an enrolment without its account, which a new
+    /// account of the same name would inherit. False when there was no such account.
     pub async fn delete_account(&self, username: &str) -> Result<bool> {
         let out = self
             .db
-            .delete_item()
+            .update_item()
             .table_name(&self.table)
             .set_key(Some(key(account_pk(username), PROFILE)))
             .condition_expression("attribute_exists(pk)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .update_expression("SET disabled = :d ADD session_epoch :one")
+            .expression_attribute_values(":d", AttributeValue::Bool(true))
+            .expression_attribute_values(":one", n(1))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
         let profile = match out {
@@ -325,16 +333,20 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("query account"))?;
-        for item in rest.items() {
-            if let Some(sk) = get_s(item, "sk") {
-                self.db
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key(account_pk(username), sk)))
-                    .send()
-                    .await
-                    .map_err(unavailable("delete account item"))?;
-            }
+        let sks = rest
+            .items()
+            .iter()
+            .filter_map(|item| get_s(item, "sk"))
+            .filter(|sk| *sk != PROFILE)
+            .chain([PROFILE]);
+        for sk in sks {
+            self.db
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key(account_pk(username), sk)))
+                .send()
+                .await
+                .map_err(unavailable("delete account item"))?;
         }
         Ok(true)
     }
@@ -363,7 +375,7 @@ impl Store {
                 .iter()
                 .map(|a| {
                     PutRequest::builder()
-                        .set_item(Some(profile_item(a)))
+                        .set_item(Some(profile_item(a)?))
                         .build()
                         .map(|p| WriteRequest::builder().put_request(p).build())
                         .map_err(super::schema::build_err)
