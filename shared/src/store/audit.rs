@@ -136,15 +136,7 @@ impl Store {
             }
         }
         item.insert("ttl".into(), n(entry.at.saturating_add(retention_secs)));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(unavailable("put audit"))?;
-        Ok(())
+        self.put_new(item, "put audit").await
     }
 
     /// A page of entries matching `q`, newest first, and the cursor for the next (older) page when

@@ -1,7 +1,7 @@
 //! Sign-in challenges: proof of a correct password, waiting for a security code. Single use,
 //! 5 minutes, at most 5 codes evaluated; all three enforced by the conditions of the writes.
 
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
 
 use super::accounts::{CODE_LOCK, MFA, account_pk};
 use super::schema::build_err;
@@ -66,14 +66,7 @@ impl Store {
         item.insert("expires_at".into(), n(expires_at));
         item.insert("failures".into(), n(0));
         item.insert("ttl".into(), n(expires_at));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(unavailable("put challenge"))?;
+        self.put_new(item, "put challenge").await?;
         Ok(expires_at)
     }
 
@@ -151,12 +144,8 @@ impl Store {
             .expression_attribute_values(":eid", s(enrolment_id))
             .build()
             .map_err(build_err)?;
-        let new_session = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(session_item(session_hash, session, session_max_secs)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(build_err)?;
+        let new_session =
+            self.put_new_in_transaction(session_item(session_hash, session, session_max_secs))?;
         // The reservation made before evaluating counted this attempt; a success clears the count.
         let clear_lock = Delete::builder()
             .table_name(&self.table)
@@ -168,7 +157,7 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().delete(consume).build())
             .transact_items(TransactWriteItem::builder().update(advance).build())
-            .transact_items(TransactWriteItem::builder().put(new_session).build())
+            .transact_items(new_session)
             .transact_items(TransactWriteItem::builder().delete(clear_lock).build())
             .send()
             .await;

@@ -66,6 +66,36 @@ impl Store {
         Ok(out.item)
     }
 
+    /// Writes `item`, which must be new: its key is random or hashed from a fresh token, so a
+    /// clash is a failure like any other, never an overwrite.
+    pub(crate) async fn put_new(&self, item: Item, op: &'static str) -> crate::error::Result<()> {
+        self.db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(unavailable(op))?;
+        Ok(())
+    }
+
+    /// `put_new` as one item of a transaction.
+    pub(crate) fn put_new_in_transaction(
+        &self,
+        item: Item,
+    ) -> crate::error::Result<aws_sdk_dynamodb::types::TransactWriteItem> {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(schema::build_err)?;
+        Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .put(put)
+            .build())
+    }
+
     /// The items of `keys` that exist, read 100 to a request, strongly consistent.
     pub(crate) async fn batch_get(
         &self,

@@ -2,7 +2,7 @@
 //! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
 //! conditional update that marks the item used, never a read followed by a write.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -150,16 +150,8 @@ impl Store {
         grant: &Grant,
         expires_at: u64,
     ) -> Result<()> {
-        let item = grant_item(kind, hash, grant, expires_at)?;
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
+        self.put_new(grant_item(kind, hash, grant, expires_at)?, "put grant")
             .await
-            .map_err(unavailable("put grant"))?;
-        Ok(())
     }
 
     /// A code or refresh token's grant as it stands, without using it up.
@@ -212,23 +204,8 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(redeem).build());
         if let Some((refresh_hash, grant, expires_at)) = issued {
-            tx = tx.transact_items(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(grant_item(
-                                "REFRESH",
-                                refresh_hash,
-                                grant,
-                                expires_at,
-                            )?))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(build_err)?,
-                    )
-                    .build(),
-            );
+            let item = grant_item("REFRESH", refresh_hash, grant, expires_at)?;
+            tx = tx.transact_items(self.put_new_in_transaction(item)?);
         }
         match tx.send().await {
             Ok(_) => Ok(Redeemed::Fresh(())),
@@ -339,13 +316,7 @@ impl Store {
             item.insert("sealed".into(), bytes(&k.sealed));
             item.insert("state".into(), s(k.state.as_str()));
             item.insert("created_at".into(), n(k.created_at));
-            let put = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+            tx = tx.transact_items(self.put_new_in_transaction(item)?);
         }
         tx.send()
             .await

@@ -59,15 +59,8 @@ pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> I
 
 impl Store {
     pub async fn put_session(&self, hash: &str, new: &NewSession<'_>, max_secs: u64) -> Result<()> {
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(session_item(hash, new, max_secs)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
+        self.put_new(session_item(hash, new, max_secs), "put session")
             .await
-            .map_err(unavailable("put session"))?;
-        Ok(())
     }
 
     pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRecord>> {
