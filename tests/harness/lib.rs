@@ -407,33 +407,41 @@ impl Stack {
         .await
     }
 
-    /// Every item in the table, for "nothing changed" assertions.
+    /// Every item in the table but the audit's, for "nothing changed" assertions.
     pub async fn dump(&self) -> Vec<String> {
-        let out = self
-            .app
-            .store
-            .client()
-            .scan()
-            .table_name(&self.table)
-            .send()
-            .await
-            .unwrap();
-        let mut items: Vec<String> = out
-            .items()
-            .iter()
-            .filter(|i| {
-                i.get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .is_none_or(|pk| !pk.starts_with("AUDIT#"))
-            })
-            .map(|i| {
-                let mut kv: Vec<String> = i.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                kv.sort();
-                kv.join(",")
-            })
-            .collect();
-        items.sort();
-        items
+        self.items().await.into_values().collect()
+    }
+
+    /// The items in the table but the audit's, by key (`pk`, `sk`), each as its sorted fields.
+    pub async fn items(&self) -> std::collections::BTreeMap<(String, String), String> {
+        let mut out = std::collections::BTreeMap::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .app
+                .store
+                .client()
+                .scan()
+                .table_name(&self.table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap();
+            for item in page.items() {
+                let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+                let (pk, sk) = (text("pk").unwrap(), text("sk").unwrap_or_default());
+                if !pk.starts_with("AUDIT#") {
+                    let mut fields: Vec<String> =
+                        item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                    fields.sort();
+                    out.insert((pk, sk), fields.join(","));
+                }
+            }
+            start = page.last_evaluated_key().map(|k| k.to_owned());
+            if start.is_none() {
+                return out;
+            }
+        }
     }
 }
 

@@ -133,37 +133,6 @@ async fn signed_in(s: &Stack, kind: AccountKind) -> (String, Vec<u8>, String) {
 /// The items in the table but the audit's, by key: what an outage must not leave half-written.
 type Items = BTreeMap<(String, String), String>;
 
-async fn items(s: &Stack) -> Items {
-    let mut out = Items::new();
-    let mut start = None;
-    loop {
-        let page = s
-            .app
-            .store
-            .client()
-            .scan()
-            .table_name(&s.table)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .unwrap();
-        for item in page.items() {
-            let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
-            let (pk, sk) = (text("pk").unwrap(), text("sk").unwrap_or_default());
-            if !pk.starts_with("AUDIT#") {
-                let mut fields: Vec<String> =
-                    item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-                fields.sort();
-                out.insert((pk, sk), fields.join(","));
-            }
-        }
-        start = page.last_evaluated_key().map(|k| k.to_owned());
-        if start.is_none() {
-            return out;
-        }
-    }
-}
-
 /// What changed between two scans, by the kind of item (`CHALLENGE/CHALLENGE added`): runs of
 /// the same request differ in tokens and names, never in the kinds of item they touch.
 fn changes(before: &Items, after: &Items) -> BTreeSet<String> {
@@ -244,7 +213,7 @@ async fn drill(d: Drill) -> BTreeMap<String, usize> {
     let run = async |s: &mut Arc<Stack>, arm: Option<(usize, Cut)>| {
         Arc::get_mut(s).unwrap().restart_functions(&faults).await;
         let req = (d.prepare)(s.clone()).await;
-        let before = items(s).await;
+        let before = s.items().await;
         match arm {
             Some((k, cut)) => faults.arm(k, cut),
             None => faults.reset(),
@@ -254,7 +223,7 @@ async fn drill(d: Drill) -> BTreeMap<String, usize> {
             assert!(faults.fired(), "{}: run {arm:?} took another path", d.name);
         }
         faults.heal();
-        let changed = changes(&before, &items(s).await);
+        let changed = changes(&before, &s.items().await);
         (req, r, before, changed)
     };
     let (_, r, _, done) = run(&mut s, None).await;
@@ -297,7 +266,7 @@ async fn drill(d: Drill) -> BTreeMap<String, usize> {
             // No half state: nothing changed but attempts, or all of it, or a part that the same
             // request, asked again, completes (deleting an account disables it first).
             if !committed && !changed.iter().all(|c| stands_after_failure(c)) {
-                let completed = changes(&before, &items(&s).await);
+                let completed = changes(&before, &s.items().await);
                 assert!(
                     completed == done,
                     "{what}: half state: {changed:?}, and asking again left {completed:?} (a complete request changes {done:?})"
