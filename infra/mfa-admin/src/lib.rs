@@ -192,10 +192,45 @@ pub async fn link_account(
     Ok(())
 }
 
+/// Where links in mail point: `PUBLIC_BASE_URL`, which must be the stack's `ApiUrl`, an absolute
+/// http(s) URL (no query or fragment: the link's path and token are appended). Commands that mail
+/// a link ask for it before they write anything, so a missing or wrong value never mails people a
+/// link to somewhere else (such as a local address).
+pub fn link_base() -> AdminResult<String> {
+    let value = std::env::var("PUBLIC_BASE_URL").unwrap_or_default();
+    check_link_base(&value)
+}
+
+/// `link_base`'s rule, for a given value.
+pub fn check_link_base(value: &str) -> AdminResult<String> {
+    let value = value.trim();
+    let refuse = |why: &str| {
+        Err(AdminError::Usage(format!(
+            "PUBLIC_BASE_URL {why}: set it to the stack's ApiUrl (https://...) to mail links"
+        )))
+    };
+    if value.is_empty() {
+        return refuse("is not set");
+    }
+    let Ok(url) = url::Url::parse(value) else {
+        return refuse("is not an absolute URL");
+    };
+    if !matches!(url.scheme(), "https" | "http")
+        || url.host_str().is_none_or(str::is_empty)
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return refuse("is not an http(s) base URL");
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
 /// Connects like a function does, from the same environment variables.
 pub async fn connect(sdk: &SdkConfig) -> AdminResult<App> {
     let config = Config::from_lookup(|name| match name {
-        // Links in mail are not made here; any base URL will do for the admin tool.
+        // Links in mail take `link_base` (checked), not this; any base URL will do here.
         "PUBLIC_BASE_URL" => std::env::var(name)
             .ok()
             .or(Some("http://127.0.0.1:9000".into())),
@@ -203,4 +238,44 @@ pub async fn connect(sdk: &SdkConfig) -> AdminResult<App> {
     })
     .map_err(|e| AdminError::Usage(e.to_string()))?;
     Ok(App::connect(config, sdk, Clock::system()).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_need_an_absolute_http_base() {
+        for good in [
+            "https://abc.execute-api.eu-west-1.amazonaws.com",
+            "https://mfa.example.org/",
+            "https://mfa.example.org/staff",
+            "http://127.0.0.1:9000",
+        ] {
+            assert!(check_link_base(good).is_ok(), "{good}");
+        }
+        assert_eq!(
+            check_link_base(" https://mfa.example.org/ ")
+                .ok()
+                .as_deref(),
+            Some("https://mfa.example.org")
+        );
+        for bad in [
+            "",
+            " ",
+            "mfa.example.org",
+            "/x",
+            "ftp://mfa.example.org",
+            "mailto:a@example.org",
+            "https://mfa.example.org?x",
+            "https://mfa.example.org#x",
+            "https://u:p@mfa.example.org",
+            "file:///etc",
+        ] {
+            assert!(
+                matches!(check_link_base(bad), Err(AdminError::Usage(_))),
+                "{bad:?}"
+            );
+        }
+    }
 }

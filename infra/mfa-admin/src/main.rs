@@ -144,7 +144,7 @@ enum AccountCommand {
         #[arg(long)]
         password_stdin: bool,
         /// No password: mail the user a link to choose one (valid 7 days). Links use
-        /// PUBLIC_BASE_URL (the stack's ApiUrl).
+        /// PUBLIC_BASE_URL (the stack's ApiUrl), required: refused without it.
         #[arg(long, conflicts_with = "password_stdin")]
         invite: bool,
     },
@@ -154,7 +154,8 @@ enum AccountCommand {
         /// Report what would change; write nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Mail each added account an invitation to choose a password (PUBLIC_BASE_URL).
+        /// Mail each added account an invitation to choose a password (PUBLIC_BASE_URL, the
+        /// stack's ApiUrl, required: refused without it, even for a dry run).
         #[arg(long)]
         invite: bool,
     },
@@ -320,7 +321,13 @@ async fn run(cli: Cli) -> AdminResult<()> {
             } else {
                 None
             };
-            // An invitation needs somewhere to go: refused before anything is written.
+            // An invitation needs somewhere to go, and a link that leads there: refused before
+            // anything is written.
+            let base = if invite {
+                Some(mfa_admin::link_base()?)
+            } else {
+                None
+            };
             if invite
                 && let Err(problem) =
                     shared::email::setup_recipient(name_email.as_deref(), address_email.as_deref())
@@ -350,10 +357,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 "success",
             )
             .await;
-            if invite {
-                // Links use PUBLIC_BASE_URL: set it to the stack's ApiUrl.
-                let base = std::env::var("PUBLIC_BASE_URL")
-                    .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+            if let Some(base) = base {
                 let record = app
                     .store
                     .load_account(&username.to_lowercase())
@@ -375,6 +379,12 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     invite,
                 },
         } => {
+            // Checked even for a dry run, which shows what the real run would do.
+            let base = if invite {
+                Some(mfa_admin::link_base()?)
+            } else {
+                None
+            };
             let bytes = std::fs::read(&file)
                 .map_err(|e| AdminError::Usage(format!("cannot read {}: {e}", file.display())))?;
             let app = mfa_admin::connect(&sdk).await?;
@@ -394,9 +404,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 println!("{} {user}", verb("added", "would add"));
             }
             let mut invited = 0;
-            if invite && !dry_run {
-                let base = std::env::var("PUBLIC_BASE_URL")
-                    .unwrap_or_else(|_| "http://127.0.0.1:9000".into());
+            if let Some(base) = base.filter(|_| !dry_run) {
                 for account in app.store.get_profiles(&report.added).await? {
                     match shared::flows::passwords::mail_link(&app, &account, true, &base).await {
                         Ok(()) => invited += 1,

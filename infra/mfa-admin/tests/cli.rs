@@ -272,3 +272,95 @@ async fn an_import_reports_every_row_and_running_it_again_changes_nothing() {
     assert!(changed.contains("updated jane (kind)"), "{changed}");
     std::fs::remove_file(&file).unwrap();
 }
+
+/// Runs mfa-admin with `PUBLIC_BASE_URL` set to `base`, or removed when `None`.
+fn admin_with_base(table: &str, secret: &str, args: &[&str], base: Option<&str>) -> (i32, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mfa-admin"));
+    command
+        .args(args)
+        .env("MFA_TABLE", table)
+        .env("MFA_KEYS_SECRET", secret)
+        .stdin(Stdio::null());
+    match base {
+        Some(base) => command.env("PUBLIC_BASE_URL", base),
+        None => command.env_remove("PUBLIC_BASE_URL"),
+    };
+    let out = command.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_command_that_mails_a_link_needs_a_public_base_url_before_it_writes_anything() {
+    let (table, secret, db) = fresh_table().await;
+    // An organisation sender, so an invitation would otherwise go out.
+    let (code, stderr) = admin_with_base(
+        &table,
+        &secret,
+        &["settings", "set", "--org-default-email", "mfa@example.org"],
+        None,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let file = std::env::temp_dir().join(format!("invite-{}.csv", rand_suffix()));
+    std::fs::write(
+        &file,
+        "username,kind,name_email,address_email\nkay,staff,kay@example.org,\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let add = [
+        "account",
+        "add",
+        "--username",
+        "jane",
+        "--kind",
+        "staff",
+        "--name-email",
+        "jane@example.org",
+        "--invite",
+    ];
+    let import = ["account", "import", path, "--invite"];
+    let dry_run = ["account", "import", path, "--invite", "--dry-run"];
+    let audit_entries = async || {
+        db.scan()
+            .table_name(&table)
+            .send()
+            .await
+            .unwrap()
+            .items()
+            .iter()
+            .filter(|i| {
+                i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|pk| pk.starts_with("AUDIT#"))
+            })
+            .count()
+    };
+    let audited = audit_entries().await;
+    for base in [
+        None,
+        Some(""),
+        Some("  "),
+        Some("mfa.example.org"),
+        Some("/password"),
+        Some("ftp://mfa.example.org"),
+        Some("https://mfa.example.org/?x=1"),
+        Some("https://user@mfa.example.org"),
+    ] {
+        for args in [&add[..], &import[..], &dry_run[..]] {
+            let (code, stderr) = admin_with_base(&table, &secret, args, base);
+            assert_eq!(code, 2, "{base:?} {args:?}: {stderr}");
+            assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+            assert!(
+                stderr.starts_with("mfa-admin: PUBLIC_BASE_URL "),
+                "{base:?} {args:?}: {stderr}"
+            );
+            assert!(stderr.contains("ApiUrl"), "{stderr}");
+        }
+    }
+    assert_eq!(items(&db, &table).await, 1, "only the settings: no account");
+    assert_eq!(audit_entries().await, audited, "and nothing audited");
+    std::fs::remove_file(&file).unwrap();
+}
