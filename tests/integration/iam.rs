@@ -1,6 +1,7 @@
 //! template.yaml's least privilege, checked against what the code really calls: every function
 //! runs a tour of its routes with recording clients, and its policy must name exactly the actions
-//! it called, no more and no fewer.
+//! it called, no more and no fewer. And the audit trail: no role may change or delete an entry in
+//! the table, and each may only add to its own log group, which keeps the record.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -398,8 +399,118 @@ fn no_function_can_change_delete_or_aim_at_an_audit_entry() {
             may["DeleteItem"], false,
             "{function} may delete an audit entry"
         );
+        for action in ["BatchWriteItem", "PartiQLUpdate", "PartiQLDelete"] {
+            assert_eq!(
+                may[action], false,
+                "{function} may {action}: change or delete an audit entry"
+            );
+        }
         let reads = function == "settings";
         assert_eq!(may["Query"], reads, "{function}: reading the trail");
         assert_eq!(may["GetItem"], reads, "{function}: reading an entry");
     }
+}
+
+/// The longest audit retention the settings allow (`audit_retention_days`: 30 to 3650 days, in
+/// shared/src/flows/admin.rs; `the_longest_audit_retention_is_what_the_settings_allow` holds the
+/// code to it). The log groups hold the audit record, so they must keep it at least this long.
+const LONGEST_AUDIT_RETENTION_DAYS: u32 = 3650;
+
+/// The log groups are the audit record (README, "Audit trail"): a function's role may add lines
+/// to its own log group, and nothing else: no other group, no deleting a group or a stream, no
+/// retention change, no subscription or export that sends lines away, no key or policy change.
+#[test]
+fn each_function_may_only_add_to_its_own_log_group() {
+    let facts = template_facts();
+    let logs = facts["logs"].as_object().unwrap();
+    assert_eq!(logs.len(), 5, "{logs:?}");
+    let groups = facts["log_groups"].as_object().unwrap();
+    let mut owners = BTreeMap::new();
+    for (function, role) in logs {
+        let group = role["group"].as_str().unwrap_or_else(|| {
+            panic!("{function}: no log group of its own (LoggingConfig: LogGroup)")
+        });
+        assert!(
+            groups.contains_key(group),
+            "{function}: {group} is not a log group of the template"
+        );
+        if let Some(other) = owners.insert(group.to_owned(), function.clone()) {
+            panic!("{function} and {other} share the log group {group}");
+        }
+        assert_eq!(
+            role["managed_policies"],
+            json!([]),
+            "{function}: managed policies (SAM's AWSLambdaBasicExecutionRole may create and write every log group)"
+        );
+        assert_eq!(
+            role["wildcards"],
+            json!([]),
+            "{function}: wildcard actions cover CloudWatch Logs"
+        );
+        assert_eq!(
+            role["not_action"], false,
+            "{function}: NotAction or NotResource"
+        );
+        let own = json!([format!("{group}.Arn")]);
+        for (action, resources) in role["may"].as_object().unwrap() {
+            match action.as_str() {
+                "CreateLogStream" | "PutLogEvents" => assert_eq!(
+                    resources, &own,
+                    "{function}: {action} on its own log group ({group}) only"
+                ),
+                _ => assert_eq!(
+                    resources,
+                    &json!([]),
+                    "{function} may {action} on {resources}"
+                ),
+            }
+        }
+    }
+}
+
+/// Every log group outlives the table's copy of any entry, survives the stack and is protected
+/// from deletion. 3653 days is the template's choice (the longest finite retention CloudWatch
+/// offers); leaving the retention out (never expire) would pass too.
+#[test]
+fn every_log_group_is_retained_at_least_as_long_as_the_longest_audit_retention() {
+    let facts = template_facts();
+    let groups = facts["log_groups"].as_object().unwrap();
+    assert_eq!(groups.len(), 5, "{groups:?}");
+    for (name, group) in groups {
+        assert_eq!(group["deletion"], "Retain", "{name}: DeletionPolicy");
+        assert_eq!(group["replace"], "Retain", "{name}: UpdateReplacePolicy");
+        assert_eq!(
+            group["deletion_protection"], true,
+            "{name}: DeletionProtectionEnabled"
+        );
+        // null: never expires.
+        if let Some(days) = group["retention_days"].as_u64() {
+            assert!(
+                days >= u64::from(LONGEST_AUDIT_RETENTION_DAYS),
+                "{name}: kept {days} days, but audit entries may be kept {LONGEST_AUDIT_RETENTION_DAYS}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_longest_audit_retention_is_what_the_settings_allow() {
+    use shared::flows::admin::{Actor, SettingsChange, change_settings};
+    let s = Stack::new().await;
+    let set = async |days: u32| {
+        change_settings(
+            &s.app,
+            &Actor::Operator("iam-test"),
+            SettingsChange {
+                audit_retention_days: Some(days),
+                ..Default::default()
+            },
+        )
+        .await
+    };
+    assert!(set(LONGEST_AUDIT_RETENTION_DAYS).await.is_ok());
+    assert!(
+        set(LONGEST_AUDIT_RETENTION_DAYS + 1).await.is_err(),
+        "the settings allow a longer audit retention than LONGEST_AUDIT_RETENTION_DAYS"
+    );
 }
