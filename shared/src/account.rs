@@ -28,6 +28,25 @@ pub struct Account {
     pub session_epoch: u64,
     /// A disabled account cannot sign in, and its sessions have ended.
     pub disabled: bool,
+    /// The OpenID Connect `sub`: random, made with the account, never given to another (None for
+    /// an account made before it was kept, until its first session uses it).
+    pub subject: Option<String>,
+}
+
+/// What every use of a session reads of its account, so that authorisation follows the account
+/// as it is now (its kind, disabled state, epoch), never the copy the session was made with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountNow {
+    pub kind: AccountKind,
+    pub disabled: bool,
+    pub epoch: u64,
+    pub subject: String,
+}
+
+/// A new account's subject: 128 random bits, in lower-case hex. Opaque: it says nothing of the
+/// username, and a later account of the same name gets another.
+pub fn new_subject() -> crate::error::Result<String> {
+    Ok(data_encoding::HEXLOWER.encode(&crate::token::random_bytes::<16>()?))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

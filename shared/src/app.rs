@@ -38,6 +38,25 @@ pub struct App {
     audit_retention: Arc<tokio::sync::Mutex<Option<(u64, u64)>>>,
     /// Identity providers' keys by provider id, and when they were fetched: kept per cold start.
     provider_keys: Arc<tokio::sync::Mutex<HashMap<String, HeldKeys>>>,
+    /// Table entries this instance wrote for anonymous callers, per (actor, action, outcome).
+    anonymous_audit: Arc<std::sync::Mutex<HashMap<NoiseKey, NoiseWindow>>>,
+}
+
+/// An anonymous audit entry's (actor, action, outcome).
+type NoiseKey = (String, String, String);
+
+/// Who an audit entry names when nobody signed in made the request: nothing stops such requests
+/// but API Gateway's throttle, so their table entries are bounded per instance.
+const ANONYMOUS_ACTORS: [&str; 4] = ["(anonymous)", "(unknown user)", "(client)", "federated"];
+/// Table entries per (actor, action, outcome) per instance per minute for anonymous callers; the
+/// rest are only logged, and the next entry written says how many were left out.
+const ANONYMOUS_ENTRIES_PER_MINUTE: u64 = 20;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct NoiseWindow {
+    minute: u64,
+    written: u64,
+    left_out: u64,
 }
 
 /// A provider's keys as an instance holds them.
@@ -104,6 +123,7 @@ impl App {
             outbound,
             provider_keys: Arc::default(),
             audit_retention: Arc::default(),
+            anonymous_audit: Arc::default(),
         })
     }
 
@@ -204,6 +224,28 @@ impl App {
         detail: Option<&serde_json::Value>,
     ) {
         let origin = crate::origin::Origin::current();
+        let left_out = match self.anonymous_noise(actor, action, outcome) {
+            Some(n) => n,
+            None => {
+                // Only the log line: the log groups are the record, the table its index.
+                tracing::info!(
+                    audit = true,
+                    actor,
+                    action,
+                    target,
+                    outcome,
+                    source = origin.source,
+                    request_id = origin.request_id,
+                    table = false,
+                    "audit"
+                );
+                return;
+            }
+        };
+        let detail = match (detail, left_out) {
+            (None, n) if n > 0 => Some(serde_json::json!({ "similar_not_in_table_before": n })),
+            (d, _) => d.cloned(),
+        };
         let entry = AuditEntry {
             at: self.now(),
             at_nanos: self.clock.subsec_nanos(),
@@ -231,6 +273,33 @@ impl App {
         if let Err(e) = self.store.append_audit(&entry, retention).await {
             tracing::error!(error = ?e, action, "audit write failed");
         }
+    }
+
+    /// For an anonymous caller's entry: Some(how many like it were left out of the table since the
+    /// last one written) when this one goes in, None when this instance has written its share of
+    /// them this minute. Every other entry goes in.
+    fn anonymous_noise(&self, actor: &str, action: &str, outcome: &str) -> Option<u64> {
+        if !ANONYMOUS_ACTORS.contains(&actor) {
+            return Some(0);
+        }
+        let minute = self.now() / 60;
+        let mut seen = self
+            .anonymous_audit
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let w = seen
+            .entry((actor.to_owned(), action.to_owned(), outcome.to_owned()))
+            .or_default();
+        if w.minute != minute {
+            w.minute = minute;
+            w.written = 0;
+        }
+        if w.written >= ANONYMOUS_ENTRIES_PER_MINUTE {
+            w.left_out += 1;
+            return None;
+        }
+        w.written += 1;
+        Some(std::mem::take(&mut w.left_out))
     }
 
     /// The newest `limit` audit entries (of the last month), newest first.

@@ -40,6 +40,9 @@ pub struct Endpoints {
     pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
+    /// The provider names itself in its answers (RFC 9207 `iss`): an answer without it is refused.
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
 }
 
 /// The endpoints of a discovery document fetched from `<issuer>/.well-known/openid-configuration`,
@@ -63,6 +66,9 @@ pub fn endpoints_from_discovery(
         authorization_endpoint: url("authorization_endpoint")?,
         token_endpoint: url("token_endpoint")?,
         jwks_uri: url("jwks_uri")?,
+        iss_parameter_supported: doc["authorization_response_iss_parameter_supported"]
+            .as_bool()
+            .unwrap_or(false),
     })
 }
 

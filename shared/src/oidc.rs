@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::policy::MfaState;
+use crate::policy::{AccountKind, MfaState};
 
 /// An authorization code lives 60 seconds (contract).
 pub const CODE_SECS: u64 = 60;
@@ -95,6 +95,25 @@ pub fn amr(mfa: MfaState, federated: Option<&[String]>) -> Vec<String> {
     }
 }
 
+/// OIDC Core 2 `acr`: `mfa` when a second factor was given here or the organisation's identity
+/// provider owns MFA for the user (delegated), else `pwd`.
+pub fn acr(mfa: MfaState) -> &'static str {
+    match mfa {
+        MfaState::Verified | MfaState::Delegated => "mfa",
+        MfaState::NotRequired => "pwd",
+    }
+}
+
+/// The scope an access token carries: what was granted, plus `mfa` only when it was earned, so an
+/// API Gateway JWT authorizer with `AuthorizationScopes: [mfa]` refuses password-only tokens.
+pub fn token_scope(granted: &str, mfa: MfaState) -> String {
+    if acr(mfa) == "mfa" {
+        format!("{granted} mfa")
+    } else {
+        granted.to_owned()
+    }
+}
+
 /// The scopes we grant from a requested `scope`: the known ones, in our order.
 pub fn granted_scope(requested: &str) -> String {
     let asked: Vec<&str> = requested.split(' ').collect();
@@ -120,6 +139,8 @@ pub struct AuthorizeParams {
     pub prompt: Option<String>,
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
+    /// OIDC Core 3.1.2.1: a previous ID token naming the user the site expects.
+    pub id_token_hint: Option<String>,
     /// OIDC Core 6: not supported; present means `request_not_supported`.
     pub request: Option<String>,
     pub request_uri: Option<String>,
@@ -299,6 +320,45 @@ pub fn with_query(uri: &str, params: &[(&str, &str)]) -> String {
     }
 }
 
+/// The OAuth 2.0 grants a client may use (RFC 6749): a closed list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    AuthorizationCode,
+    RefreshToken,
+    Password,
+}
+
+impl GrantType {
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::Password,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::AuthorizationCode => "authorization_code",
+            GrantType::RefreshToken => "refresh_token",
+            GrantType::Password => "password",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.as_str() == s)
+    }
+}
+
+fn default_kinds() -> Vec<AccountKind> {
+    vec![AccountKind::Staff, AccountKind::Sysadmin]
+}
+fn default_grants() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+}
+fn yes() -> bool {
+    true
+}
+
 /// A relying party registered with us.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Client {
@@ -316,6 +376,56 @@ pub struct Client {
     #[serde(default)]
     pub home_url: Option<String>,
     pub created_at: u64,
+    /// The kinds of account that may sign in to this client (default: staff and sysadmin).
+    #[serde(default = "default_kinds")]
+    pub allowed_kinds: Vec<AccountKind>,
+    /// The grants it may use (default: authorization code and refresh token).
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<GrantType>,
+    /// Only sign-ins with a second factor (`acr` `mfa`) yield its codes and tokens (default).
+    #[serde(default = "yes")]
+    pub require_code: bool,
+}
+
+impl Client {
+    /// May a sign-in of an account of `kind`, made with `mfa`, have this client's codes or tokens
+    /// by `grant`? The whole client policy, in one place.
+    pub fn admits(&self, grant: GrantType, kind: AccountKind, mfa: MfaState) -> bool {
+        self.grant_types.contains(&grant)
+            && self.allowed_kinds.contains(&kind)
+            && (!self.require_code || acr(mfa) == "mfa")
+            // The password grant: integrations only, and only for a client that can keep a secret.
+            && (grant != GrantType::Password || (kind == AccountKind::Api && !self.public))
+    }
+}
+
+/// A client's policy as an administrator gives it: each part optional, the defaults above.
+#[derive(Clone, Debug, Default)]
+pub struct ClientPolicy {
+    pub allowed_kinds: Option<Vec<AccountKind>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub require_code: Option<bool>,
+}
+
+impl ClientPolicy {
+    /// Applies the given parts to `client`, the rest from `base` (the client as it was) or the
+    /// defaults.
+    pub fn apply(&self, client: &mut Client, base: Option<&Client>) {
+        client.allowed_kinds = self
+            .allowed_kinds
+            .clone()
+            .or_else(|| base.map(|b| b.allowed_kinds.clone()))
+            .unwrap_or_else(default_kinds);
+        client.grant_types = self
+            .grant_types
+            .clone()
+            .or_else(|| base.map(|b| b.grant_types.clone()))
+            .unwrap_or_else(default_grants);
+        client.require_code = self
+            .require_code
+            .or(base.map(|b| b.require_code))
+            .unwrap_or(true);
+    }
 }
 
 /// Checks a client's registration: the id, 1-10 redirect URIs and up to 10 post-logout ones (each
@@ -342,6 +452,16 @@ pub fn check_client(c: &Client) -> Result<(), &'static str> {
     {
         return Err(
             "Every URI must be absolute https, or http on a loopback host (127.0.0.1, [::1], localhost), without a fragment.",
+        );
+    }
+    if c.allowed_kinds.is_empty() || c.grant_types.is_empty() {
+        return Err("Give at least one allowed account kind and one grant type.");
+    }
+    if c.grant_types.contains(&GrantType::Password)
+        && (c.public || !c.allowed_kinds.contains(&AccountKind::Api) || c.require_code)
+    {
+        return Err(
+            "The password grant is only for a confidential client of api accounts, without require_code (api accounts never give a code).",
         );
     }
     Ok(())
@@ -383,6 +503,10 @@ pub struct AccessClaims {
     pub scope: String,
     pub auth_time: u64,
     pub amr: Vec<String>,
+    /// `mfa` after a second factor (here or at the organisation's identity provider), else `pwd`.
+    pub acr: String,
+    /// The account's kind (`staff`, `sysadmin`, `member`, `api`) when the token was issued.
+    pub kind: AccountKind,
     /// The sign-in session (its stored hash), so a revoked session revokes its tokens here.
     pub sid: String,
 }
@@ -399,10 +523,12 @@ pub struct IdClaims {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub nonce: Option<String>,
     pub amr: Vec<String>,
+    pub acr: String,
+    pub kind: AccountKind,
     pub azp: String,
     pub sid: String,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub preferred_username: Option<String>,
+    /// The username (`sub` is opaque).
+    pub preferred_username: String,
 }
 
 #[cfg(test)]

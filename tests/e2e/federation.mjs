@@ -25,7 +25,7 @@ async function freePort() {
 
 /** Starts the provider with a signing key `kid`; resolves once it listens. */
 function startIdp(port, kid) {
-  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'idp.mjs'), String(port), kid, `${BASE}/sign-in/federated/callback`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'idp.mjs'), String(port), kid, `${BASE}/sign-in/federated`], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(child); });
     child.on('exit', (code) => reject(new Error(`idp exited ${code}`)));

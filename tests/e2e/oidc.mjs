@@ -42,7 +42,7 @@ function relyingParty() {
         });
         const claims = site.tokens.claims();
         res.writeHead(200, { 'Content-Type': 'text/html' }).end(
-          `<h1>${site.title}</h1><p id="who">Signed in as ${claims.sub} (amr: ${claims.amr.join(' ')})</p>`);
+          `<h1>${site.title}</h1><p id="who">Signed in as ${claims.preferred_username} (amr: ${claims.amr.join(' ')})</p>`);
       } else if (site && action === 'bye') {
         res.writeHead(200, { 'Content-Type': 'text/html' }).end(`<p id="bye">Signed out, state ${url.searchParams.get('state')}</p>`);
       } else {
@@ -122,7 +122,13 @@ test('staff sites sign in through us with openid-client, in headless Chromium', 
     const { payload } = await jwtVerify(tokens.access_token, jwks, {
       issuer: BASE, audience: 'wiki', algorithms: ['RS256'], typ: 'at+jwt',
     });
-    assert.equal(payload.sub, 'olivia');
+    const idClaims = tokens.claims();
+    assert.equal(idClaims.preferred_username, 'olivia');
+    assert.notEqual(idClaims.sub, 'olivia', 'sub is opaque');
+    assert.equal(payload.sub, idClaims.sub);
+    assert.equal(payload.acr, 'mfa');
+    assert.equal(payload.kind, 'staff');
+    assert.ok(payload.scope.split(' ').includes('mfa'), 'a code was given: the mfa scope');
     assert.ok(payload.exp - payload.iat <= 900, 'at most 15 minutes');
     assert.ok(payload.nbf <= payload.iat + 1 && payload.iat <= Date.now() / 1000 + 5);
     assert.deepEqual(payload.amr, ['pwd', 'otp', 'mfa']);
@@ -130,11 +136,14 @@ test('staff sites sign in through us with openid-client, in headless Chromium', 
 
   await t.test('userinfo and a refresh through openid-client', async () => {
     const site = sites.get('wiki');
-    const info = await client.fetchUserInfo(wiki, site.tokens.access_token, 'olivia');
+    const sub = site.tokens.claims().sub;
+    const info = await client.fetchUserInfo(wiki, site.tokens.access_token, sub);
     assert.equal(info.email, OLIVIA.email);
+    assert.equal(info.preferred_username, 'olivia');
     const refreshed = await client.refreshTokenGrant(wiki, site.tokens.refresh_token);
     assert.notEqual(refreshed.refresh_token, site.tokens.refresh_token, 'rotated');
-    assert.equal(refreshed.claims().sub, 'olivia');
+    assert.equal(refreshed.claims().sub, sub, 'the same subject');
+    assert.equal(refreshed.claims().auth_time, site.tokens.claims().auth_time, 'one auth_time');
     site.tokens = refreshed;
   });
 

@@ -14,4 +14,5 @@ mod relying_party;
 mod routes;
 mod setup;
 mod sign_in;
+mod trust;
 mod verify;

@@ -16,23 +16,23 @@ use shared::flows::admin::Actor;
 use shared::flows::clients::{self, ClientSpec};
 use shared::policy::AccountKind::*;
 
-const ISSUER: &str = "http://127.0.0.1:9000";
-const REDIRECT: &str = "https://wiki.example.org/callback";
-const LOGOUT: &str = "https://wiki.example.org/bye";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const ISSUER: &str = "http://127.0.0.1:9000";
+pub(crate) const REDIRECT: &str = "https://wiki.example.org/callback";
+pub(crate) const LOGOUT: &str = "https://wiki.example.org/bye";
+pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn challenge() -> String {
+pub(crate) fn challenge() -> String {
     BASE64URL_NOPAD.encode(&Sha256::digest(VERIFIER.as_bytes()))
 }
 
-struct Oidc {
-    s: Stack,
-    secret: Vec<u8>,
-    client_secret: String,
+pub(crate) struct Oidc {
+    pub(crate) s: Stack,
+    pub(crate) secret: Vec<u8>,
+    pub(crate) client_secret: String,
 }
 
 /// MFA on; `jane` (staff) enrolled; `wiki` a confidential client, `spa` a public one.
-async fn provider() -> Oidc {
+pub(crate) async fn provider() -> Oidc {
     let s = Stack::new().await;
     s.add("admin", Sysadmin, Some(&address("admin")), None)
         .await;
@@ -55,6 +55,7 @@ async fn provider() -> Oidc {
             post_logout_redirect_uris: vec![LOGOUT.into()],
             public: false,
             home_url: Some("https://wiki.example.org/".into()),
+            ..Default::default()
         },
     )
     .await
@@ -80,7 +81,7 @@ async fn provider() -> Oidc {
     }
 }
 
-fn authorize_url(client: &str, redirect: &str, extra: &str) -> String {
+pub(crate) fn authorize_url(client: &str, redirect: &str, extra: &str) -> String {
     format!(
         "/authorize?response_type=code&client_id={client}&redirect_uri={}&scope=openid%20email%20profile&state=st4te&nonce=n0nce&code_challenge={}&code_challenge_method=S256{extra}",
         urlencode(redirect),
@@ -88,11 +89,11 @@ fn authorize_url(client: &str, redirect: &str, extra: &str) -> String {
     )
 }
 
-fn urlencode(s: &str) -> String {
+pub(crate) fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-async fn get_with_cookie(s: &Stack, path: &str, cookie: Option<&str>) -> Resp {
+pub(crate) async fn get_with_cookie(s: &Stack, path: &str, cookie: Option<&str>) -> Resp {
     let mut req = Request::builder().method(Method::GET).uri(path);
     if let Some(c) = cookie {
         req = req.header(header::COOKIE, format!("__Host-mfa_session={c}"));
@@ -100,7 +101,7 @@ async fn get_with_cookie(s: &Stack, path: &str, cookie: Option<&str>) -> Resp {
     s.raw(req.body(Body::empty()).unwrap()).await
 }
 
-fn query_param(url: &str, name: &str) -> Option<String> {
+pub(crate) fn query_param(url: &str, name: &str) -> Option<String> {
     let u = url::Url::parse(url).ok()?;
     u.query_pairs()
         .find(|(k, _)| k == name)
@@ -108,7 +109,7 @@ fn query_param(url: &str, name: &str) -> Option<String> {
 }
 
 /// The session token in a response's `Set-Cookie`.
-fn cookie_of(r: &Resp) -> String {
+pub(crate) fn cookie_of(r: &Resp) -> String {
     let c = r.header("set-cookie").expect("a session cookie");
     c.trim_start_matches("__Host-mfa_session=")
         .split(';')
@@ -120,7 +121,12 @@ fn cookie_of(r: &Resp) -> String {
 impl Oidc {
     /// `/authorize` without a session, then password and code on the sign-in routes. Returns the
     /// code's redirect and the cookie.
-    async fn sign_in_for(&self, client: &str, redirect: &str, extra: &str) -> (String, String) {
+    pub(crate) async fn sign_in_for(
+        &self,
+        client: &str,
+        redirect: &str,
+        extra: &str,
+    ) -> (String, String) {
         let s = &self.s;
         let r = s.get(&authorize_url(client, redirect, extra), None).await;
         assert_eq!(r.status, 302, "{r:?}");
@@ -154,7 +160,7 @@ impl Oidc {
         (redirect_to, cookie_of(&v))
     }
 
-    async fn exchange(&self, code: &str, verifier: &str) -> Resp {
+    pub(crate) async fn exchange(&self, code: &str, verifier: &str) -> Resp {
         let basic = BASE64.encode(format!("wiki:{}", self.client_secret).as_bytes());
         let req = Request::builder()
             .method(Method::POST)
@@ -169,7 +175,7 @@ impl Oidc {
         self.s.raw(req).await
     }
 
-    async fn refresh(&self, token: &str) -> Resp {
+    pub(crate) async fn refresh(&self, token: &str) -> Resp {
         self.s
             .form(
                 "/token",
@@ -181,7 +187,7 @@ impl Oidc {
             .await
     }
 
-    async fn tokens(&self) -> Value {
+    pub(crate) async fn tokens(&self) -> Value {
         let (to, _) = self.sign_in_for("wiki", REDIRECT, "").await;
         let r = self
             .exchange(&query_param(&to, "code").unwrap(), VERIFIER)
@@ -192,7 +198,7 @@ impl Oidc {
 }
 
 /// Verifies a token as a relying party (or API Gateway) would: our JWKS, RS256, iss, aud, exp.
-async fn verify_as_rp(s: &Stack, token: &str, audience: &str) -> Value {
+pub(crate) async fn verify_as_rp(s: &Stack, token: &str, audience: &str) -> Value {
     let jwks: JwkSet = serde_json::from_value(s.get("/jwks.json", None).await.body).unwrap();
     let header = decode_header(token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
@@ -254,7 +260,16 @@ async fn code_flow_with_pkce_gives_tokens_that_prove_the_code() {
     assert!(r.body["expires_in"].as_u64().unwrap() <= 900);
     assert!(r.body["refresh_token"].as_str().is_some());
     let id = verify_as_rp(&o.s, r.body["id_token"].as_str().unwrap(), "wiki").await;
-    assert_eq!(id["sub"], "jane");
+    assert_eq!(id["preferred_username"], "jane");
+    let sub = id["sub"].as_str().unwrap();
+    assert!(
+        sub.len() >= 32 && !sub.contains("jane"),
+        "sub is opaque: {sub}"
+    );
+    assert_eq!(
+        (id["acr"].as_str(), id["kind"].as_str()),
+        (Some("mfa"), Some("staff"))
+    );
     assert_eq!(id["nonce"], "n0nce");
     assert_eq!(id["amr"], json!(["pwd", "otp", "mfa"]));
     assert!(id["auth_time"].as_u64().is_some());
@@ -265,10 +280,20 @@ async fn code_flow_with_pkce_gives_tokens_that_prove_the_code() {
     );
     let at = verify_as_rp(&o.s, access, "wiki").await;
     assert_eq!(at["client_id"], "wiki");
+    assert_eq!(at["sub"], id["sub"]);
+    assert_eq!(
+        at["scope"], "openid profile email mfa",
+        "mfa: a code was given"
+    );
+    assert_eq!(
+        (at["acr"].as_str(), at["kind"].as_str()),
+        (Some("mfa"), Some("staff"))
+    );
     assert!(at["exp"].as_u64().unwrap() - at["iat"].as_u64().unwrap() <= 900);
     let me = o.s.get("/userinfo", Some(access)).await;
     assert_eq!(me.status, 200, "{me:?}");
-    assert_eq!(me.body["sub"], "jane");
+    assert_eq!(me.body["sub"], id["sub"]);
+    assert_eq!(me.body["preferred_username"], "jane");
     assert!(me.body["email"].as_str().unwrap().ends_with("@example.org"));
 }
 
@@ -444,7 +469,7 @@ async fn a_code_is_bound_to_its_verifier_client_and_redirect_and_lives_sixty_sec
 #[tokio::test]
 async fn a_reused_code_is_refused_and_revokes_what_its_first_use_issued() {
     let o = provider().await;
-    let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let (to, cookie) = o.sign_in_for("wiki", REDIRECT, "").await;
     let code = query_param(&to, "code").unwrap();
     let first = o.exchange(&code, VERIFIER).await;
     assert_eq!(first.status, 200);
@@ -458,11 +483,12 @@ async fn a_reused_code_is_refused_and_revokes_what_its_first_use_issued() {
         "invalid_grant",
         "the first use's refresh token is revoked"
     );
-    let access = first.body["access_token"].as_str().unwrap();
     assert_eq!(
-        o.s.get("/userinfo", Some(access)).await.status,
-        401,
-        "and its access token, with the sign-in it came from"
+        get_with_cookie(&o.s, "/session", Some(&cookie))
+            .await
+            .status,
+        200,
+        "the user's own sign-in is not the code's to end (a leaked code must not sign them out)"
     );
 }
 
@@ -611,28 +637,32 @@ async fn the_session_cookie_is_host_only_secure_http_only_and_lax() {
 #[tokio::test]
 async fn end_session_signs_out_and_returns_only_to_a_registered_uri() {
     let o = provider().await;
-    let t = o.tokens().await;
+    let (to, cookie) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let t = o
+        .exchange(&query_param(&to, "code").unwrap(), VERIFIER)
+        .await
+        .body;
     let hint = t["id_token"].as_str().unwrap();
-    let r =
-        o.s.get(
-            &format!(
-                "/end-session?id_token_hint={hint}&post_logout_redirect_uri={}",
-                urlencode("https://evil.example/")
-            ),
-            None,
-        )
-        .await;
+    let r = get_with_cookie(
+        &o.s,
+        &format!(
+            "/end-session?id_token_hint={hint}&post_logout_redirect_uri={}",
+            urlencode("https://evil.example/")
+        ),
+        Some(&cookie),
+    )
+    .await;
     assert_eq!(r.status, 400);
     assert!(r.header("location").is_none());
-    let r =
-        o.s.get(
-            &format!(
-                "/end-session?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
-                urlencode(LOGOUT)
-            ),
-            None,
-        )
-        .await;
+    let r = get_with_cookie(
+        &o.s,
+        &format!(
+            "/end-session?id_token_hint={hint}&post_logout_redirect_uri={}&state=bye",
+            urlencode(LOGOUT)
+        ),
+        Some(&cookie),
+    )
+    .await;
     assert_eq!(r.status, 302);
     assert_eq!(
         r.header("location"),
@@ -694,8 +724,23 @@ async fn api_users_get_a_jwt_access_token_and_staff_never_get_one_without_a_code
 }
 
 #[tokio::test]
-async fn a_member_signing_in_for_a_site_gets_amr_pwd() {
+async fn a_member_signing_in_for_a_site_that_admits_members_gets_amr_and_acr_pwd() {
     let o = provider().await;
+    // The wiki, re-registered to admit members without a code.
+    clients::put(
+        &o.s.app,
+        &Actor::Operator("test"),
+        "wiki",
+        ClientSpec {
+            redirect_uris: vec![REDIRECT.into()],
+            post_logout_redirect_uris: vec![LOGOUT.into()],
+            allowed_kinds: Some(vec![Staff, Sysadmin, Member]),
+            require_code: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let r = o.s.get(&authorize_url("wiki", REDIRECT, ""), None).await;
     let authorization = query_param(r.header("location").unwrap(), "authorization").unwrap();
     let r =
@@ -710,6 +755,15 @@ async fn a_member_signing_in_for_a_site_gets_amr_pwd() {
         .await;
     let id = verify_as_rp(&o.s, t.body["id_token"].as_str().unwrap(), "wiki").await;
     assert_eq!(id["amr"], json!(["pwd"]));
+    assert_eq!(
+        (id["acr"].as_str(), id["kind"].as_str()),
+        (Some("pwd"), Some("member"))
+    );
+    let at = verify_as_rp(&o.s, t.body["access_token"].as_str().unwrap(), "wiki").await;
+    assert_eq!(
+        at["scope"], "openid profile email",
+        "no mfa scope without a code"
+    );
 }
 
 #[tokio::test]

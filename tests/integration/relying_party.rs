@@ -92,6 +92,7 @@ fn set_cookies(r: &Resp) -> Vec<String> {
 }
 
 struct Started {
+    provider: String,
     state: String,
     nonce: String,
     challenge: String,
@@ -114,6 +115,7 @@ impl Rp {
         assert_eq!(query(to, "code_challenge_method").as_deref(), Some("S256"));
         assert_eq!(query(to, "client_id").as_deref(), Some("staff-mfa"));
         Started {
+            provider: provider.to_owned(),
             state: query(to, "state").unwrap(),
             nonce: query(to, "nonce").unwrap(),
             challenge: query(to, "code_challenge").unwrap(),
@@ -131,10 +133,11 @@ impl Rp {
         })
     }
 
-    async fn callback(&self, code: &str, state: &str, cookies: &[String]) -> Resp {
+    /// The provider's answer on `provider`'s own redirect URI.
+    async fn callback(&self, provider: &str, code: &str, state: &str, cookies: &[String]) -> Resp {
         get(
             &self.s,
-            &format!("/sign-in/federated/callback?code={code}&state={state}"),
+            &format!("/sign-in/federated/{provider}/callback?code={code}&state={state}"),
             cookies,
         )
         .await
@@ -144,7 +147,8 @@ impl Rp {
     async fn through(&self, provider: &str, sub: &str, amr: &[&str]) -> Resp {
         let st = self.start(provider, None).await;
         let code = self.login(&st, sub, amr);
-        self.callback(&code, &st.state, &st.binding).await
+        self.callback(&st.provider, &code, &st.state, &st.binding)
+            .await
     }
 }
 
@@ -224,19 +228,27 @@ async fn forged_replayed_and_cross_browser_callbacks_are_refused() {
     let code = o.login(&st, "sub-member", &[]);
     let forged = o
         .callback(
+            &st.provider,
             &code,
             "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             &st.binding,
         )
         .await;
     assert_eq!(forged.status, 401);
-    let other_browser = o.callback(&code, &st.state, &[]).await;
+    let other_browser = o.callback(&st.provider, &code, &st.state, &[]).await;
     assert_eq!(other_browser.status, 401, "the state is used up too");
     let st = o.start("corp", None).await;
     let code = o.login(&st, "sub-member", &[]);
-    assert_eq!(o.callback(&code, &st.state, &st.binding).await.status, 302);
+    assert_eq!(
+        o.callback(&st.provider, &code, &st.state, &st.binding)
+            .await
+            .status,
+        302
+    );
     let code = o.login(&st, "sub-member", &[]);
-    let replay = o.callback(&code, &st.state, &st.binding).await;
+    let replay = o
+        .callback(&st.provider, &code, &st.state, &st.binding)
+        .await;
     assert_eq!(replay.status, 401, "a state is good once");
     let log = o.s.app.recent_audit(100).await.unwrap();
     assert!(log.iter().any(|e| e.outcome == "invalid_state"));
@@ -269,7 +281,9 @@ async fn a_token_with_another_nonce_or_for_another_audience_is_refused() {
             login.nonce = st.nonce.clone();
         }
         let code = o.idp.login(login);
-        let r = o.callback(&code, &st.state, &st.binding).await;
+        let r = o
+            .callback(&st.provider, &code, &st.state, &st.binding)
+            .await;
         assert_eq!(r.status, 401, "{bad:?}");
     }
 }
@@ -327,7 +341,9 @@ async fn a_provider_that_hangs_or_answers_50_mb_is_bounded_and_refused() {
     // The code exchange of a sign-in in flight hangs too: a page, well inside a Lambda timeout.
     let st = o.start("corp", None).await;
     let code = o.login(&st, "sub-member", &[]);
-    let r = o.callback(&code, &st.state, &st.binding).await;
+    let r = o
+        .callback(&st.provider, &code, &st.state, &st.binding)
+        .await;
     assert_eq!(r.status, 401, "{r:?}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(9),
@@ -338,6 +354,74 @@ async fn a_provider_that_hangs_or_answers_50_mb_is_bounded_and_refused() {
         o.s.app.store.get_provider("slow").await.unwrap().is_none(),
         "nothing stored"
     );
+}
+
+#[tokio::test]
+async fn an_answer_on_another_providers_callback_is_refused_the_idp_mix_up() {
+    let o = rp(false).await;
+    // The victim starts at the social login; its (malicious) provider bounces the browser to
+    // the organisation's SSO with the victim's state, and the SSO answers on its own callback.
+    let st = o.start("social", None).await;
+    let code = o.login(&st, "sub-member", &[]);
+    let r = o.callback("corp", &code, &st.state, &st.binding).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(
+        set_cookies(&r)
+            .iter()
+            .all(|c| !c.starts_with("__Host-mfa_session"))
+    );
+    let log = o.s.app.recent_audit(100).await.unwrap();
+    assert!(log.iter().any(|e| e.outcome == "wrong_callback"));
+    // RFC 9207: an answer naming another issuer is refused on the right callback too.
+    let st = o.start("corp", None).await;
+    let code = o.login(&st, "sub-member", &[]);
+    let r = get(
+        &o.s,
+        &format!(
+            "/sign-in/federated/corp/callback?code={code}&state={}&iss=https%3A%2F%2Fevil.example",
+            st.state
+        ),
+        &st.binding,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let st = o.start("corp", None).await;
+    let code = o.login(&st, "sub-member", &[]);
+    let r = get(
+        &o.s,
+        &format!(
+            "/sign-in/federated/corp/callback?code={code}&state={}&iss={}",
+            st.state,
+            url::form_urlencoded::byte_serialize(o.idp.issuer.as_bytes()).collect::<String>()
+        ),
+        &st.binding,
+    )
+    .await;
+    assert_eq!(r.status, 302, "its own issuer: {r:?}");
+}
+
+#[tokio::test]
+async fn switching_a_provider_from_social_to_sso_drops_its_links() {
+    let o = rp(false).await;
+    let r = put_provider(
+        &o.s,
+        &o.admin,
+        "social",
+        json!({ "kind": "sso", "issuer": o.idp.issuer, "client_id": o.idp.client_id }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert!(
+        o.s.app
+            .store
+            .linked_username("social", &o.idp.issuer, "sub-member")
+            .await
+            .unwrap()
+            .is_none(),
+        "a personal social link must not become an SSO login that skips MFA"
+    );
+    let r = o.through("social", "sub-member", &[]).await;
+    assert_eq!(r.status, 401);
 }
 
 #[tokio::test]
@@ -396,7 +480,9 @@ async fn a_pending_authorize_continues_after_the_provider_with_amr_passed_on() {
     )));
     let st = o.start("corp", Some(&authorization)).await;
     let code = o.login(&st, "sub-staff", &["pwd", "mfa"]);
-    let r = o.callback(&code, &st.state, &st.binding).await;
+    let r = o
+        .callback(&st.provider, &code, &st.state, &st.binding)
+        .await;
     let to = r.header("location").unwrap();
     assert!(to.starts_with("https://wiki.example.org/cb?code="), "{to}");
     let t = o

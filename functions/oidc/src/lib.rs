@@ -1,5 +1,5 @@
 //! oidc: the OpenID Connect provider's endpoints. `GET /.well-known/openid-configuration`,
-//! `GET /jwks.json`, `GET /authorize`, `POST /token`, `GET`/`POST /userinfo`,
+//! `GET /jwks.json`, `GET`/`POST /authorize`, `POST /token`, `GET`/`POST /userinfo`,
 //! `GET`/`POST /end-session`. The rules are in `shared::oidc` and `shared::flows::oidc`.
 
 mod page;
@@ -23,7 +23,7 @@ pub fn router(app: App) -> Router {
         Router::new()
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/jwks.json", get(jwks))
-            .route("/authorize", get(authorize))
+            .route("/authorize", get(authorize).post(authorize_form))
             .route("/token", axum::routing::post(token))
             .route("/userinfo", get(userinfo).post(userinfo))
             .route("/end-session", get(end_session).post(confirm_end_session))
@@ -69,8 +69,30 @@ async fn authorize(
     let Ok(Query(params)) = query else {
         return Ok(page::error("The sign-in request is malformed."));
     };
+    authorize_with(&app, &caller, &headers, &params).await
+}
+
+/// OIDC Core 3.1.2.1: the authorization endpoint takes the same parameters as a form POST.
+async fn authorize_form(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    form: Result<axum::extract::Form<AuthorizeParams>, axum::extract::rejection::FormRejection>,
+) -> Result<Response, Error> {
+    let Ok(axum::extract::Form(params)) = form else {
+        return Ok(page::error("The sign-in request is malformed."));
+    };
+    authorize_with(&app, &caller, &headers, &params).await
+}
+
+async fn authorize_with(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    params: &AuthorizeParams,
+) -> Result<Response, Error> {
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    match oidc::authorize(&app, &params, cookie_session(&headers), &issuer).await? {
+    match oidc::authorize(app, params, cookie_session(headers), &issuer).await? {
         Authorize::Redirect(to) => Ok(redirect(&to)),
         Authorize::Page(why) => Ok(page::error(why)),
     }

@@ -29,8 +29,8 @@ pub fn router(app: App) -> Router {
             .route("/sign-in", get(sign_in_page).post(password_sign_in))
             .route("/sign-in/federated", post(federated_sign_in))
             .route("/sign-in/federated/nonce", post(federated_nonce))
-            .route("/sign-in/federated/callback", get(federated_callback))
             .route("/sign-in/federated/{id}", get(federated_start))
+            .route("/sign-in/federated/{id}/callback", get(federated_callback))
             .route("/sign-in/sites", get(sites))
             .route("/openapi.json", get(openapi))
             .route("/password/forgot", post(password_forgot))
@@ -119,17 +119,21 @@ async fn password_sign_in(
             session,
             expires_at,
             username,
+            kind,
+            auth_time,
         } => {
             let issuer = app.issuer(caller.api_base.as_deref())?;
-            let redirect = oidc::after_sign_in(
-                &app,
-                authorization.as_deref(),
-                &username,
-                &shared::oidc::amr(MfaState::NotRequired, None),
-                &session,
-                &issuer,
-            )
-            .await?;
+            let amr = shared::oidc::amr(MfaState::NotRequired, None);
+            let done = oidc::SignInDone {
+                username: &username,
+                kind,
+                mfa: MfaState::NotRequired,
+                amr: &amr,
+                auth_time,
+                session: &session,
+            };
+            let redirect =
+                oidc::after_sign_in(&app, authorization.as_deref(), &done, &issuer).await?;
             let body = json!({
                 "status": "signed_in",
                 "session": session,
@@ -251,15 +255,8 @@ async fn federated_sign_in(
     let done = federated::federated_sign_in(&app, &req.provider, &req.id_token).await?;
     let issuer = app.issuer(caller.api_base.as_deref())?;
     let authorization = oidc::valid_authorization(&app, req.authorization.as_deref());
-    let redirect = oidc::after_sign_in(
-        &app,
-        authorization.as_deref(),
-        &done.username,
-        &done.amr,
-        &done.session,
-        &issuer,
-    )
-    .await?;
+    let redirect =
+        oidc::after_sign_in(&app, authorization.as_deref(), &done.signed_in(), &issuer).await?;
     let body = json!({
         "status": "signed_in",
         "session": done.session,
@@ -338,12 +335,14 @@ async fn federated_callback(
     State(app): State<App>,
     caller: Caller,
     headers: HeaderMap,
+    id: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
     query: Result<Query<federated::CallbackParams>, QueryRejection>,
 ) -> Result<Response, Error> {
+    let axum::extract::Path(id) = id.map_err(|_| Error::NotFound)?;
     let Query(params) = query.unwrap_or_default();
     let issuer = app.issuer(caller.api_base.as_deref())?;
     let binding = shared::http::cookie(&headers, BINDING_COOKIE);
-    let done = match federated::callback(&app, &params, binding, &issuer).await {
+    let done = match federated::callback(&app, &id, &params, binding, &issuer).await {
         Ok(done) => done,
         Err(Error::SocialSignInDisabled) => {
             return Ok(page::problem(
@@ -366,16 +365,9 @@ async fn federated_callback(
         Err(e) => return Err(e),
     };
     let s = &done.sign_in;
-    let to = oidc::after_sign_in(
-        &app,
-        done.authorization.as_deref(),
-        &s.username,
-        &s.amr,
-        &s.session,
-        &issuer,
-    )
-    .await?
-    .unwrap_or_else(|| format!("{issuer}/sign-in"));
+    let to = oidc::after_sign_in(&app, done.authorization.as_deref(), &s.signed_in(), &issuer)
+        .await?
+        .unwrap_or_else(|| format!("{issuer}/sign-in"));
     let mut response = redirect(&to);
     let headers = response.headers_mut();
     headers.append(
@@ -423,7 +415,7 @@ async fn password_page(
     let token = query.ok().and_then(|Query(q)| q.token).unwrap_or_default();
     match shared::flows::passwords::link_info(&app, &token).await {
         Ok(info) => Ok(page::password_page(
-            &info.username,
+            &info.link.username,
             info.code_required,
             info.invite,
         )),

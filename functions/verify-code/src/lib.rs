@@ -38,15 +38,17 @@ async fn verify_code(
 ) -> Result<Response, Error> {
     let verified = verify::verify_code(&app, &req.challenge, &req.code).await?;
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    let redirect = oidc::after_sign_in(
-        &app,
-        verified.authorization.as_deref(),
-        &verified.username,
-        &shared::oidc::amr(MfaState::Verified, None),
-        &verified.session,
-        &issuer,
-    )
-    .await?;
+    let amr = shared::oidc::amr(MfaState::Verified, None);
+    let done = oidc::SignInDone {
+        username: &verified.username,
+        kind: verified.kind,
+        mfa: MfaState::Verified,
+        amr: &amr,
+        auth_time: verified.auth_time,
+        session: &verified.session,
+    };
+    let redirect =
+        oidc::after_sign_in(&app, verified.authorization.as_deref(), &done, &issuer).await?;
     let mut body = json!({
         "status": "signed_in",
         "session": verified.session,

@@ -72,6 +72,16 @@ enum ClientCommand {
         /// Listed on the sign-in page for signed-in staff.
         #[arg(long)]
         home_url: Option<String>,
+        /// A kind of account that may sign in to it (repeat; default: staff and sysadmin).
+        #[arg(long = "allowed-kind", value_parser = parse_kind)]
+        allowed_kinds: Vec<shared::policy::AccountKind>,
+        /// A grant it may use: authorization_code, refresh_token, password (repeat; default: the
+        /// first two). The password grant is only for a confidential client of api accounts.
+        #[arg(long = "grant-type", value_parser = parse_grant)]
+        grant_types: Vec<shared::oidc::GrantType>,
+        /// Also accept sign-ins without a second factor (by default only `acr` `mfa` sign-ins).
+        #[arg(long)]
+        no_require_code: bool,
     },
     /// Remove a client; its tokens stop refreshing.
     Remove {
@@ -519,6 +529,16 @@ async fn run(cli: Cli) -> AdminResult<()> {
     Ok(())
 }
 
+fn parse_kind(s: &str) -> Result<shared::policy::AccountKind, String> {
+    shared::policy::AccountKind::parse(s)
+        .ok_or_else(|| "a kind is staff, sysadmin, member or api".to_owned())
+}
+
+fn parse_grant(s: &str) -> Result<shared::oidc::GrantType, String> {
+    shared::oidc::GrantType::parse(s)
+        .ok_or_else(|| "a grant type is authorization_code, refresh_token or password".to_owned())
+}
+
 async fn client(sdk: &aws_config::SdkConfig, command: ClientCommand) -> AdminResult<()> {
     use shared::flows::clients;
     let app = mfa_admin::connect(sdk).await?;
@@ -531,6 +551,9 @@ async fn client(sdk: &aws_config::SdkConfig, command: ClientCommand) -> AdminRes
             public,
             name,
             home_url,
+            allowed_kinds,
+            grant_types,
+            no_require_code,
         } => {
             let spec = clients::ClientSpec {
                 name,
@@ -538,6 +561,9 @@ async fn client(sdk: &aws_config::SdkConfig, command: ClientCommand) -> AdminRes
                 post_logout_redirect_uris,
                 public,
                 home_url,
+                allowed_kinds: (!allowed_kinds.is_empty()).then_some(allowed_kinds),
+                grant_types: (!grant_types.is_empty()).then_some(grant_types),
+                require_code: Some(!no_require_code),
             };
             match clients::put(&app, &operator, &client_id, spec).await? {
                 Some(secret) => println!("client_id: {client_id}\nclient_secret: {secret}"),
@@ -554,12 +580,17 @@ async fn client(sdk: &aws_config::SdkConfig, command: ClientCommand) -> AdminRes
         }
         ClientCommand::List => {
             for c in app.store.list_clients().await? {
+                let kinds: Vec<&str> = c.allowed_kinds.iter().map(|k| k.as_str()).collect();
+                let grants: Vec<&str> = c.grant_types.iter().map(|g| g.as_str()).collect();
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\tkinds={} grants={} require_code={}",
                     c.id,
                     if c.public { "public" } else { "confidential" },
                     c.redirect_uris.join(" "),
-                    c.name
+                    c.name,
+                    kinds.join(","),
+                    grants.join(","),
+                    c.require_code
                 );
             }
         }

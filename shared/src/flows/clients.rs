@@ -5,7 +5,8 @@
 use crate::app::App;
 use crate::error::{Error, Result};
 use crate::flows::admin::{Actor, require_step_up};
-use crate::oidc::{Client, check_client};
+use crate::oidc::{Client, ClientPolicy, GrantType, check_client};
+use crate::policy::AccountKind;
 use crate::token::{Purpose, new_token};
 
 /// A client as an administrator describes it.
@@ -19,6 +20,10 @@ pub struct ClientSpec {
     #[serde(default)]
     pub public: bool,
     pub home_url: Option<String>,
+    /// The client's policy; a part not given keeps its value (or the default for a new client).
+    pub allowed_kinds: Option<Vec<AccountKind>>,
+    pub grant_types: Option<Vec<GrantType>>,
+    pub require_code: Option<bool>,
 }
 
 /// Creates or replaces a client. A new confidential client gets a secret, returned once; a
@@ -39,7 +44,16 @@ pub async fn put(
         secret_hash: None,
         home_url: spec.home_url,
         created_at: existing.as_ref().map_or(app.now(), |c| c.created_at),
+        allowed_kinds: vec![],
+        grant_types: vec![],
+        require_code: true,
     };
+    ClientPolicy {
+        allowed_kinds: spec.allowed_kinds,
+        grant_types: spec.grant_types,
+        require_code: spec.require_code,
+    }
+    .apply(&mut client, existing.as_ref());
     check_client(&client).map_err(|m| Error::bad_request("invalid_client_metadata", m))?;
     require_step_up(app, actor, "client_change", id).await?;
     let mut secret = None;
@@ -101,5 +115,8 @@ pub fn describe(c: &Client) -> serde_json::Value {
         "public": c.public,
         "home_url": c.home_url,
         "created_at": crate::clock::rfc3339(c.created_at),
+        "allowed_kinds": c.allowed_kinds,
+        "grant_types": c.grant_types,
+        "require_code": c.require_code,
     })
 }

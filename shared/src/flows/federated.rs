@@ -15,16 +15,36 @@ use crate::token::{Purpose, is_well_formed, new_token};
 
 /// A sign-in started at a provider must come back within this.
 pub const STATE_SECS: u64 = 10 * 60;
-/// The path of our redirect URI at every provider.
-pub const CALLBACK_PATH: &str = "/sign-in/federated/callback";
+/// Our redirect URI at a provider: one per provider, so an answer that comes back on one
+/// provider's URI is never taken for another's (the IdP mix-up attack, RFC 9700 4.4).
+pub fn callback_uri(issuer: &str, provider_id: &str) -> String {
+    format!("{issuer}/sign-in/federated/{provider_id}/callback")
+}
 
 pub struct FederatedSignIn {
     pub session: String,
     pub expires_at: u64,
     pub mfa: MfaState,
     pub username: String,
+    pub kind: crate::policy::AccountKind,
+    /// When the session was made (OIDC `auth_time`).
+    pub auth_time: u64,
     /// How the user signed in: the identity provider's values, marked `fed` (RFC 8176).
     pub amr: Vec<String>,
+}
+
+impl FederatedSignIn {
+    /// The sign-in as a pending authorization completes it.
+    pub fn signed_in(&self) -> crate::flows::oidc::SignInDone<'_> {
+        crate::flows::oidc::SignInDone {
+            username: &self.username,
+            kind: self.kind,
+            mfa: self.mfa,
+            amr: &self.amr,
+            auth_time: self.auth_time,
+            session: &self.session,
+        }
+    }
 }
 
 async fn refuse<T>(app: &App, target: &str, outcome: &str, error: Error) -> Result<T> {
@@ -129,6 +149,8 @@ async fn sign_in_as(
         expires_at,
         mfa,
         username,
+        kind: account.kind,
+        auth_time: now,
         amr,
     })
 }
@@ -209,7 +231,7 @@ pub async fn start(
             app.now() + STATE_SECS,
         )
         .await?;
-    let redirect_uri = format!("{issuer}{CALLBACK_PATH}");
+    let redirect_uri = callback_uri(issuer, &provider.id);
     let redirect = crate::oidc::with_query(
         &endpoints.authorization_endpoint,
         &[
@@ -232,6 +254,8 @@ pub struct CallbackParams {
     pub code: Option<String>,
     pub state: Option<String>,
     pub error: Option<String>,
+    /// RFC 9207: the issuer that answered.
+    pub iss: Option<String>,
 }
 
 pub struct Completed {
@@ -240,8 +264,10 @@ pub struct Completed {
     pub authorization: Option<String>,
 }
 
+/// The provider's answer on the callback URI of `provider_id`.
 pub async fn callback(
     app: &App,
+    provider_id: &str,
     params: &CallbackParams,
     binding: Option<&str>,
     issuer: &str,
@@ -272,7 +298,30 @@ pub async fn callback(
     if !same_browser {
         return refuse(app, &pending.provider, "other_browser", Error::InvalidToken).await;
     }
+    // Mix-up defence: the answer must come back on the URI of the provider the state was issued
+    // for, and from that provider's issuer when it says who it is (RFC 9207; required when its
+    // discovery document promises it).
+    if pending.provider != provider_id {
+        return refuse(
+            app,
+            &pending.provider,
+            "wrong_callback",
+            Error::InvalidToken,
+        )
+        .await;
+    }
     let provider = provider(app, &pending.provider).await?;
+    let iss_promised = provider
+        .endpoints
+        .as_ref()
+        .is_some_and(|e| e.iss_parameter_supported);
+    let iss_ok = match params.iss.as_deref() {
+        Some(iss) => iss == provider.issuer,
+        None => !iss_promised,
+    };
+    if !iss_ok {
+        return refuse(app, &provider.id, "issuer_mismatch", Error::InvalidToken).await;
+    }
     let (Some(code), None) = (params.code.as_deref(), params.error.as_deref()) else {
         return refuse(app, &provider.id, "provider_refused", Error::InvalidToken).await;
     };
@@ -281,7 +330,7 @@ pub async fn callback(
     };
     let secret = app.keys.secrets.open(sealed, provider.id.as_bytes())?;
     let secret = String::from_utf8(secret).map_err(|_| Error::Internal("client secret".into()))?;
-    let redirect_uri = format!("{issuer}{CALLBACK_PATH}");
+    let redirect_uri = callback_uri(issuer, &provider.id);
     let answer = app
         .outbound
         .post_form(

@@ -10,11 +10,12 @@ use crate::flows::sessions::{self, ActiveSession};
 use crate::flows::sign_in;
 use crate::oidc::{
     ACCESS_TOKEN_TYPE, AUTHORIZATION_SECS, AccessClaims, AuthorizationRequest, AuthorizeParams,
-    AuthorizeRefusal, CODE_SECS, Client, Grant, ID_TOKEN_TYPE, IdClaims, Prompt, TOKEN_SECS, amr,
-    check_authorization, pkce_matches, session_satisfies, with_query,
+    AuthorizeRefusal, CODE_SECS, Client, Grant, GrantType, ID_TOKEN_TYPE, IdClaims, Prompt,
+    TOKEN_SECS, acr, amr, check_authorization, pkce_matches, session_satisfies, token_scope,
+    with_query,
 };
-use crate::policy::MfaState;
-use crate::store::oidc::Redeemed;
+use crate::policy::{AccountKind, MfaState};
+use crate::store::oidc::{Redeemed, Successor};
 use crate::token::{Purpose, is_well_formed, new_token};
 
 /// Where `/authorize` sends the browser, or the page it shows instead.
@@ -25,9 +26,12 @@ pub enum Authorize {
     Page(&'static str),
 }
 
-/// What a completed sign-in is, for issuing a code.
+/// What a completed sign-in is, for issuing a code: who, which kind, how, and when.
 pub struct SignedIn<'a> {
     pub username: &'a str,
+    pub kind: AccountKind,
+    pub mfa: MfaState,
+    /// When the user authenticated: the session's creation, the same in every token of it.
     pub auth_time: u64,
     pub session_hash: &'a str,
     /// How the sign-in was made (RFC 8176), as the session keeps it.
@@ -38,11 +42,25 @@ impl<'a> From<&'a ActiveSession> for SignedIn<'a> {
     fn from(s: &'a ActiveSession) -> Self {
         SignedIn {
             username: &s.username,
+            kind: s.kind,
+            mfa: s.mfa,
             auth_time: s.auth_time,
             session_hash: &s.token_hash,
             amr: &s.amr,
         }
     }
+}
+
+/// A sign-in that just completed on one of our routes (password, code, identity provider).
+pub struct SignInDone<'a> {
+    pub username: &'a str,
+    pub kind: AccountKind,
+    pub mfa: MfaState,
+    pub amr: &'a [String],
+    /// When its session was made.
+    pub auth_time: u64,
+    /// The session's token.
+    pub session: &'a str,
 }
 
 pub async fn authorize(
@@ -96,23 +114,54 @@ pub async fn authorize(
         },
         None => None,
     };
+    // OIDC Core 3.1.2.1: a hint names the user the site expects. Another user signed in here
+    // is `login_required`, never a code for the wrong person.
+    if let Some(hint) = params.id_token_hint.as_deref() {
+        let ring = app.key_ring().await?;
+        let Ok(claims) = ring.verify::<IdClaims>(hint, ID_TOKEN_TYPE, issuer, now, true) else {
+            return refuse_authorization(
+                app,
+                &req,
+                "invalid_request",
+                "The id_token_hint is not valid.",
+                issuer,
+            )
+            .await;
+        };
+        if live.as_ref().is_some_and(|s| s.subject != claims.sub) {
+            return refuse_authorization(
+                app,
+                &req,
+                "login_required",
+                "Another user is signed in.",
+                issuer,
+            )
+            .await;
+        }
+    }
     if let Some(s) = live.as_ref()
         && session_satisfies(&req, s.auth_time, now)
     {
         // Single sign-on: the sign-in session satisfies the request; no new password or code.
-        let redirect = issue_code(app, &req, &SignedIn::from(s), issuer).await?;
-        return Ok(Authorize::Redirect(redirect));
+        let client = client.filter(|c| c.id == req.client_id);
+        return Ok(
+            match complete(app, &req, client, &SignedIn::from(s), issuer).await? {
+                Some(redirect) => Authorize::Redirect(redirect),
+                None => {
+                    Authorize::Page("The application is no longer registered for this address.")
+                }
+            },
+        );
     }
     if req.prompt == Some(Prompt::None) {
-        app.audit("(anonymous)", "authorize", &req.client_id, "login_required")
-            .await;
-        return Ok(Authorize::Redirect(error_redirect(
-            &req.redirect_uri,
-            req.state.as_deref(),
+        return refuse_authorization(
+            app,
+            &req,
             "login_required",
             "The user is not signed in.",
             issuer,
-        )));
+        )
+        .await;
     }
     let id = seal_authorization(app, &req, now + AUTHORIZATION_SECS)?;
     let mut page = format!("{issuer}/sign-in?authorization={id}");
@@ -120,6 +169,25 @@ pub async fn authorize(
         page = with_query(&page, &[("login_hint", &hint)]);
     }
     Ok(Authorize::Redirect(page))
+}
+
+/// A checked request refused: back to the client with the OAuth error (and audited).
+async fn refuse_authorization(
+    app: &App,
+    req: &AuthorizationRequest,
+    error: &'static str,
+    description: &str,
+    issuer: &str,
+) -> Result<Authorize> {
+    app.audit("(anonymous)", "authorize", &req.client_id, error)
+        .await;
+    Ok(Authorize::Redirect(error_redirect(
+        &req.redirect_uri,
+        req.state.as_deref(),
+        error,
+        description,
+        issuer,
+    )))
 }
 
 fn error_redirect(
@@ -189,27 +257,62 @@ pub async fn pending_client(app: &App, id: &str) -> Result<Option<Client>> {
 }
 
 /// After any completed sign-in (password, code, federated): the client's redirect with a code when
-/// an authorization was pending, or None when there was none or it expired (the user stays signed
-/// in on our page). The session was made just now, so `auth_time` is now.
+/// an authorization was pending (or with `access_denied` when the client's policy refuses the
+/// sign-in), or None when there was none, it expired, or its client or redirect URI is no longer
+/// registered (the user stays signed in on our page).
 pub async fn after_sign_in(
     app: &App,
     authorization: Option<&str>,
-    username: &str,
-    amr: &[String],
-    session_token: &str,
+    done: &SignInDone<'_>,
     issuer: &str,
 ) -> Result<Option<String>> {
     let Some(req) = authorization.and_then(|a| open_authorization(app, a)) else {
         return Ok(None);
     };
-    let session_hash = app.keys.tokens.hash(Purpose::Session, session_token);
+    let session_hash = app.keys.tokens.hash(Purpose::Session, done.session);
     let signed_in = SignedIn {
-        username,
-        auth_time: app.now(),
+        username: done.username,
+        kind: done.kind,
+        mfa: done.mfa,
+        auth_time: done.auth_time,
         session_hash: &session_hash,
-        amr,
+        amr: done.amr,
     };
-    Ok(Some(issue_code(app, &req, &signed_in, issuer).await?))
+    complete(app, &req, None, &signed_in, issuer).await
+}
+
+/// Completes an authorization request for a signed-in user. The client is read again (unless the
+/// caller just did): a request sealed half an hour ago must still name a registered client and
+/// redirect URI, and the client's policy must admit the sign-in: its kind, and a second factor
+/// when the client requires one.
+async fn complete(
+    app: &App,
+    req: &AuthorizationRequest,
+    client: Option<Client>,
+    s: &SignedIn<'_>,
+    issuer: &str,
+) -> Result<Option<String>> {
+    let client = match client {
+        Some(c) => Some(c),
+        None => app.store.get_client(&req.client_id).await?,
+    };
+    let Some(client) = client.filter(|c| c.redirect_uris.contains(&req.redirect_uri)) else {
+        app.audit(s.username, "authorize", &req.client_id, "client_gone")
+            .await;
+        return Ok(None);
+    };
+    if !client.admits(GrantType::AuthorizationCode, s.kind, s.mfa) {
+        app.audit(s.username, "authorize", &client.id, "access_denied")
+            .await;
+        return Ok(Some(error_redirect(
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "access_denied",
+            "This application does not accept this account, or needs a sign-in with a security code.",
+            issuer,
+        )));
+    }
+    issue_code(app, req, s, issuer).await.map(Some)
 }
 
 async fn issue_code(
@@ -367,11 +470,8 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
     let hash = app.keys.tokens.hash(Purpose::AuthorizationCode, code);
     let grant = match app.store.peek_grant("CODE", &hash, now).await? {
         Redeemed::Fresh(g) => g,
-        Redeemed::Reused {
-            family,
-            session_hash,
-        } => return code_reused(app, client, family, session_hash).await,
-        Redeemed::Missing => {
+        Redeemed::Reused { family } => return code_reused(app, client, family).await,
+        Redeemed::Missing | Redeemed::AccountChanged => {
             app.audit("(client)", "token", &client.id, "invalid_grant")
                 .await;
             return Err(Error::InvalidGrant(CODE_REFUSED));
@@ -383,17 +483,28 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
             .code_challenge
             .as_deref()
             .is_some_and(|c| pkce_matches(verifier, c));
+    // The redirect URI must still be registered: the client may have changed since the code.
+    let bound = bound
+        && client
+            .redirect_uris
+            .iter()
+            .any(|u| Some(u) == grant.redirect_uri.as_ref());
     if !bound {
         // Shown with the wrong verifier, client or redirect, the code is used up all the same:
-        // whoever holds it without its verifier gets no second try.
-        app.store
-            .redeem_grant_issuing("CODE", &hash, &family, now, None)
-            .await?;
+        // whoever holds it without its verifier gets no second try. It issues nothing, so the
+        // rightful client's later attempt revokes nothing and ends no session.
+        burn(app, &hash, now).await?;
         app.audit(&grant.username, "token", &client.id, "invalid_grant")
             .await;
         return Err(Error::InvalidGrant(CODE_REFUSED));
     }
     let session = live_session(app, &grant).await?;
+    if !client.admits(GrantType::AuthorizationCode, session.kind, session.mfa) {
+        burn(app, &hash, now).await?;
+        app.audit(&grant.username, "token", &client.id, "unauthorized_client")
+            .await;
+        return Err(Error::UnauthorizedClient);
+    }
     let tokens = match issue(
         app,
         &grant,
@@ -405,33 +516,32 @@ async fn code_grant(app: &App, form: &TokenForm, client: &Client, issuer: &str) 
     .await?
     {
         Redeemed::Fresh(t) => t,
-        Redeemed::Reused {
-            family,
-            session_hash,
-        } => return code_reused(app, client, family, session_hash).await,
+        Redeemed::Reused { family } => return code_reused(app, client, family).await,
         Redeemed::Missing => return Err(Error::InvalidGrant(CODE_REFUSED)),
+        Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
     };
     app.audit(&grant.username, "token", &client.id, "issued")
         .await;
     Ok(tokens)
 }
 
-/// RFC 6749 4.1.2: a code used twice revokes what its first use issued: the refresh family, and
-/// the sign-in session, so the access token stops working here too.
-async fn code_reused(
-    app: &App,
-    client: &Client,
-    family: Option<String>,
-    session_hash: Option<String>,
-) -> Result<Tokens> {
+/// Uses a code up without issuing anything.
+async fn burn(app: &App, hash: &str, now: u64) -> Result<()> {
+    app.store
+        .redeem_grant_issuing("CODE", hash, None, now, None)
+        .await?;
+    Ok(())
+}
+
+/// RFC 6749 4.1.2: a code used twice revokes what its first use issued (the refresh family). The
+/// user's sign-in session is not the code's to end: a leaked code shown by someone else must not
+/// sign the rightful user out.
+async fn code_reused(app: &App, client: &Client, family: Option<String>) -> Result<Tokens> {
     let now = app.now();
     if let Some(f) = family {
         app.store
             .revoke_family(&f, now, now + app.config.session_max_secs)
             .await?;
-    }
-    if let Some(session) = session_hash {
-        app.store.delete_session(&session).await?;
     }
     app.audit("(client)", "token", &client.id, "code_reused")
         .await;
@@ -455,20 +565,30 @@ async fn refresh_grant(
     let hash = app.keys.tokens.hash(Purpose::RefreshToken, token);
     let grant = match app.store.peek_grant("REFRESH", &hash, now).await? {
         Redeemed::Fresh(g) => g,
-        Redeemed::Reused { family, .. } => return refresh_reused(app, client, family).await,
+        Redeemed::Reused { family } => return refresh_reused(app, client, family).await,
         Redeemed::Missing => return Err(Error::InvalidGrant(REFRESH_REFUSED)),
+        Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
     };
     // The family is the one the token was issued in; its successor keeps it.
-    let family = grant.family.clone().unwrap_or_default();
-    if grant.client_id != client.id
-        || family.is_empty()
-        || app.store.family_revoked(&family).await?
-    {
+    let Some(family) = grant.family.clone() else {
+        return Err(Error::InvalidGrant(REFRESH_REFUSED));
+    };
+    if grant.client_id != client.id || app.store.family_revoked(&family).await? {
         app.audit(&grant.username, "refresh", &client.id, "invalid_grant")
             .await;
         return Err(Error::InvalidGrant(REFRESH_REFUSED));
     }
     let session = live_session(app, &grant).await?;
+    if !client.admits(GrantType::RefreshToken, session.kind, session.mfa) {
+        app.audit(
+            &grant.username,
+            "refresh",
+            &client.id,
+            "unauthorized_client",
+        )
+        .await;
+        return Err(Error::UnauthorizedClient);
+    }
     let tokens = match issue(
         app,
         &grant,
@@ -480,8 +600,9 @@ async fn refresh_grant(
     .await?
     {
         Redeemed::Fresh(t) => t,
-        Redeemed::Reused { family, .. } => return refresh_reused(app, client, family).await,
+        Redeemed::Reused { family } => return refresh_reused(app, client, family).await,
         Redeemed::Missing => return Err(Error::InvalidGrant(REFRESH_REFUSED)),
+        Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
     };
     app.audit(&grant.username, "refresh", &client.id, "issued")
         .await;
@@ -492,7 +613,7 @@ async fn refresh_grant(
 /// the legitimate holder's newest token included.
 async fn refresh_reused(app: &App, client: &Client, family: Option<String>) -> Result<Tokens> {
     let now = app.now();
-    if let Some(f) = family.filter(|f| f != "-") {
+    if let Some(f) = family {
         app.store
             .revoke_family(&f, now, now + app.config.session_max_secs)
             .await?;
@@ -511,8 +632,9 @@ async fn live_session(app: &App, grant: &Grant) -> Result<ActiveSession> {
     }
 }
 
-/// Signs the access token and the ID token; when a code or refresh token is redeemed, uses it up
-/// and stores its successor refresh token (of `family`) in one write.
+/// Signs the access token and the ID token for the session's account as it is now (its subject
+/// and kind); when a code or refresh token is redeemed, uses it up and stores its successor refresh
+/// token (of `family`) in one write.
 async fn issue(
     app: &App,
     grant: &Grant,
@@ -524,36 +646,37 @@ async fn issue(
     let now = app.now();
     let ring = app.key_ring().await?;
     let exp = now + TOKEN_SECS;
+    let scope = token_scope(&grant.scope, session.mfa);
     let access = AccessClaims {
         iss: issuer.to_owned(),
-        sub: grant.username.clone(),
+        sub: session.subject.clone(),
         aud: grant.client_id.clone(),
         exp,
         iat: now,
         nbf: now,
         jti: new_token()?,
         client_id: grant.client_id.clone(),
-        scope: grant.scope.clone(),
-        auth_time: grant.auth_time,
+        scope: scope.clone(),
+        auth_time: session.auth_time,
         amr: grant.amr.clone(),
+        acr: acr(session.mfa).to_owned(),
+        kind: session.kind,
         sid: grant.session_hash.clone(),
     };
     let id = IdClaims {
         iss: issuer.to_owned(),
-        sub: grant.username.clone(),
+        sub: session.subject.clone(),
         aud: grant.client_id.clone(),
         exp,
         iat: now,
-        auth_time: grant.auth_time,
+        auth_time: session.auth_time,
         nonce: grant.nonce.clone(),
         amr: grant.amr.clone(),
+        acr: acr(session.mfa).to_owned(),
+        kind: session.kind,
         azp: grant.client_id.clone(),
         sid: grant.session_hash.clone(),
-        preferred_username: grant
-            .scope
-            .split(' ')
-            .any(|s| s == "profile")
-            .then(|| grant.username.clone()),
+        preferred_username: session.username.clone(),
     };
     let access_token = ring.sign(ACCESS_TOKEN_TYPE, &access)?;
     let id_token = ring.sign(ID_TOKEN_TYPE, &id)?;
@@ -571,30 +694,31 @@ async fn issue(
         // A refresh token cannot outlive the sign-in session it came from.
         let session_end = session.auth_time + app.config.session_max_secs;
         let refresh_hash = app.keys.tokens.hash(Purpose::RefreshToken, &token);
-        let issued = (refresh_hash.as_str(), &refresh, session_end.max(now + 1));
+        // The account must still be as the session saw it when the write lands: a change of kind
+        // (or anything else that moves its epoch) between the check and the write refuses it.
+        let next = Successor {
+            hash: &refresh_hash,
+            grant: &refresh,
+            expires_at: session_end.max(now + 1),
+            username: &session.username,
+            epoch: session.epoch,
+        };
         match app
             .store
-            .redeem_grant_issuing(kind, hash, family, now, Some(issued))
+            .redeem_grant_issuing(kind, hash, Some(family), now, Some(next))
             .await?
         {
             Redeemed::Fresh(()) => refresh_token = Some(token),
-            Redeemed::Reused {
-                family,
-                session_hash,
-            } => {
-                return Ok(Redeemed::Reused {
-                    family,
-                    session_hash,
-                });
-            }
+            Redeemed::Reused { family } => return Ok(Redeemed::Reused { family }),
             Redeemed::Missing => return Ok(Redeemed::Missing),
+            Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
         }
     }
     Ok(Redeemed::Fresh(Tokens {
         access_token,
         token_type: "Bearer",
         expires_in: TOKEN_SECS,
-        scope: grant.scope.clone(),
+        scope,
         id_token: Some(id_token),
         refresh_token,
     }))
@@ -617,12 +741,19 @@ async fn password_grant(
         .password
         .as_deref()
         .ok_or(missing("password is required."))?;
-    let client_id = if basic.is_some() || form.client_id.is_some() {
-        authenticate_client(app, form, basic).await?.id
+    // A named client must be one whose policy allows the password grant for the account.
+    let client = if basic.is_some() || form.client_id.is_some() {
+        Some(authenticate_client(app, form, basic).await?)
     } else {
-        PASSWORD_GRANT_AUDIENCE.to_owned()
+        None
     };
-    let granted = sign_in::token_grant(app, username, password, source).await?;
+    let admits = |kind: AccountKind| {
+        client
+            .as_ref()
+            .is_none_or(|c| c.admits(GrantType::Password, kind, MfaState::NotRequired))
+    };
+    let granted = sign_in::token_grant(app, username, password, source, admits).await?;
+    let client_id = client.map_or_else(|| PASSWORD_GRANT_AUDIENCE.to_owned(), |c| c.id);
     let grant = Grant {
         client_id,
         redirect_uri: None,
@@ -630,7 +761,7 @@ async fn password_grant(
         nonce: None,
         scope: "openid".into(),
         username: granted.username,
-        auth_time: app.now(),
+        auth_time: granted.auth_time,
         amr: amr(MfaState::NotRequired, None),
         session_hash: granted.session_hash,
         family: None,
@@ -658,7 +789,7 @@ pub async fn access_token_session(
         .verify(token, ACCESS_TOKEN_TYPE, issuer, app.now(), false)
         .map_err(|_| Error::Unauthenticated)?;
     let session = sessions::by_hash(app, claims.sid.clone()).await?;
-    if session.username != claims.sub {
+    if session.subject != claims.sub {
         return Err(Error::Unauthenticated);
     }
     Ok((claims, session))
@@ -666,10 +797,13 @@ pub async fn access_token_session(
 
 /// OIDC Core 5.3: the claims the access token's scope allows.
 pub async fn userinfo(app: &App, token: &str, issuer: &str) -> Result<serde_json::Value> {
-    let (claims, _) = access_token_session(app, token, issuer).await?;
-    let mut info = serde_json::json!({ "sub": claims.sub, "preferred_username": claims.sub });
+    let (claims, session) = access_token_session(app, token, issuer).await?;
+    let mut info = serde_json::json!({
+        "sub": claims.sub,
+        "preferred_username": session.username,
+    });
     if claims.scope.split(' ').any(|s| s == "email")
-        && let Some(record) = app.store.load_account(&claims.sub).await?
+        && let Some(record) = app.store.load_account(&session.username).await?
         && let Ok(email) = setup_recipient(
             record.account.name_email.as_deref(),
             record.account.address_email.as_deref(),
@@ -747,18 +881,23 @@ pub async fn end_session(
             Some(with_query(uri, &params))
         }
     };
-    // A hint proves which session the site means; it is no licence to end another. A browser
-    // signed in as someone else is asked first (a link with an attacker's own hint must not
-    // sign the victim out).
+    // A hint proves which session the site means; it is no licence to end it. Only the browser
+    // that holds the session's cookie ends it at once; anyone else is asked first (a link with
+    // somebody's hint, even an expired one, must not sign them out).
     let cookie = cookie_session
         .filter(|t| is_well_formed(t))
         .map(|t| app.keys.tokens.hash(Purpose::Session, t));
-    if cookie.as_ref().is_some_and(|c| *c != claims.sid) {
+    if cookie.as_ref() != Some(&claims.sid) {
         return Ok(EndSession::Confirm);
     }
     app.store.delete_session(&claims.sid).await?;
-    app.audit(&claims.sub, "sign_out", &claims.aud, "success")
-        .await;
+    app.audit(
+        &claims.preferred_username,
+        "sign_out",
+        &claims.aud,
+        "success",
+    )
+    .await;
     Ok(match redirect {
         Some(r) => EndSession::Redirect(r),
         None => EndSession::SignedOut,
@@ -789,11 +928,12 @@ pub fn discovery(issuer: &str) -> serde_json::Value {
         "grant_types_supported": ["authorization_code", "refresh_token", "password"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": crate::oidc::SCOPES,
+        "scopes_supported": ["openid", "profile", "email", "mfa"],
+        "acr_values_supported": ["mfa", "pwd"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "azp", "sid", "preferred_username", "email", "email_verified"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr", "kind", "azp", "sid", "preferred_username", "email", "email_verified"],
         "authorization_response_iss_parameter_supported": true,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

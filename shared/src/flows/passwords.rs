@@ -4,18 +4,20 @@
 //! `POST /password/reset`. A mailbox alone never takes over an account with MFA: an active
 //! enrolment also needs a current code. Every session of the account ends; a notice is mailed.
 
-use crate::account::{Account, normalise_username};
+use crate::account::{Account, AccountRecord, normalise_username};
 use crate::app::App;
 use crate::email::setup_recipient;
 use crate::error::{Error, Result};
 use crate::flows::setup::{deliver, notify, sender};
 use crate::flows::verify::{matching, reserve_account_attempt};
+use crate::limits::{FORGOT_ANSWER_MS, FORGOT_PER_ADDRESS};
 use crate::messages;
 use crate::password;
 use crate::store::locks::LockSite;
 use crate::store::password_links::PasswordLink;
 use crate::token::{Purpose, is_well_formed, new_token};
 use crate::totp::Code;
+use std::time::Duration;
 
 /// A reset link lives 30 minutes (contract); an invitation a week.
 pub const RESET_LINK_SECS: u64 = 30 * 60;
@@ -27,22 +29,27 @@ fn link_hash(app: &App, token: &str) -> String {
     app.keys.tokens.hash(Purpose::PasswordLink, token)
 }
 
-/// `POST /password/forgot`: the same 202 whether or not the account exists (so nobody learns
-/// which usernames exist), throttled per source address (429) and per account (silently: a
-/// 429 there would tell that the account exists).
+/// `POST /password/forgot`: the same 202 whether or not the account exists, in content and in
+/// time (so nobody learns which usernames exist), throttled per source address (429, in windows
+/// that end) and per account (silently: a 429 there would tell that the account exists).
 pub async fn forgot(app: &App, typed: &str, source: &str, base: &str) -> Result<()> {
+    let started = tokio::time::Instant::now();
+    let answered = forgot_now(app, typed, source, base).await;
+    if answered.is_ok() {
+        tokio::time::sleep_until(started + Duration::from_millis(FORGOT_ANSWER_MS)).await;
+    }
+    answered
+}
+
+async fn forgot_now(app: &App, typed: &str, source: &str, base: &str) -> Result<()> {
     let now = app.now();
     // Per address, whatever was typed: an address cannot mail-bomb a list of accounts.
     let address_hash = app.keys.tokens.hash(Purpose::ThrottleAddress, source);
-    let forgot_hash = app
-        .keys
-        .tokens
-        .hash(Purpose::ThrottleUser, "(password reset)");
-    let site = LockSite::PasswordAddress {
-        username_hash: &forgot_hash,
-        address_hash: &address_hash,
-    };
-    if let Err(wait) = app.store.reserve_attempt(&site, None, now).await? {
+    if let Err(wait) = app
+        .store
+        .take_address_slot(&address_hash, "FORGOT", FORGOT_PER_ADDRESS, now)
+        .await?
+    {
         app.audit("(anonymous)", "password_forgot", "(address)", "throttled")
             .await;
         return Err(Error::Throttled {
@@ -115,6 +122,7 @@ pub async fn mail_link(app: &App, account: &Account, invite: bool, base: &str) -
                 username: account.username.clone(),
                 purpose: if invite { "invite" } else { "reset" }.into(),
                 expires_at,
+                epoch: account.session_epoch,
             },
         )
         .await?;
@@ -129,7 +137,9 @@ pub async fn mail_link(app: &App, account: &Account, invite: bool, base: &str) -
 /// What the page shows for a link: whose it is and whether a code will be asked. Reading it
 /// consumes nothing.
 pub struct LinkInfo {
-    pub username: String,
+    pub link: PasswordLink,
+    /// The account as it is now.
+    pub record: AccountRecord,
     pub code_required: bool,
     pub invite: bool,
 }
@@ -143,15 +153,18 @@ pub async fn link_info(app: &App, token: &str) -> Result<LinkInfo> {
         .get_password_link(&link_hash(app, token), app.now())
         .await?
         .ok_or(Error::LinkExpired)?;
+    // Dead once the account moved on (a new password, email, kind or enrolment) or is disabled.
     let record = app
         .store
         .load_account(&link.username)
         .await?
+        .filter(|r| r.account.session_epoch == link.epoch && !r.account.disabled)
         .ok_or(Error::LinkExpired)?;
     Ok(LinkInfo {
         code_required: record.active_enrolment().is_some(),
         invite: link.purpose == "invite",
-        username: link.username,
+        link,
+        record,
     })
 }
 
@@ -162,12 +175,8 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
         .map_err(|m| Error::bad_request("invalid_password", format!("The new password: {m}.")))?;
     let info = link_info(app, token).await?;
     let now = app.now();
-    let username = info.username.as_str();
-    let record = app
-        .store
-        .load_account(username)
-        .await?
-        .ok_or(Error::LinkExpired)?;
+    let username = info.link.username.as_str();
+    let record = &info.record;
     if let Some(enrolment) = record.active_enrolment() {
         let code = code.ok_or_else(|| {
             Error::bad_request(
@@ -176,8 +185,8 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
             )
         })?;
         let code = Code::parse(code)?;
-        let lock = reserve_account_attempt(app, &record, now).await?;
-        let step = matching(app, &record, &code, now)?.map(|(_, step)| step);
+        let lock = reserve_account_attempt(app, record, now).await?;
+        let step = matching(app, record, &code, now)?.map(|(_, step)| step);
         let accepted = match step {
             Some(step) => {
                 app.store
@@ -207,7 +216,7 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
     let phc = password::hash(new_password)?;
     if !app
         .store
-        .set_password_by_link(&link_hash(app, token), username, &phc, now)
+        .set_password_by_link(&link_hash(app, token), &info.link, &phc, now)
         .await?
     {
         return Err(Error::LinkExpired);

@@ -109,11 +109,12 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
         sealed_secret,
     };
     // Links are keyed by issuer: a provider re-pointed at another issuer loses them, so an admin
-    // cannot make an old subject sign in as someone through a new identity provider. Dropped
-    // first: if saving then fails, nothing can sign in that could not before.
+    // cannot make an old subject sign in as someone through a new identity provider. A change of
+    // kind drops them too: a personal social link must not become an SSO login that skips MFA.
+    // Dropped first: if saving then fails, nothing can sign in that could not before.
     let mut dropped = 0;
     if let Some(b) = &before
-        && b.issuer != provider.issuer
+        && (b.issuer != provider.issuer || b.kind != provider.kind)
     {
         dropped = app.store.drop_links(id, &b.issuer).await?;
     }

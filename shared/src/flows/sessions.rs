@@ -10,7 +10,10 @@ use crate::token::{Purpose, is_well_formed, new_token};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActiveSession {
     pub username: String,
+    /// The account's kind now (not when the session was made).
     pub kind: AccountKind,
+    /// The account's OpenID Connect `sub`.
+    pub subject: String,
     pub mfa: MfaState,
     pub expires_at: u64,
     /// When a code was last given in this session.
@@ -21,6 +24,8 @@ pub struct ActiveSession {
     pub amr: Vec<String>,
     /// The stored form of the session's token, to update or end it.
     pub token_hash: String,
+    /// The account's session epoch the session belongs to (writes made for the session check it).
+    pub epoch: u64,
 }
 
 /// Contract: sensitive administration needs a code given in the last 10 minutes.
@@ -93,14 +98,18 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
     if expires_at(app, &record) <= now {
         return Err(Error::Unauthenticated);
     }
-    // An admin's MFA reset bumps the account's epoch, ending sessions made before it.
-    let epoch = app.store.session_epoch(&record.username).await?;
-    if epoch != Some(record.epoch) {
-        return Err(Error::Unauthenticated);
-    }
+    // Every change that matters to what a session may do (kind, email, password, enrolment,
+    // disabled) moves the account's epoch on, ending sessions made before it; and what the
+    // session may do is decided by the account as it is now, never the kind it was made with.
+    let account = app
+        .store
+        .account_now(&record.username)
+        .await?
+        .filter(|a| a.epoch == record.epoch && !a.disabled)
+        .ok_or(Error::Unauthenticated)?;
     // A staff session that gave no code (made while MFA was off, by password or /token) ends when
     // MFA is switched on: otherwise it would outlive the switch by up to 12 hours.
-    if record.kind.is_staff()
+    if account.kind.is_staff()
         && record.mfa == MfaState::NotRequired
         && app.store.get_settings().await?.mfa_enabled
     {
@@ -120,7 +129,8 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
             },
         ),
         username: record.username,
-        kind: record.kind,
+        kind: account.kind,
+        subject: account.subject,
         mfa: record.mfa,
         code_at: record.code_at,
         auth_time: record.created_at,
@@ -130,6 +140,7 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
             record.amr.clone()
         },
         token_hash: hash,
+        epoch: record.epoch,
     })
 }
 

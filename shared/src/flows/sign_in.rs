@@ -7,7 +7,7 @@ use crate::email::{mask, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::sessions;
 use crate::password::{self, Check};
-use crate::policy::{self, MfaState};
+use crate::policy::{self, AccountKind, MfaState};
 use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
 use crate::token::{Purpose, new_token};
@@ -24,6 +24,9 @@ pub enum SignIn {
         session: String,
         expires_at: u64,
         username: String,
+        kind: AccountKind,
+        /// When the session was made (OIDC `auth_time`).
+        auth_time: u64,
     },
     MfaRequired {
         challenge: String,
@@ -38,6 +41,7 @@ pub enum SignIn {
 pub struct TokenGrant {
     pub username: String,
     pub session_hash: String,
+    pub auth_time: u64,
 }
 
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
@@ -91,7 +95,18 @@ async fn check_password(
             )?;
             a.and(b)
         }
-        None => app.store.reserve_attempt(&by_address, None, now).await?,
+        // The same two reservations for a name that is no account: 100 failures lock it too, so
+        // the lock's 429 says nothing about whether the account exists.
+        None => {
+            let unknown = LockSite::PasswordUnknown {
+                username_hash: &username_hash,
+            };
+            let (a, b) = tokio::try_join!(
+                app.store.reserve_attempt(&by_address, None, now),
+                app.store.reserve_attempt(&unknown, None, now),
+            )?;
+            a.and(b)
+        }
     };
     if let Err(wait) = reserved {
         app.audit(who, "sign_in", who, "throttled").await;
@@ -202,15 +217,19 @@ pub async fn password_sign_in(
         session,
         expires_at,
         username: account.username.clone(),
+        kind: account.kind,
+        auth_time: now,
     })
 }
 
-/// RFC 6749 section 4.3. Staff may not use it while MFA is on: it would skip the code.
+/// RFC 6749 section 4.3. Staff may not use it while MFA is on: it would skip the code. `admits`:
+/// the client's policy for the account's kind (a grant naming no client admits every kind).
 pub async fn token_grant(
     app: &App,
     username: &str,
     password: &str,
     source: &str,
+    admits: impl Fn(AccountKind) -> bool,
 ) -> Result<TokenGrant> {
     let (record, settings) = match check_password(app, username, password, source).await {
         Err(Error::InvalidCredentials) => {
@@ -221,7 +240,7 @@ pub async fn token_grant(
         other => other?,
     };
     let account = &record.account;
-    if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) {
+    if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) || !admits(account.kind) {
         app.audit(
             &account.username,
             "token",
@@ -236,6 +255,7 @@ pub async fn token_grant(
     Ok(TokenGrant {
         username: account.username.clone(),
         session_hash: app.keys.tokens.hash(Purpose::Session, &session),
+        auth_time: now,
     })
 }
 

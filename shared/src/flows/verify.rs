@@ -23,6 +23,9 @@ pub struct Verified {
     pub session: String,
     pub expires_at: u64,
     pub username: String,
+    pub kind: crate::policy::AccountKind,
+    /// When the session was made (OIDC `auth_time`).
+    pub auth_time: u64,
     /// The pending OpenID Connect authorization the challenge carried, if any.
     pub authorization: Option<String>,
 }
@@ -103,6 +106,8 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         session,
         expires_at: now + app.config.session_idle_secs,
         username: record.account.username,
+        kind: record.account.kind,
+        auth_time: now,
         authorization: live.authorization,
     })
 }

@@ -48,6 +48,7 @@ fn profile_item(new: &NewAccount<'_>) -> Result<Item> {
     item.insert("created_at".into(), n(new.created_at));
     let epoch = u32::from_le_bytes(crate::token::random_bytes::<4>()?);
     item.insert("session_epoch".into(), n(u64::from(epoch)));
+    item.insert("sub".into(), s(crate::account::new_subject()?));
     item.insert("gsi1pk".into(), s(index_of(new.kind)));
     item.insert("gsi1sk".into(), s(new.username));
     for (name, value) in [
@@ -80,6 +81,7 @@ fn parse_profile(item: &Item) -> Result<Account> {
             .and_then(|v| v.as_bool().ok())
             .copied()
             .unwrap_or(false),
+        subject: get_s(item, "sub").map(str::to_owned),
     })
 }
 
@@ -160,6 +162,28 @@ impl Store {
             Err(e) if super::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(unavailable("put account")(e)),
         }
+    }
+
+    /// The subject of an account made before subjects were kept: set once, and the same for
+    /// every racer (the first write wins, the others read it back).
+    pub(crate) async fn give_subject(&self, username: &str) -> Result<String> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(account_pk(username), PROFILE)))
+            .update_expression("SET #sub = if_not_exists(#sub, :sub)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#sub", "sub")
+            .expression_attribute_values(":sub", s(crate::account::new_subject()?))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(unavailable("give subject"))?;
+        out.attributes()
+            .and_then(|a| get_s(a, "sub"))
+            .map(str::to_owned)
+            .ok_or_else(|| Error::Internal("account item: sub".into()))
     }
 
     /// Replaces a password hash (rehash on sign-in after a parameter change).
@@ -399,7 +423,8 @@ impl Store {
         Ok(())
     }
 
-    /// Updates an account's kind and emails (an import); the sparse index follows the kind.
+    /// Updates an account's kind and emails (an import; called only for a real change); the sparse
+    /// index follows the kind, and the account's sessions and links end.
     pub async fn update_profile(
         &self,
         username: &str,
@@ -440,6 +465,10 @@ impl Store {
         if !removes.is_empty() {
             expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
         }
+        // A new kind or address ends every session, refresh token and password link of the
+        // account: they were granted to the account as it was.
+        expression.push_str(" ADD session_epoch :one");
+        update = update.expression_attribute_values(":one", n(1));
         update
             .update_expression(expression)
             .send()

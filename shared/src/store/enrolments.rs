@@ -8,10 +8,10 @@ use aws_sdk_dynamodb::types::{
 
 use super::accounts::{CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
 use super::schema::build_err;
-use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use super::{Item, Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::account::Enrolment;
 use crate::error::{Error, Result};
-use crate::limits::{SETUP_KEY_REVEALS, SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR};
+use crate::limits::{SETUP_KEY_REVEALS, SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR, Window};
 
 fn setup_pk(hash: &str) -> String {
     format!("SETUP#{hash}")
@@ -232,17 +232,46 @@ impl Store {
         counter: &str,
         now: u64,
     ) -> Result<Result<(), u64>> {
-        let floor = now.saturating_sub(SETUP_MAIL_WINDOW_SECS);
+        let window = Window {
+            max: SETUP_MAILS_PER_HOUR,
+            secs: SETUP_MAIL_WINDOW_SECS,
+        };
+        self.take_slot(key(account_pk(username), counter), window, now)
+            .await
+    }
+
+    /// Takes one of a source address's requests of a kind (`counter`) in its window; the item is
+    /// keyed by the address's keyed hash and expires with its window.
+    pub async fn take_address_slot(
+        &self,
+        address_hash: &str,
+        counter: &str,
+        window: Window,
+        now: u64,
+    ) -> Result<Result<(), u64>> {
+        self.take_slot(
+            key(format!("THROTTLE#{address_hash}"), counter),
+            window,
+            now,
+        )
+        .await
+    }
+
+    /// Takes one of `window.max` slots in the window that started at the item's `window_start`,
+    /// or starts a new window when that one has ended: two conditional writes, no read, so
+    /// racing instances never hand out more slots than the window has. Err: seconds to wait.
+    async fn take_slot(&self, at: Item, window: Window, now: u64) -> Result<Result<(), u64>> {
+        let floor = now.saturating_sub(window.secs);
         let within = self
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), counter)))
+            .set_key(Some(at.clone()))
             .update_expression("ADD sent :one")
             .condition_expression("window_start > :floor AND sent < :max")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":floor", n(floor))
-            .expression_attribute_values(":max", n(SETUP_MAILS_PER_HOUR))
+            .expression_attribute_values(":max", n(window.max))
             .send()
             .await;
         match within {
@@ -254,11 +283,13 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), counter)))
-            .update_expression("SET sent = :one, window_start = :now")
+            .set_key(Some(at))
+            .update_expression("SET sent = :one, window_start = :now, #ttl = :end")
             .condition_expression("attribute_not_exists(pk) OR window_start <= :floor")
+            .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":end", n(now + window.secs))
             .expression_attribute_values(":floor", n(floor))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -274,9 +305,7 @@ impl Store {
                     })
                     .and_then(|item| get_n(item, "window_start"))
                     .unwrap_or(now);
-                Ok(Err((start + SETUP_MAIL_WINDOW_SECS)
-                    .saturating_sub(now)
-                    .max(1)))
+                Ok(Err((start + window.secs).saturating_sub(now).max(1)))
             }
             Err(e) => Err(unavailable("open setup mail window")(e)),
         }

@@ -23,6 +23,9 @@ pub enum LockSite<'a> {
     CodeEntry { username: &'a str },
     /// Passwords for an account, from every address.
     PasswordAccount { username: &'a str },
+    /// Passwords for a name that is no account, from every address (a keyed hash): the 100-failure
+    /// lock answers alike whether or not the name is an account.
+    PasswordUnknown { username_hash: &'a str },
     /// Passwords for a (username, source address) pair. Both are keyed hashes: what was typed
     /// into the username box is never stored, account or not.
     PasswordAddress {
@@ -36,6 +39,9 @@ impl LockSite<'_> {
         match self {
             LockSite::CodeEntry { username } => key(account_pk(username), CODE_LOCK),
             LockSite::PasswordAccount { username } => key(account_pk(username), PASSWORD_LOCK),
+            LockSite::PasswordUnknown { username_hash } => {
+                key(format!("THROTTLE#{username_hash}"), "ACCOUNT")
+            }
             LockSite::PasswordAddress {
                 username_hash,
                 address_hash,
@@ -49,7 +55,9 @@ impl LockSite<'_> {
     pub fn policy(&self) -> &'static LockPolicy {
         match self {
             LockSite::CodeEntry { .. } => &CODES_PER_ACCOUNT,
-            LockSite::PasswordAccount { .. } => &PASSWORD_PER_ACCOUNT,
+            LockSite::PasswordAccount { .. } | LockSite::PasswordUnknown { .. } => {
+                &PASSWORD_PER_ACCOUNT
+            }
             LockSite::PasswordAddress { .. } => &PASSWORD_PER_ADDRESS,
         }
     }
@@ -60,7 +68,7 @@ impl LockSite<'_> {
             LockSite::CodeEntry { username } | LockSite::PasswordAccount { username } => {
                 Some(username)
             }
-            LockSite::PasswordAddress { .. } => None,
+            LockSite::PasswordAddress { .. } | LockSite::PasswordUnknown { .. } => None,
         }
     }
 }

@@ -2,11 +2,11 @@
 //! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
 //! conditional update that marks the item used, never a read followed by a write.
 
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::accounts::bytes;
+use super::accounts::{PROFILE, account_pk, bytes};
 use super::schema::build_err;
 use super::settings::ORG;
 use super::{
@@ -31,14 +31,25 @@ fn signing_sk(kid: &str) -> String {
 #[derive(Debug)]
 pub enum Redeemed<T> {
     Fresh(T),
-    /// Used before: the family of what the first use issued, to revoke it, and the sign-in
-    /// session the grant came from.
+    /// Used before: the family of what the first use issued, to revoke it (None when the first
+    /// use issued nothing: a code shown with the wrong verifier is burnt, not redeemed).
     Reused {
         family: Option<String>,
-        session_hash: Option<String>,
     },
     /// Unknown or expired.
     Missing,
+    /// The account changed (its epoch moved on, or it was disabled) before the write landed.
+    AccountChanged,
+}
+
+/// The refresh token a redemption issues, and the account state it was issued for.
+pub struct Successor<'a> {
+    pub hash: &'a str,
+    pub grant: &'a Grant,
+    pub expires_at: u64,
+    pub username: &'a str,
+    /// The account's session epoch as the session saw it.
+    pub epoch: u64,
 }
 
 /// A sealed signing key as stored.
@@ -76,7 +87,6 @@ fn grant_item(kind: &str, hash: &str, grant: &Grant, expires_at: u64) -> Result<
 fn reused<T>(item: &Item) -> Redeemed<T> {
     Redeemed::Reused {
         family: get_s(item, "issued_family").map(str::to_owned),
-        session_hash: parse::<Grant>(item, "grant").ok().map(|g| g.session_hash),
     }
 }
 
@@ -174,56 +184,71 @@ impl Store {
     }
 
     /// Redeems a code or refresh token once (marks it used and records the family its use issues;
-    /// a refresh token keeps the one it was issued in) and stores the refresh token its use issues,
-    /// in one transaction: whatever fails, the token is either still unused or used with its
-    /// successor stored, never used up for nothing (a client's retry would then look like a stolen
-    /// copy). A second use learns the family the first one issued.
+    /// a refresh token keeps the one it was issued in; None burns it, issuing nothing) and stores
+    /// the refresh token its use issues, in one transaction, on the condition that the account is
+    /// still as the session saw it: whatever fails, the token is either still unused or used with
+    /// its successor stored, never used up for nothing (a client's retry would then look like a
+    /// stolen copy). A second use learns the family the first one issued.
     pub async fn redeem_grant_issuing(
         &self,
         kind: &'static str,
         hash: &str,
-        family: &str,
+        family: Option<&str>,
         now: u64,
-        issued: Option<(&str, &Grant, u64)>,
+        issued: Option<Successor<'_>>,
     ) -> Result<Redeemed<()>> {
-        let redeem = Update::builder()
+        let mut redeem = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(format!("{kind}#{hash}"), kind)))
-            .update_expression(
-                "SET used_at = :now, issued_family = if_not_exists(issued_family, :f)",
-            )
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
             )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":f", s(family))
-            .build()
-            .map_err(build_err)?;
-        let mut tx = self
-            .db
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(redeem).build());
-        if let Some((refresh_hash, grant, expires_at)) = issued {
-            let item = grant_item("REFRESH", refresh_hash, grant, expires_at)?;
+            .expression_attribute_values(":now", n(now));
+        redeem = match family {
+            Some(f) => redeem
+                .update_expression(
+                    "SET used_at = :now, issued_family = if_not_exists(issued_family, :f)",
+                )
+                .expression_attribute_values(":f", s(f)),
+            None => redeem.update_expression("SET used_at = :now"),
+        };
+        let mut tx = self.db.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(redeem.build().map_err(build_err)?)
+                .build(),
+        );
+        if let Some(next) = &issued {
+            let item = grant_item("REFRESH", next.hash, next.grant, next.expires_at)?;
             tx = tx.transact_items(self.put_new_in_transaction(item)?);
+            let unchanged = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(account_pk(next.username), PROFILE)))
+                .condition_expression(
+                    "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
+                )
+                .expression_attribute_values(":epoch", n(next.epoch))
+                .expression_attribute_values(":no", AttributeValue::Bool(false))
+                .build()
+                .map_err(build_err)?;
+            tx = tx.transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(unchanged)
+                    .build(),
+            );
         }
         match tx.send().await {
             Ok(_) => Ok(Redeemed::Fresh(())),
-            Err(e) if cancelled_conditions(&e).is_some_and(|c| c.first() == Some(&true)) => {
-                // Another use won (or it expired meanwhile): what it issued is in the item now.
-                Ok(match self.peek_grant(kind, hash, now).await? {
-                    Redeemed::Fresh(_) => Redeemed::Missing,
-                    Redeemed::Reused {
-                        family,
-                        session_hash,
-                    } => Redeemed::Reused {
-                        family,
-                        session_hash,
-                    },
-                    Redeemed::Missing => Redeemed::Missing,
-                })
-            }
-            Err(e) => Err(unavailable("redeem grant")(e)),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(c) if c.first() == Some(&true) => {
+                    // Another use won (or it expired meanwhile): what it issued is in the item now.
+                    Ok(match self.peek_grant(kind, hash, now).await? {
+                        Redeemed::Reused { family } => Redeemed::Reused { family },
+                        _ => Redeemed::Missing,
+                    })
+                }
+                Some(c) if c.get(2) == Some(&true) => Ok(Redeemed::AccountChanged),
+                _ => Err(unavailable("redeem grant")(e)),
+            },
         }
     }
 

@@ -1,7 +1,9 @@
 //! Links that set a password: "Forgot your password?" (30 minutes) and invitations (7 days).
 //! Stored as a keyed hash; the page they open reads without consuming (mail scanners prefetch);
 //! setting the password takes the link once, in the same transaction that changes the password
-//! and ends every session of the account.
+//! and ends every session of the account. A link belongs to the account's session epoch when it
+//! was made: a new password, email, kind or enrolment, or disabling the account, moves the epoch
+//! on, and every outstanding link of the account dies with it.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
@@ -21,6 +23,8 @@ pub struct PasswordLink {
     /// `reset` or `invite`.
     pub purpose: String,
     pub expires_at: u64,
+    /// The account's session epoch when the link was made.
+    pub epoch: u64,
 }
 
 impl Store {
@@ -29,6 +33,7 @@ impl Store {
         item.insert("username".into(), s(&link.username));
         item.insert("purpose".into(), s(&link.purpose));
         item.insert("expires_at".into(), n(link.expires_at));
+        item.insert("epoch".into(), n(link.epoch));
         item.insert("ttl".into(), n(link.expires_at));
         self.put(item, "put password link").await
     }
@@ -43,20 +48,24 @@ impl Store {
                 username: get_s(i, "username")?.to_owned(),
                 purpose: get_s(i, "purpose")?.to_owned(),
                 expires_at: get_n(i, "expires_at")?,
+                epoch: get_n(i, "epoch")?,
             };
             (link.expires_at > now).then_some(link)
         }))
     }
 
-    /// Takes the link and sets the password in one transaction, ending every session of the
-    /// account (its epoch moves on). False when the link was used or expired meanwhile.
+    /// Takes the link and sets the password in one transaction, ending every session and every
+    /// other link of the account (its epoch moves on), on the condition that the account is still
+    /// in the epoch the link was made in and not disabled. False when the link was used or expired
+    /// meanwhile, or the account changed.
     pub async fn set_password_by_link(
         &self,
         hash: &str,
-        username: &str,
+        link: &PasswordLink,
         phc: &str,
         now: u64,
     ) -> Result<bool> {
+        let username = link.username.as_str();
         let take = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(key(link_pk(hash), PWLINK)))
@@ -69,9 +78,16 @@ impl Store {
             .table_name(&self.table)
             .set_key(Some(key(account_pk(username), PROFILE)))
             .update_expression("SET password_hash = :h ADD session_epoch :one")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression(
+                "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
+            )
             .expression_attribute_values(":h", s(phc))
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":epoch", n(link.epoch))
+            .expression_attribute_values(
+                ":no",
+                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
+            )
             .build()
             .map_err(build_err)?;
         let out = self

@@ -3,6 +3,7 @@
 
 use super::accounts::{PROFILE, account_pk};
 use super::{Item, Store, get_n, get_s, key, n, s, unavailable};
+pub use crate::account::AccountNow;
 use crate::error::{Error, Result};
 use crate::policy::{AccountKind, MfaState};
 
@@ -91,19 +92,40 @@ impl Store {
         }))
     }
 
-    /// The account's current session epoch; None when the account is gone.
-    pub async fn session_epoch(&self, username: &str) -> Result<Option<u64>> {
+    /// The account as it is now, for a session's every use: its kind, whether it is disabled, its
+    /// session epoch and its subject. None when the account is gone. An account made before
+    /// subjects were kept is given one here, once (`if_not_exists`: racing readers agree).
+    pub async fn account_now(&self, username: &str) -> Result<Option<AccountNow>> {
         let out = self
             .db
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key(account_pk(username), PROFILE)))
-            .projection_expression("session_epoch")
+            .projection_expression("kind, disabled, session_epoch, #sub")
+            .expression_attribute_names("#sub", "sub")
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable("get session epoch"))?;
-        Ok(out.item().map(|i| get_n(i, "session_epoch").unwrap_or(0)))
+            .map_err(unavailable("get account"))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let subject = match get_s(item, "sub") {
+            Some(sub) => sub.to_owned(),
+            None => self.give_subject(username).await?,
+        };
+        Ok(Some(AccountNow {
+            kind: get_s(item, "kind")
+                .and_then(AccountKind::parse)
+                .ok_or_else(|| Error::Internal("account item: kind".into()))?,
+            disabled: item
+                .get("disabled")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+            epoch: get_n(item, "session_epoch").unwrap_or(0),
+            subject,
+        }))
     }
 
     pub async fn touch_session(&self, hash: &str, now: u64) -> Result<()> {
