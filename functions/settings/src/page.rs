@@ -135,6 +135,20 @@ const BODY: &str = r#"<main>
   <label for="client-home">Home page (listed for signed-in staff)</label>
   <input id="client-home" name="home_url" type="url" autocomplete="off">
   <label><input id="client-public" type="checkbox"> Public client (browser or app; no secret)</label>
+  <fieldset>
+    <legend>Who may sign in to it</legend>
+    <label><input class="client-kind" type="checkbox" value="staff" checked> Staff</label>
+    <label><input class="client-kind" type="checkbox" value="sysadmin" checked> System administrators</label>
+    <label><input class="client-kind" type="checkbox" value="member"> Members</label>
+    <label><input class="client-kind" type="checkbox" value="api"> API users</label>
+  </fieldset>
+  <fieldset>
+    <legend>Grants</legend>
+    <label><input class="client-grant" type="checkbox" value="authorization_code" checked> Sign-in (authorization code)</label>
+    <label><input class="client-grant" type="checkbox" value="refresh_token" checked> Refresh tokens</label>
+    <label><input class="client-grant" type="checkbox" value="password"> Password grant (confidential client, API users only)</label>
+  </fieldset>
+  <label><input id="client-require-code" type="checkbox" checked> Only sign-ins with a security code (or the organisation's own MFA)</label>
   <button type="submit">Add site</button>
 </form>
 <p id="client-message" role="status" aria-live="polite"></p>
@@ -306,7 +320,7 @@ async function loadClients(){
   r.data.forEach(c=>{
     const row=document.createElement('tr');
     cell(row,c.name+' ('+c.client_id+(c.public?', public':'')+')');
-    cell(row,(c.redirect_uris||[]).join(' '));
+    cell(row,(c.redirect_uris||[]).join(' ')+' | for: '+(c.allowed_kinds||[]).join(', ')+'; '+(c.require_code?'code required':'no code required')+'; grants: '+(c.grant_types||[]).join(', '));
     const actions=cell(row,'');
     const button=(label,handler)=>{const b=document.createElement('button');b.type='button';b.textContent=label;b.addEventListener('click',handler);actions.appendChild(b);};
     if(!c.public)button('New secret for '+c.client_id,async()=>{
@@ -325,7 +339,9 @@ async function loadClients(){
 $('client-form').addEventListener('submit',async e=>{
   e.preventDefault();note('client-message','');
   const id=$('client-id').value.trim();
-  const spec={redirect_uris:$('client-redirects').value.split('\n').map(s=>s.trim()).filter(Boolean),public:$('client-public').checked};
+  const checked=cls=>[...document.querySelectorAll('.'+cls)].filter(i=>i.checked).map(i=>i.value);
+  const spec={redirect_uris:$('client-redirects').value.split('\n').map(s=>s.trim()).filter(Boolean),public:$('client-public').checked,
+    allowed_kinds:checked('client-kind'),grant_types:checked('client-grant'),require_code:$('client-require-code').checked};
   if($('client-name').value.trim())spec.name=$('client-name').value.trim();
   if($('client-home').value.trim())spec.home_url=$('client-home').value.trim();
   if(!id){note('client-message','Enter a client id.',true);return;}
