@@ -146,9 +146,9 @@ const BODY: &str = r#"<main>
     <legend>Grants</legend>
     <label><input class="client-grant" type="checkbox" value="authorization_code" checked> Sign-in (authorization code)</label>
     <label><input class="client-grant" type="checkbox" value="refresh_token" checked> Refresh tokens</label>
-    <label><input class="client-grant" type="checkbox" value="password"> Password grant (confidential client, API users only)</label>
+    <label><input class="client-grant" type="checkbox" value="password"> Tokens for integrations by their own credentials (confidential client, API users only)</label>
   </fieldset>
-  <label><input id="client-require-code" type="checkbox" checked> Only sign-ins with a security code (or the organisation's own MFA)</label>
+  <label><input id="client-require-code" type="checkbox" checked> Require a second factor (an authenticator app, or the organisation's own MFA)</label>
   <button type="submit">Add site</button>
 </form>
 <p id="client-message" role="status" aria-live="polite"></p>
