@@ -10,6 +10,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
+use crate::audit::{Action, Outcome};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -45,9 +46,6 @@ pub struct App {
 /// An anonymous audit entry's (actor, action, outcome).
 type NoiseKey = (String, String, String);
 
-/// Who an audit entry names when nobody signed in made the request: nothing stops such requests
-/// but API Gateway's throttle, so their table entries are bounded per instance.
-const ANONYMOUS_ACTORS: [&str; 4] = ["(anonymous)", "(unknown user)", "(client)", "federated"];
 /// Table entries per (actor, action, outcome) per instance per minute for anonymous callers; the
 /// rest are only logged, and the next entry written says how many were left out.
 const ANONYMOUS_ENTRIES_PER_MINUTE: u64 = 20;
@@ -208,7 +206,7 @@ impl App {
 
     /// Records an audit event: a structured log line always, and an item in the table. A failed
     /// audit write is logged and does not undo what already happened.
-    pub async fn audit(&self, actor: &str, action: &str, target: &str, outcome: &str) {
+    pub async fn audit(&self, actor: &str, action: Action, target: &str, outcome: Outcome) {
         self.audit_detail(actor, action, target, outcome, None)
             .await
     }
@@ -218,34 +216,38 @@ impl App {
     pub async fn audit_detail(
         &self,
         actor: &str,
-        action: &str,
+        action: Action,
         target: &str,
-        outcome: &str,
+        outcome: Outcome,
         detail: Option<&serde_json::Value>,
     ) {
+        let (action, outcome) = (action.as_str(), outcome.as_str());
         let origin = crate::origin::Origin::current();
-        let left_out = match self.anonymous_noise(actor, action, outcome) {
-            Some(n) => n,
-            None => {
-                // Only the log line: the log groups are the record, the table its index.
-                tracing::info!(
-                    audit = true,
-                    actor,
-                    action,
-                    target,
-                    outcome,
-                    source = origin.source,
-                    request_id = origin.request_id,
-                    table = false,
-                    "audit"
-                );
-                return;
-            }
-        };
+        // Anonymous noise past its share goes to the log only: the log groups are the record,
+        // the table its index.
+        let left_out = self.anonymous_noise(actor, action, outcome);
         let detail = match (detail, left_out) {
-            (None, n) if n > 0 => Some(serde_json::json!({ "similar_not_in_table_before": n })),
+            (None, Some(n)) if n > 0 => {
+                Some(serde_json::json!({ "similar_not_in_table_before": n }))
+            }
             (d, _) => d.cloned(),
         };
+        let detail = detail.map(|d| d.to_string()).unwrap_or_default();
+        tracing::info!(
+            audit = true,
+            actor,
+            action,
+            target,
+            outcome,
+            source = origin.source,
+            request_id = origin.request_id,
+            detail,
+            table = left_out.is_some(),
+            "audit"
+        );
+        if left_out.is_none() {
+            return;
+        }
         let entry = AuditEntry {
             at: self.now(),
             at_nanos: self.clock.subsec_nanos(),
@@ -256,19 +258,8 @@ impl App {
             source: origin.source,
             user_agent: origin.user_agent,
             request_id: origin.request_id,
-            detail: detail.map(|d| d.to_string()).unwrap_or_default(),
+            detail,
         };
-        tracing::info!(
-            audit = true,
-            actor,
-            action,
-            target,
-            outcome,
-            source = entry.source,
-            request_id = entry.request_id,
-            detail = entry.detail,
-            "audit"
-        );
         let retention = self.audit_retention_secs().await;
         if let Err(e) = self.store.append_audit(&entry, retention).await {
             tracing::error!(error = ?e, action, "audit write failed");
@@ -279,7 +270,7 @@ impl App {
     /// last one written) when this one goes in, None when this instance has written its share of
     /// them this minute. Every other entry goes in.
     fn anonymous_noise(&self, actor: &str, action: &str, outcome: &str) -> Option<u64> {
-        if !ANONYMOUS_ACTORS.contains(&actor) {
+        if !crate::audit::ANONYMOUS_ACTORS.contains(&actor) {
             return Some(0);
         }
         let minute = self.now() / 60;
@@ -330,9 +321,4 @@ impl App {
         *cached = Some((now, secs));
         secs
     }
-}
-
-/// Associated data that binds a sealed signing key to its id.
-pub fn signing_key_aad(kid: &str) -> Vec<u8> {
-    format!("signing-key:{kid}").into_bytes()
 }

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod app;
+pub mod audit;
 pub mod audit_csv;
 pub mod clock;
 pub mod config;

@@ -24,6 +24,9 @@ use tower::ServiceExt;
 
 pub const SENDER: &str = "mfa@example.org";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// PKCE for the tests' sites: RFC 7636 appendix B's verifier, and BASE64URL(SHA-256(verifier)).
+pub const PKCE_VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const PKCE_CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 pub fn endpoint() -> String {
     std::env::var("AWS_ENDPOINT_URL")
@@ -291,7 +294,7 @@ impl Stack {
     pub async fn set_mfa(&self, enabled: bool) {
         shared::flows::admin::change_settings(
             &self.app,
-            &shared::flows::admin::Actor::Operator("test"),
+            &shared::flows::guard::Actor::Operator("test"),
             shared::flows::admin::SettingsChange {
                 mfa_enabled: Some(enabled),
                 org_default_email: Some(SENDER.into()),
@@ -339,6 +342,19 @@ impl Stack {
         data_encoding::BASE32_NOPAD
             .decode(key.body["secret"].as_str().unwrap().as_bytes())
             .unwrap()
+    }
+
+    /// The set-up most flows start from: MFA on, `username` enrolled through the setup mail and
+    /// signed in once with a code (which activates the enrolment), and the clock a time step on,
+    /// so the next code is good. The account must exist. Returns the raw secret.
+    pub async fn enrolled(&self, username: &str) -> Vec<u8> {
+        self.set_mfa(true).await;
+        let secret = self.enrol_by_email(username).await;
+        let c = self.challenge(username).await;
+        let r = self.verify(&c, &self.code(&secret)).await;
+        assert_eq!(r.status, 200, "{r:?}");
+        self.app.clock.advance(30);
+        secret
     }
 
     /// Leaves `username` where following the setup mail's link would (a pending enrolment, its

@@ -309,7 +309,7 @@ async fn deleting_an_account_removes_its_enrolment_sessions_and_links() {
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" }] });
     shared::flows::providers::put(
         &s.app,
-        &shared::flows::admin::Actor::Operator("test"),
+        &shared::flows::guard::Actor::Operator("test"),
         "corp",
         serde_json::from_value(json!({ "kind": "sso", "issuer": "https://idp.example.org", "audience": "a", "jwks": jwks })).unwrap(),
     )

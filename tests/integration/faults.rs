@@ -16,8 +16,8 @@ use data_encoding::BASE64;
 use harness::faults::{Call, Cut, Faults};
 use harness::{PASSWORD, Resp, Stack, address, latest_mail_to, link_token, unique};
 use serde_json::{Value, json};
-use shared::flows::admin::Actor;
 use shared::flows::clients::{self, ClientSpec};
+use shared::flows::guard::Actor;
 use shared::policy::AccountKind::{self, *};
 
 /// A request that can be sent more than once, from an address of its own (limits per address
@@ -437,9 +437,7 @@ drills! {
 }
 
 const REDIRECT: &str = "https://wiki.example.org/callback";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-/// BASE64URL(SHA-256(VERIFIER)), RFC 7636 appendix B.
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+use harness::{PKCE_CHALLENGE as CHALLENGE, PKCE_VERIFIER as VERIFIER};
 
 /// A new confidential client: (id, secret).
 async fn site(s: &Stack) -> (String, String) {

@@ -201,8 +201,11 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         200
     );
     assert_eq!(s.get("/jwks.json", None).await.status, 200);
-    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let authorize = "/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid%20email&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let verifier = harness::PKCE_VERIFIER;
+    let authorize = &format!(
+        "/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid%20email&state=s&code_challenge={}&code_challenge_method=S256",
+        harness::PKCE_CHALLENGE
+    );
     let r = s.get(authorize, None).await;
     let to = r.header("location").unwrap().to_owned();
     let authorization = to.split("authorization=").nth(1).unwrap().to_owned();
@@ -508,7 +511,8 @@ fn every_log_group_is_retained_at_least_as_long_as_the_longest_audit_retention()
 
 #[tokio::test]
 async fn the_longest_audit_retention_is_what_the_settings_allow() {
-    use shared::flows::admin::{Actor, SettingsChange, change_settings};
+    use shared::flows::admin::{SettingsChange, change_settings};
+    use shared::flows::guard::Actor;
     let s = Stack::new().await;
     let set = async |days: u32| {
         change_settings(

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod audit;
+mod docs;
 mod edge;
 mod faults;
 mod federated;

@@ -12,14 +12,14 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use shared::flows::admin::Actor;
 use shared::flows::clients::{self, ClientSpec};
+use shared::flows::guard::Actor;
 use shared::policy::AccountKind::*;
 
 pub(crate) const ISSUER: &str = "http://127.0.0.1:9000";
 pub(crate) const REDIRECT: &str = "https://wiki.example.org/callback";
 pub(crate) const LOGOUT: &str = "https://wiki.example.org/bye";
-pub(crate) const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub(crate) const VERIFIER: &str = harness::PKCE_VERIFIER;
 
 pub(crate) fn challenge() -> String {
     BASE64URL_NOPAD.encode(&Sha256::digest(VERIFIER.as_bytes()))
@@ -39,11 +39,7 @@ pub(crate) async fn provider() -> Oidc {
     s.add("jane", Staff, Some(&address("jane")), None).await;
     s.add("mem", Member, Some(&address("mem")), None).await;
     s.add("robot", Api, None, None).await;
-    s.set_mfa(true).await;
-    let secret = s.enrol_by_email("jane").await;
-    let c = s.challenge("jane").await;
-    assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
-    s.app.clock.advance(30);
+    let secret = s.enrolled("jane").await;
     let operator = Actor::Operator("test");
     let client_secret = clients::put(
         &s.app,

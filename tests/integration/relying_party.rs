@@ -456,7 +456,7 @@ async fn re_pointing_a_provider_at_another_issuer_drops_its_links() {
 #[tokio::test]
 async fn a_pending_authorize_continues_after_the_provider_with_amr_passed_on() {
     let o = rp(true).await;
-    let operator = shared::flows::admin::Actor::Operator("test");
+    let operator = shared::flows::guard::Actor::Operator("test");
     shared::flows::clients::put(
         &o.s.app,
         &operator,
@@ -469,8 +469,8 @@ async fn a_pending_authorize_continues_after_the_provider_with_amr_passed_on() {
     )
     .await
     .unwrap();
-    let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-    let r = o.s.get("/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256", None).await;
+    let verifier = harness::PKCE_VERIFIER;
+    let r = o.s.get(&format!("/authorize?response_type=code&client_id=wiki&redirect_uri=https%3A%2F%2Fwiki.example.org%2Fcb&scope=openid&state=s&code_challenge={}&code_challenge_method=S256", harness::PKCE_CHALLENGE), None).await;
     let authorization = query(r.header("location").unwrap(), "authorization").unwrap();
     let page =
         o.s.get(&format!("/sign-in?authorization={authorization}"), None)

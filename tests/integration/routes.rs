@@ -148,3 +148,44 @@ async fn the_routers_the_template_the_local_router_and_openapi_agree() {
     }
     assert!(problems.is_empty(), "{problems:#?}");
 }
+
+#[tokio::test]
+async fn the_audit_filters_published_are_the_closed_lists_and_nothing_else_is_accepted() {
+    use shared::audit::{Action, Outcome};
+    let s = Stack::new().await;
+    let doc = s.get("/openapi.json", None).await.body;
+    let params = doc["paths"]["/audit"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let published = |name: &str| -> Vec<String> {
+        let p = params.iter().find(|p| p["name"] == name).unwrap();
+        p["schema"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let actions: Vec<String> = Action::ALL.iter().map(|a| a.as_str().to_owned()).collect();
+    let outcomes: Vec<String> = Outcome::ALL.iter().map(|o| o.as_str().to_owned()).collect();
+    assert_eq!(published("action"), actions);
+    assert_eq!(published("outcome"), outcomes);
+    // A word outside the lists is a 400, not an empty page.
+    let q = shared::flows::audit::AuditRequest::parse(
+        &shared::flows::audit::AuditParams {
+            action: Some("sign_inn".into()),
+            ..Default::default()
+        },
+        0,
+    );
+    assert!(matches!(q, Err(shared::Error::BadRequest { .. })));
+    let q = shared::flows::audit::AuditRequest::parse(
+        &shared::flows::audit::AuditParams {
+            outcome: Some("sucess".into()),
+            ..Default::default()
+        },
+        0,
+    );
+    assert!(matches!(q, Err(shared::Error::BadRequest { .. })));
+}

@@ -249,7 +249,7 @@ async fn an_unverified_sender_is_a_503_and_leaves_no_usable_link() {
     s.add("jack", Staff, Some(&to), None).await;
     shared::flows::admin::change_settings(
         &s.app,
-        &shared::flows::admin::Actor::Operator("test"),
+        &shared::flows::guard::Actor::Operator("test"),
         shared::flows::admin::SettingsChange {
             org_default_email: Some(address("unverified-sender")),
             ..Default::default()
@@ -299,7 +299,7 @@ async fn a_failed_send_keeps_the_earlier_link_and_gives_the_mail_slot_back() {
     let sender = async |address: String| {
         shared::flows::admin::change_settings(
             &s.app,
-            &shared::flows::admin::Actor::Operator("test"),
+            &shared::flows::guard::Actor::Operator("test"),
             shared::flows::admin::SettingsChange {
                 org_default_email: Some(address),
                 ..Default::default()

@@ -10,8 +10,8 @@ use axum::body::Body;
 use axum::http::{Method, Request, header};
 use harness::{PASSWORD, Stack, address, latest_mail_to};
 use serde_json::json;
-use shared::flows::admin::Actor;
 use shared::flows::clients::{self, ClientSpec};
+use shared::flows::guard::Actor;
 use shared::policy::AccountKind::{self, *};
 
 use crate::oidc::{
@@ -103,7 +103,11 @@ async fn the_write_that_redeems_a_token_refuses_an_account_that_changed_meanwhil
         .s
         .app
         .store
-        .peek_grant("REFRESH", &hash, o.s.app.now())
+        .peek_grant(
+            shared::store::oidc::GrantKind::Refresh,
+            &hash,
+            o.s.app.now(),
+        )
         .await
     {
         Ok(shared::store::oidc::Redeemed::Fresh(g)) => g,
@@ -120,7 +124,7 @@ async fn the_write_that_redeems_a_token_refuses_an_account_that_changed_meanwhil
         o.s.app
             .store
             .redeem_grant_issuing(
-                "REFRESH",
+                shared::store::oidc::GrantKind::Refresh,
                 &hash,
                 grant.family.as_deref(),
                 o.s.app.now(),

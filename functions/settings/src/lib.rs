@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::account::normalise_username;
 use shared::clock::rfc3339;
-use shared::flows::admin::{self, Actor};
+use shared::flows::admin;
+use shared::flows::guard::{self, Actor};
 use shared::flows::{clients, providers};
 use shared::http::{JsonBody, bearer, finish};
 use shared::store::settings::Settings;
@@ -62,7 +63,7 @@ fn settings_json(s: &Settings) -> Response {
 }
 
 async fn get_settings(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    admin::require_admin(&app, bearer(&headers)).await?;
+    guard::require_admin(&app, bearer(&headers)).await?;
     Ok(settings_json(&app.store.get_settings().await?))
 }
 
@@ -82,7 +83,7 @@ async fn put_settings(
     body: Result<JsonBody<SettingsChange>, Error>,
 ) -> Result<Response, Error> {
     // Who asks comes first: a caller without a session learns nothing from how the body is read.
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(change) = body?;
     let saved = admin::change_settings(
         &app,
@@ -99,7 +100,7 @@ async fn put_settings(
 }
 
 async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    admin::require_admin(&app, bearer(&headers)).await?;
+    guard::require_admin(&app, bearer(&headers)).await?;
     let r = admin::readiness(&app).await?;
     let cannot: Vec<_> = r
         .cannot_receive_setup_mail
@@ -137,7 +138,7 @@ async fn reset(
     headers: HeaderMap,
     username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let username = account_in_path(username)?;
     admin::reset_mfa(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -155,7 +156,7 @@ async fn account_change(
     username: Result<Path<String>, PathRejection>,
     change: admin::AccountChange,
 ) -> Result<StatusCode, Error> {
-    let admin = admin::require_admin(app, bearer(headers)).await?;
+    let admin = guard::require_admin(app, bearer(headers)).await?;
     let username = account_in_path(username)?;
     admin::change_account(app, &Actor::Admin(&admin), &username, change).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -193,59 +194,14 @@ async fn unlock(
     headers: HeaderMap,
     username: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let username = account_in_path(username)?;
     admin::unlock(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct AuditParams {
-    limit: Option<String>,
-    user: Option<String>,
-    action: Option<String>,
-    outcome: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    cursor: Option<String>,
-    format: Option<String>,
-}
-
 fn bad(message: &str) -> Error {
     Error::bad_request("invalid_request", message)
-}
-
-/// RFC 3339 to Unix seconds.
-fn time_param(value: Option<&str>, name: &str) -> Result<Option<u64>, Error> {
-    value
-        .map(|v| {
-            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
-                .ok_or_else(|| {
-                    bad(&format!(
-                        "{name} must be an RFC 3339 time, like 2026-11-29T09:00:00Z."
-                    ))
-                })
-        })
-        .transpose()
-}
-
-/// A filter value: what a username, an action or an outcome can be, nothing else.
-fn word_param(value: Option<String>, name: &str) -> Result<Option<String>, Error> {
-    match value {
-        Some(v)
-            if (1..=64).contains(&v.len())
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._@-+()".contains(&b)) =>
-        {
-            Ok(Some(v))
-        }
-        Some(_) => Err(bad(&format!(
-            "{name} must be 1 to 64 letters, digits or ._@-+()."
-        ))),
-        None => Ok(None),
-    }
 }
 
 /// `GET /audit`: newest first, filtered by `user` (actor or target), `action`, `outcome`,
@@ -254,42 +210,13 @@ fn word_param(value: Option<String>, name: &str) -> Result<Option<String>, Error
 async fn audit(
     State(app): State<App>,
     headers: HeaderMap,
-    query: Result<Query<AuditParams>, QueryRejection>,
+    query: Result<Query<shared::flows::audit::AuditParams>, QueryRejection>,
 ) -> Result<Response, Error> {
-    admin::require_admin(&app, bearer(&headers)).await?;
+    guard::require_admin(&app, bearer(&headers)).await?;
     let Query(p) = query.map_err(|_| bad("The query string is malformed."))?;
-    let limit = match p.limit.as_deref() {
-        None => 50,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| bad("limit must be a number from 1 to 500."))?,
-    };
-    let csv = match p.format.as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(bad("format must be json or csv.")),
-    };
-    if let Some(c) = &p.cursor
-        && !shared::store::audit::is_cursor(c)
-    {
-        return Err(bad("cursor is not one this service gave."));
-    }
-    let now = app.now();
-    let q = shared::store::audit::AuditQuery {
-        user: word_param(p.user.clone(), "user")?,
-        action: word_param(p.action.clone(), "action")?,
-        outcome: word_param(p.outcome.clone(), "outcome")?,
-        since: time_param(p.since.as_deref(), "since")?.unwrap_or(0),
-        until: time_param(p.until.as_deref(), "until")?.unwrap_or(now),
-        before: p.cursor.clone(),
-        limit,
-    };
-    if q.since > q.until {
-        return Err(bad("since must not be after until."));
-    }
-    let (entries, next) = app.store.audit_page(&q).await?;
+    let request = shared::flows::audit::AuditRequest::parse(&p, app.now())?;
+    let (q, csv, limit) = (&request.query, request.csv, request.query.limit);
+    let (entries, next) = shared::flows::audit::page(&app, q).await?;
     let mut response = if csv {
         let body = shared::audit_csv::to_csv(&entries)?;
         let mut r = axum::response::IntoResponse::into_response(body);
@@ -355,7 +282,7 @@ async fn put_provider(
     body: Result<JsonBody<providers::ProviderSpec>, Error>,
 ) -> Result<Response, Error> {
     // Who asks comes first: a caller without a session learns nothing from how the body is read.
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(spec) = body?;
     let Path(id) = id.map_err(|_| Error::NotFound)?;
     let saved = providers::put(&app, &Actor::Admin(&admin), &id, spec).await?;
@@ -366,7 +293,7 @@ async fn put_provider(
 }
 
 async fn list_clients(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    admin::require_admin(&app, bearer(&headers)).await?;
+    guard::require_admin(&app, bearer(&headers)).await?;
     let clients: Vec<_> = app
         .store
         .list_clients()
@@ -396,7 +323,7 @@ async fn put_client(
     body: Result<JsonBody<clients::ClientSpec>, Error>,
 ) -> Result<Response, Error> {
     // Who asks comes first: a caller without a session learns nothing from how the body is read.
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(spec) = body?;
     let id = client_id(id)?;
     let secret = clients::put(&app, &Actor::Admin(&admin), &id, spec).await?;
@@ -413,7 +340,7 @@ async fn delete_client(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Error> {
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let id = client_id(id)?;
     clients::delete(&app, &Actor::Admin(&admin), &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -424,7 +351,7 @@ async fn rotate_client_secret(
     headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Error> {
-    let admin = admin::require_admin(&app, bearer(&headers)).await?;
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let id = client_id(id)?;
     let secret = clients::rotate_secret(&app, &Actor::Admin(&admin), &id).await?;
     Ok(shared::http::json(
@@ -448,7 +375,7 @@ async fn list_accounts(
     headers: HeaderMap,
     query: Result<Query<AccountsQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
-    admin::require_admin(&app, bearer(&headers)).await?;
+    guard::require_admin(&app, bearer(&headers)).await?;
     let Query(q) = query.map_err(|_| bad("The query string is malformed."))?;
     let limit = match q.limit.as_deref() {
         None => 50,

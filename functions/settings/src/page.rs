@@ -7,6 +7,7 @@
 //! ever shown with `textContent`.
 
 use axum::response::Response;
+use shared::audit::{Action, Outcome};
 use shared::pages::page;
 
 const BODY: &str = r#"<main>
@@ -161,9 +162,9 @@ const BODY: &str = r#"<main>
   <label for="audit-user">User</label>
   <input id="audit-user" name="user" autocomplete="off">
   <label for="audit-action">Action</label>
-  <input id="audit-action" name="action" autocomplete="off" placeholder="sign_in, mfa_verify, settings_change ...">
+  <select id="audit-action" name="action"><option value="">Any</option>{ACTIONS}</select>
   <label for="audit-outcome">Outcome</label>
-  <input id="audit-outcome" name="outcome" autocomplete="off">
+  <select id="audit-outcome" name="outcome"><option value="">Any</option>{OUTCOMES}</select>
   <button type="submit">Filter</button>
   <button type="button" id="audit-csv">Download CSV</button>
 </form>
@@ -308,7 +309,7 @@ async function loadAudit(older){
     cell(row,e.actor);
     const what=String(e.action||'');
     cell(row,what.replace(/_/g,' ')+(e.target&&e.target!==e.actor&&!what.includes(e.target)?' ('+e.target+')':''));
-    cell(row,e.outcome);
+    cell(row,e.outcome+(e.detail&&e.detail.change?' ('+e.detail.change+')':''));
     body.appendChild(row);
   });
   if(!r.data.length){const row=document.createElement('tr');cell(row,'Nothing yet.').colSpan=4;body.appendChild(row);}
@@ -457,6 +458,22 @@ $('sign-out').addEventListener('click',async()=>{
 if(token){enter(token);}else{show('password-form');$('username').focus();}
 })();"#;
 
+/// The filters offer the audit trail's closed lists, so a filter can never be a typo.
 pub async fn admin_page() -> Response {
-    page("Staff MFA administration", BODY, SCRIPT)
+    let options = |words: Vec<&'static str>| -> String {
+        words
+            .iter()
+            .map(|w| format!("<option value=\"{w}\">{}</option>", w.replace('_', " ")))
+            .collect()
+    };
+    let body = BODY
+        .replace(
+            "{ACTIONS}",
+            &options(Action::ALL.iter().map(|a| a.as_str()).collect()),
+        )
+        .replace(
+            "{OUTCOMES}",
+            &options(Outcome::ALL.iter().map(|o| o.as_str()).collect()),
+        );
+    page("Staff MFA administration", &body, SCRIPT)
 }

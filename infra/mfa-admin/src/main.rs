@@ -1,11 +1,13 @@
 //! `mfa-admin`: the operator's command line. Bad arguments: one line on stderr and exit 2.
 
+use shared::audit::{Action, Outcome};
 use std::io::Read;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use mfa_admin::{AccountSpec, AdminError, AdminResult};
-use shared::flows::admin::{Actor, SettingsChange, change_settings};
+use shared::flows::admin::{SettingsChange, change_settings};
+use shared::flows::guard::Actor;
 use shared::policy::AccountKind;
 
 #[derive(Parser)]
@@ -362,9 +364,9 @@ async fn run(cli: Cli) -> AdminResult<()> {
             .await?;
             app.audit(
                 "mfa-admin",
-                "account_add",
+                Action::AccountAdd,
                 &username.to_lowercase(),
-                "success",
+                Outcome::Success,
             )
             .await;
             if let Some(base) = base {
@@ -374,8 +376,13 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     .await?
                     .ok_or_else(|| AdminError::Failed("the account vanished".into()))?;
                 shared::flows::passwords::mail_link(&app, &record.account, true, &base).await?;
-                app.audit("mfa-admin", "invitation", &record.account.username, "sent")
-                    .await;
+                app.audit(
+                    "mfa-admin",
+                    Action::Invitation,
+                    &record.account.username,
+                    Outcome::Sent,
+                )
+                .await;
                 println!("added {username}; invitation mailed");
                 return Ok(());
             }
@@ -430,9 +437,9 @@ async fn run(cli: Cli) -> AdminResult<()> {
             if !dry_run {
                 app.audit_detail(
                     "mfa-admin",
-                    "account_import",
+                    Action::AccountImport,
                     &file.display().to_string(),
-                    "success",
+                    Outcome::Success,
                     Some(&detail),
                 )
                 .await;
@@ -488,11 +495,12 @@ async fn run(cli: Cli) -> AdminResult<()> {
         } => {
             let app = mfa_admin::connect(&sdk).await?;
             mfa_admin::link_account(&app.store, &username, &provider, &subject).await?;
-            app.audit(
+            app.audit_detail(
                 "mfa-admin",
-                "account_link",
+                Action::AccountLink,
                 &username.to_lowercase(),
-                &provider,
+                Outcome::Success,
+                Some(&serde_json::json!({ "provider": provider })),
             )
             .await;
             println!("linked {username} to {provider}");

@@ -3,86 +3,14 @@
 
 use crate::account::{EnrolmentStatus, StaffSummary};
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::email::{is_valid, setup_recipient};
 use crate::error::{Error, Result};
-use crate::flows::{sessions, setup};
+use crate::flows::guard::{Actor, require_step_up};
+use crate::flows::notices;
 use crate::policy::AccountKind;
 use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
-
-/// The session of a system administrator who satisfied MFA where it is required.
-pub async fn require_admin(app: &App, bearer: Option<&str>) -> Result<sessions::ActiveSession> {
-    let session = match sessions::authenticate(app, bearer).await {
-        Ok(s) => s,
-        Err(Error::Unauthenticated) => {
-            app.audit(
-                "(anonymous)",
-                "admin_call",
-                "(no session)",
-                "unauthenticated",
-            )
-            .await;
-            return Err(Error::Unauthenticated);
-        }
-        Err(e) => return Err(e),
-    };
-    if session.kind != AccountKind::Sysadmin {
-        app.audit(
-            &session.username,
-            "admin_call",
-            &session.username,
-            "forbidden",
-        )
-        .await;
-        return Err(Error::Forbidden);
-    }
-    // A session without a code while MFA is on was already refused by `authenticate`.
-    Ok(session)
-}
-
-/// Who makes an administrative change: a system administrator's session, or an operator at the
-/// command line (`mfa-admin`, whose authority is its access to the AWS account itself).
-#[derive(Clone, Copy, Debug)]
-pub enum Actor<'a> {
-    Admin(&'a sessions::ActiveSession),
-    Operator(&'a str),
-}
-
-impl Actor<'_> {
-    pub fn name(&self) -> &str {
-        match self {
-            Actor::Admin(s) => &s.username,
-            Actor::Operator(name) => name,
-        }
-    }
-}
-
-/// Sensitive administration needs a code in the last 10 minutes while MFA is on (while it is off,
-/// sessions carry no code to refresh). Refusals are audited.
-pub(crate) async fn require_step_up(
-    app: &App,
-    actor: &Actor<'_>,
-    action: &str,
-    target: &str,
-) -> Result<()> {
-    let Actor::Admin(session) = actor else {
-        return Ok(());
-    };
-    if !app.store.get_settings().await?.mfa_enabled {
-        return Ok(());
-    }
-    if let Err(e) = session.require_recent_code(app.now()) {
-        app.audit(
-            &session.username,
-            action,
-            target,
-            "reauthentication_required",
-        )
-        .await;
-        return Err(e);
-    }
-    Ok(())
-}
 
 #[derive(Default)]
 pub struct SettingsChange {
@@ -136,7 +64,7 @@ pub async fn change_settings(
     }
     // Shortening what the trail keeps is as sensitive as switching MFA off.
     if change.mfa_enabled == Some(false) || change.audit_retention_days.is_some() {
-        require_step_up(app, actor, "settings_change", "settings").await?;
+        require_step_up(app, actor, Action::SettingsChange, "settings").await?;
     }
     for _ in 0..5 {
         let current = app.store.get_settings().await?;
@@ -163,12 +91,13 @@ pub async fn change_settings(
                 let detail = serde_json::json!({
                     "before": settings_json(&current),
                     "after": settings_json(&saved),
+                    "change": describe(&current, &saved),
                 });
                 app.audit_detail(
                     actor.name(),
-                    "settings_change",
+                    Action::SettingsChange,
                     "settings",
-                    &describe(&current, &saved),
+                    Outcome::Updated,
                     Some(&detail),
                 )
                 .await;
@@ -229,14 +158,14 @@ pub async fn reset_mfa(app: &App, actor: &Actor<'_>, username: &str) -> Result<(
         .await?
         .ok_or(Error::NotFound)?;
     if record.account.kind == AccountKind::Sysadmin {
-        require_step_up(app, actor, "mfa_reset", username).await?;
+        require_step_up(app, actor, Action::MfaReset, username).await?;
     }
     if !app.store.reset_mfa(username).await? {
         return Err(Error::NotFound);
     }
-    app.audit(actor.name(), "mfa_reset", username, "success")
+    app.audit(actor.name(), Action::MfaReset, username, Outcome::Success)
         .await;
-    setup::notify_reset(app, &record.account).await;
+    notices::notify_reset(app, &record.account).await;
     Ok(())
 }
 
@@ -246,7 +175,7 @@ pub async fn unlock(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> 
     if app.store.load_account(username).await?.is_none() {
         return Err(Error::NotFound);
     }
-    require_step_up(app, actor, "unlock", username).await?;
+    require_step_up(app, actor, Action::Unlock, username).await?;
     let (passwords, codes) = (
         LockSite::PasswordAccount { username },
         LockSite::CodeEntry { username },
@@ -255,7 +184,8 @@ pub async fn unlock(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> 
         app.store.clear_lock(&passwords),
         app.store.clear_lock(&codes)
     )?;
-    app.audit(actor.name(), "unlock", username, "success").await;
+    app.audit(actor.name(), Action::Unlock, username, Outcome::Success)
+        .await;
     Ok(())
 }
 
@@ -281,9 +211,9 @@ pub async fn change_account(
         .await?
         .ok_or(Error::NotFound)?;
     let action = match change {
-        AccountChange::Disable => "account_disable",
-        AccountChange::Enable => "account_enable",
-        AccountChange::Delete => "account_delete",
+        AccountChange::Disable => Action::AccountDisable,
+        AccountChange::Enable => Action::AccountEnable,
+        AccountChange::Delete => Action::AccountDelete,
     };
     if record.account.kind == AccountKind::Sysadmin {
         require_step_up(app, actor, action, username).await?;
@@ -303,8 +233,14 @@ pub async fn change_account(
             other => serde_json::json!({ "disabled": other == AccountChange::Disable }),
         },
     });
-    app.audit_detail(actor.name(), action, username, "success", Some(&detail))
-        .await;
+    app.audit_detail(
+        actor.name(),
+        action,
+        username,
+        Outcome::Success,
+        Some(&detail),
+    )
+    .await;
     Ok(())
 }
 

@@ -3,8 +3,9 @@
 //! sensitive administration (a recent code).
 
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
-use crate::flows::admin::{Actor, require_step_up};
+use crate::flows::guard::{Actor, require_step_up};
 use crate::oidc::{Client, ClientPolicy, GrantType, check_client};
 use crate::policy::AccountKind;
 use crate::token::{Purpose, new_token};
@@ -55,7 +56,7 @@ pub async fn put(
     }
     .apply(&mut client, existing.as_ref());
     check_client(&client).map_err(|m| Error::bad_request("invalid_client_metadata", m))?;
-    require_step_up(app, actor, "client_change", id).await?;
+    require_step_up(app, actor, Action::ClientChange, id).await?;
     let mut secret = None;
     if !client.public {
         match existing.as_ref().and_then(|c| c.secret_hash.clone()) {
@@ -69,11 +70,12 @@ pub async fn put(
     }
     app.store.put_client(&client).await?;
     let outcome = if existing.is_some() {
-        "updated"
+        Outcome::Updated
     } else {
-        "created"
+        Outcome::Created
     };
-    app.audit(actor.name(), "client_change", id, outcome).await;
+    app.audit(actor.name(), Action::ClientChange, id, outcome)
+        .await;
     Ok(secret)
 }
 
@@ -86,21 +88,26 @@ pub async fn rotate_secret(app: &App, actor: &Actor<'_>, id: &str) -> Result<Str
             "A public client has no secret.",
         ));
     }
-    require_step_up(app, actor, "client_change", id).await?;
+    require_step_up(app, actor, Action::ClientChange, id).await?;
     let secret = new_token()?;
     client.secret_hash = Some(app.keys.tokens.hash(Purpose::ClientSecret, &secret));
     app.store.put_client(&client).await?;
-    app.audit(actor.name(), "client_change", id, "secret_rotated")
-        .await;
+    app.audit(
+        actor.name(),
+        Action::ClientChange,
+        id,
+        Outcome::SecretRotated,
+    )
+    .await;
     Ok(secret)
 }
 
 pub async fn delete(app: &App, actor: &Actor<'_>, id: &str) -> Result<()> {
-    require_step_up(app, actor, "client_change", id).await?;
+    require_step_up(app, actor, Action::ClientChange, id).await?;
     if !app.store.delete_client(id).await? {
         return Err(Error::NotFound);
     }
-    app.audit(actor.name(), "client_change", id, "deleted")
+    app.audit(actor.name(), Action::ClientChange, id, Outcome::Deleted)
         .await;
     Ok(())
 }

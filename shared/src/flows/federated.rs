@@ -6,6 +6,7 @@
 //! delegates MFA, with `require_amr` enforced.
 
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::federation::{IdentityClaims, Provider, is_provider_id, key_id, verify_id_token};
 use crate::flows::sessions;
@@ -47,9 +48,14 @@ impl FederatedSignIn {
     }
 }
 
-async fn refuse<T>(app: &App, target: &str, outcome: &str, error: Error) -> Result<T> {
-    app.audit("federated", "federated_sign_in", target, outcome)
-        .await;
+async fn refuse<T>(app: &App, target: &str, outcome: Outcome, error: Error) -> Result<T> {
+    app.audit(
+        crate::audit::FEDERATED,
+        Action::FederatedSignIn,
+        target,
+        outcome,
+    )
+    .await;
     Err(error)
 }
 
@@ -59,14 +65,14 @@ async fn provider(app: &App, id: &str) -> Result<Provider> {
         return refuse(
             app,
             "(invalid provider)",
-            "unknown_provider",
+            Outcome::UnknownProvider,
             Error::InvalidToken,
         )
         .await;
     }
     match app.store.get_provider(id).await? {
         Some(p) => Ok(p),
-        None => refuse(app, id, "unknown_provider", Error::InvalidToken).await,
+        None => refuse(app, id, Outcome::UnknownProvider, Error::InvalidToken).await,
     }
 }
 
@@ -83,7 +89,7 @@ async fn verify(
         .await?;
     match verify_id_token(provider, &jwks, token, app.now(), nonce) {
         Ok(c) => Ok(c),
-        Err(e) => refuse(app, &provider.id, "invalid_token", e).await,
+        Err(e) => refuse(app, &provider.id, Outcome::InvalidToken, e).await,
     }
 }
 
@@ -99,15 +105,27 @@ async fn sign_in_as(
         .linked_username(&provider.id, &provider.issuer, &claims.subject)
         .await?
     else {
-        return refuse(app, &provider.id, "unlinked_subject", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &provider.id,
+            Outcome::UnlinkedSubject,
+            Error::InvalidToken,
+        )
+        .await;
     };
     let (record, settings) =
         tokio::try_join!(app.store.load_account(&username), app.store.get_settings())?;
     let Some(record) = record else {
-        return refuse(app, &username, "unknown_account", Error::InvalidToken).await;
+        return refuse(app, &username, Outcome::UnknownAccount, Error::InvalidToken).await;
     };
     if record.account.disabled {
-        return refuse(app, &username, "account_disabled", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &username,
+            Outcome::AccountDisabled,
+            Error::InvalidToken,
+        )
+        .await;
     }
     let account = &record.account;
     let mfa = match decide(provider.kind, account.kind, settings.mfa_enabled) {
@@ -115,7 +133,7 @@ async fn sign_in_as(
             return refuse(
                 app,
                 &username,
-                "social_sign_in_disabled",
+                Outcome::SocialSignInDisabled,
                 Error::SocialSignInDisabled,
             )
             .await;
@@ -123,7 +141,13 @@ async fn sign_in_as(
         FederatedDecision::SignIn(mfa) => mfa,
     };
     if mfa == MfaState::Delegated && !provider.require_amr.iter().all(|r| claims.amr.contains(r)) {
-        return refuse(app, &username, "idp_mfa_required", Error::IdpMfaRequired).await;
+        return refuse(
+            app,
+            &username,
+            Outcome::IdpMfaRequired,
+            Error::IdpMfaRequired,
+        )
+        .await;
     }
     let amr = crate::oidc::amr(mfa, Some(&claims.amr));
     let (session, expires_at) = sessions::start(
@@ -138,11 +162,11 @@ async fn sign_in_as(
     .await?;
     // Every MFA bypass is on the record.
     let outcome = if mfa == MfaState::Delegated {
-        "signed_in_mfa_delegated"
+        Outcome::SignedInMfaDelegated
     } else {
-        "signed_in"
+        Outcome::SignedIn
     };
-    app.audit(&username, "federated_sign_in", &provider.id, outcome)
+    app.audit(&username, Action::FederatedSignIn, &provider.id, outcome)
         .await;
     Ok(FederatedSignIn {
         session,
@@ -193,7 +217,7 @@ pub async fn federated_sign_in(
         None => false,
     };
     if !nonce_ok {
-        return refuse(app, provider_id, "nonce_refused", Error::InvalidToken).await;
+        return refuse(app, provider_id, Outcome::NonceRefused, Error::InvalidToken).await;
     }
     sign_in_as(app, &provider, &claims).await
 }
@@ -273,7 +297,13 @@ pub async fn callback(
     issuer: &str,
 ) -> Result<Completed> {
     let Some(state) = params.state.as_deref().filter(|s| is_well_formed(s)) else {
-        return refuse(app, "(no state)", "invalid_state", Error::InvalidToken).await;
+        return refuse(
+            app,
+            "(no state)",
+            Outcome::InvalidState,
+            Error::InvalidToken,
+        )
+        .await;
     };
     // Single use: a replayed callback, or a forged state, finds nothing.
     let Some(pending) = app
@@ -284,7 +314,13 @@ pub async fn callback(
         )
         .await?
     else {
-        return refuse(app, "(unknown state)", "invalid_state", Error::InvalidToken).await;
+        return refuse(
+            app,
+            "(unknown state)",
+            Outcome::InvalidState,
+            Error::InvalidToken,
+        )
+        .await;
     };
     // The same browser that started it (login CSRF: an attacker's callback URL opened in the
     // victim's browser would sign the victim in as the attacker).
@@ -296,7 +332,13 @@ pub async fn callback(
         .into()
     });
     if !same_browser {
-        return refuse(app, &pending.provider, "other_browser", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &pending.provider,
+            Outcome::OtherBrowser,
+            Error::InvalidToken,
+        )
+        .await;
     }
     // Mix-up defence: the answer must come back on the URI of the provider the state was issued
     // for, and from that provider's issuer when it says who it is (RFC 9207; required when its
@@ -305,7 +347,7 @@ pub async fn callback(
         return refuse(
             app,
             &pending.provider,
-            "wrong_callback",
+            Outcome::WrongCallback,
             Error::InvalidToken,
         )
         .await;
@@ -320,13 +362,31 @@ pub async fn callback(
         None => !iss_promised,
     };
     if !iss_ok {
-        return refuse(app, &provider.id, "issuer_mismatch", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &provider.id,
+            Outcome::IssuerMismatch,
+            Error::InvalidToken,
+        )
+        .await;
     }
     let (Some(code), None) = (params.code.as_deref(), params.error.as_deref()) else {
-        return refuse(app, &provider.id, "provider_refused", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &provider.id,
+            Outcome::ProviderRefused,
+            Error::InvalidToken,
+        )
+        .await;
     };
     let (Some(endpoints), Some(sealed)) = (&provider.endpoints, &provider.sealed_secret) else {
-        return refuse(app, &provider.id, "not_configured", Error::InvalidToken).await;
+        return refuse(
+            app,
+            &provider.id,
+            Outcome::NotConfigured,
+            Error::InvalidToken,
+        )
+        .await;
     };
     let secret = app.keys.secrets.open(sealed, provider.id.as_bytes())?;
     let secret = String::from_utf8(secret).map_err(|_| Error::Internal("client secret".into()))?;
@@ -356,7 +416,7 @@ pub async fn callback(
         return refuse(
             app,
             &provider.id,
-            "code_exchange_failed",
+            Outcome::CodeExchangeFailed,
             Error::InvalidToken,
         )
         .await;

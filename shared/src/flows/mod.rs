@@ -2,8 +2,12 @@
 //! (policy, totp, password, email) with storage and mail; they know nothing of HTTP.
 
 pub mod admin;
+pub mod audit;
 pub mod clients;
+pub mod factor;
 pub mod federated;
+pub mod guard;
+pub mod notices;
 pub mod oidc;
 pub mod passwords;
 pub mod providers;

@@ -6,15 +6,15 @@
 
 use crate::account::{Account, AccountRecord, normalise_username};
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::email::setup_recipient;
 use crate::error::{Error, Result};
-use crate::flows::setup::{deliver, notify, sender};
-use crate::flows::verify::{matching, reserve_account_attempt};
+use crate::flows::factor::{self, Completes, Factor, Verdict};
+use crate::flows::notices::{deliver, notify, sender};
 use crate::limits::{FORGOT_ANSWER_MS, FORGOT_PER_ADDRESS};
 use crate::messages;
 use crate::password;
-use crate::store::locks::LockSite;
-use crate::store::password_links::PasswordLink;
+use crate::store::password_links::{LinkPurpose, PasswordLink};
 use crate::token::{Purpose, is_well_formed, new_token};
 use crate::totp::Code;
 use std::time::Duration;
@@ -50,8 +50,13 @@ async fn forgot_now(app: &App, typed: &str, source: &str, base: &str) -> Result<
         .take_address_slot(&address_hash, "FORGOT", FORGOT_PER_ADDRESS, now)
         .await?
     {
-        app.audit("(anonymous)", "password_forgot", "(address)", "throttled")
-            .await;
+        app.audit(
+            crate::audit::ANONYMOUS,
+            Action::PasswordForgot,
+            "(address)",
+            Outcome::Throttled,
+        )
+        .await;
         return Err(Error::Throttled {
             retry_after_secs: wait,
         });
@@ -62,24 +67,24 @@ async fn forgot_now(app: &App, typed: &str, source: &str, base: &str) -> Result<
     };
     let Some(record) = record.filter(|r| !r.account.disabled) else {
         app.audit(
-            "(unknown user)",
-            "password_forgot",
-            "(unknown user)",
-            "no_account",
+            crate::audit::UNKNOWN_USER,
+            Action::PasswordForgot,
+            crate::audit::UNKNOWN_USER,
+            Outcome::NoAccount,
         )
         .await;
         return Ok(());
     };
     let account = &record.account;
     let outcome = match mail_link(app, account, false, base).await {
-        Ok(()) => "sent",
-        Err(Error::Throttled { .. }) => "throttled",
-        Err(Error::NoEmailOnFile(_)) => "no_email",
+        Ok(()) => Outcome::Sent,
+        Err(Error::Throttled { .. }) => Outcome::Throttled,
+        Err(Error::NoEmailOnFile(_)) => Outcome::NoEmail,
         Err(e) => return Err(e),
     };
     app.audit(
         &account.username,
-        "password_forgot",
+        Action::PasswordForgot,
         &account.username,
         outcome,
     )
@@ -120,7 +125,11 @@ pub async fn mail_link(app: &App, account: &Account, invite: bool, base: &str) -
             &link_hash(app, &token),
             &PasswordLink {
                 username: account.username.clone(),
-                purpose: if invite { "invite" } else { "reset" }.into(),
+                purpose: if invite {
+                    LinkPurpose::Invite
+                } else {
+                    LinkPurpose::Reset
+                },
                 expires_at,
                 epoch: account.session_epoch,
             },
@@ -162,7 +171,7 @@ pub async fn link_info(app: &App, token: &str) -> Result<LinkInfo> {
         .ok_or(Error::LinkExpired)?;
     Ok(LinkInfo {
         code_required: record.active_enrolment().is_some(),
-        invite: link.purpose == "invite",
+        invite: link.purpose == LinkPurpose::Invite,
         link,
         record,
     })
@@ -177,7 +186,8 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
     let now = app.now();
     let username = info.link.username.as_str();
     let record = &info.record;
-    if let Some(enrolment) = record.active_enrolment() {
+    let link_hash = link_hash(app, token);
+    if record.active_enrolment().is_some() {
         let code = code.ok_or_else(|| {
             Error::bad_request(
                 "code_required",
@@ -185,48 +195,43 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
             )
         })?;
         let code = Code::parse(code)?;
-        let lock = reserve_account_attempt(app, record, now).await?;
-        let step = matching(app, record, &code, now)?.map(|(_, step)| step);
-        let accepted = match step {
-            Some(step) => {
-                app.store
-                    .accept_code_step(username, &enrolment.enrolment_id, step)
-                    .await?
-            }
-            None => false,
+        let phc = password::hash(new_password)?;
+        // The code's step, the link and the new password change together or not at all.
+        let completes = Completes::PasswordReset {
+            link_hash: &link_hash,
+            link: &info.link,
+            phc: &phc,
         };
-        if !accepted {
-            app.audit(username, "password_reset", username, "invalid_code")
+        match factor::accept(app, record, &Factor::Totp(code), &completes, now).await? {
+            Verdict::Accepted { .. } => {}
+            Verdict::Refused { lock, .. } => {
+                app.audit(
+                    username,
+                    Action::PasswordReset,
+                    username,
+                    Outcome::InvalidCode,
+                )
                 .await;
-            return Err(match lock.wait(now) {
-                Some(wait) => Error::Throttled {
-                    retry_after_secs: wait,
-                },
-                None => Error::InvalidCode {
-                    attempts_left: crate::softlock::CODES_PER_ACCOUNT
-                        .free_failures
-                        .saturating_sub(lock.failures) as u32,
-                },
-            });
+                return Err(factor::refusal(&lock, now, None));
+            }
+            Verdict::Gone { .. } => return Err(Error::LinkExpired),
         }
-        app.store
-            .clear_lock(&LockSite::CodeEntry { username })
-            .await?;
-    }
-    let phc = password::hash(new_password)?;
-    if !app
-        .store
-        .set_password_by_link(&link_hash(app, token), &info.link, &phc, now)
-        .await?
-    {
-        return Err(Error::LinkExpired);
+    } else {
+        let phc = password::hash(new_password)?;
+        if !app
+            .store
+            .set_password_by_link(&link_hash, &info.link, &phc, now)
+            .await?
+        {
+            return Err(Error::LinkExpired);
+        }
     }
     let outcome = if info.invite {
-        "invitation_accepted"
+        Outcome::InvitationAccepted
     } else {
-        "success"
+        Outcome::Success
     };
-    app.audit(username, "password_reset", username, outcome)
+    app.audit(username, Action::PasswordReset, username, outcome)
         .await;
     notify(app, &record.account, messages::password_changed_notice).await;
     Ok(())

@@ -5,9 +5,10 @@
 //! inline JWK set instead is for raw ID tokens only (`POST /sign-in/federated`).
 
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::federation::{Provider, endpoints_from_discovery, is_provider_id, parse_jwks};
-use crate::flows::admin::{Actor, require_step_up};
+use crate::flows::guard::{Actor, require_step_up};
 use crate::policy::ProviderKind;
 
 /// A provider as an administrator gives it.
@@ -58,7 +59,7 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
     if display_name.trim().is_empty() || display_name.chars().count() > 64 {
         return Err(bad("display_name must be 1 to 64 characters."));
     }
-    require_step_up(app, actor, "provider_change", id).await?;
+    require_step_up(app, actor, Action::ProviderChange, id).await?;
     let before = app.store.get_provider(id).await?;
     let (jwks, endpoints, sealed_secret) = match &spec.jwks {
         Some(inline) => {
@@ -125,11 +126,17 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
         "links_dropped": dropped,
     });
     let outcome = if before.is_some() {
-        "updated"
+        Outcome::Updated
     } else {
-        "created"
+        Outcome::Created
     };
-    app.audit_detail(actor.name(), "provider_change", id, outcome, Some(&change))
-        .await;
+    app.audit_detail(
+        actor.name(),
+        Action::ProviderChange,
+        id,
+        outcome,
+        Some(&change),
+    )
+    .await;
     Ok(provider)
 }

@@ -1,6 +1,7 @@
 //! Sessions: started after full authentication, checked on every authenticated request.
 
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::limits::SESSION_TOUCH_SECS;
 use crate::policy::{AccountKind, MfaState};
@@ -147,7 +148,12 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
 /// Ends a live session (sign-out): tokens granted from it stop working too.
 pub async fn end_by_hash(app: &App, session: &ActiveSession) -> Result<()> {
     app.store.delete_session(&session.token_hash).await?;
-    app.audit(&session.username, "sign_out", &session.username, "success")
-        .await;
+    app.audit(
+        &session.username,
+        Action::SignOut,
+        &session.username,
+        Outcome::Success,
+    )
+    .await;
     Ok(())
 }

@@ -1,19 +1,19 @@
 //! "I don't have a security code": the setup email (`POST /mfa/setup-email`) and the key behind
 //! its link (`POST /mfa/setup/key`). Only a user with no active enrolment can self-enrol.
 
+use crate::audit::{Action, Outcome};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
 use crate::app::App;
-use crate::email::{is_valid, mask, setup_recipient};
+use crate::email::{mask, setup_recipient};
 use crate::error::{Error, Result};
+use crate::flows::notices::{deliver, sender};
 
-use crate::account::{Account, EnrolmentStatus};
+use crate::account::EnrolmentStatus;
 use crate::limits::SETUP_LINK_SECS;
-use crate::mail::Mail;
 use crate::messages;
 use crate::store::enrolments::PendingEnrolment;
-use crate::store::settings::Settings;
 use crate::token::{Purpose, is_well_formed, new_token, random_bytes};
 use crate::totp;
 
@@ -29,20 +29,6 @@ pub struct SetupKey {
     pub qr_svg: String,
     pub issuer: String,
     pub account_name: String,
-}
-
-/// The organisation's sender, or a 503 an administrator can act on.
-pub(crate) fn sender(settings: &Settings) -> Result<&str> {
-    settings
-        .org_default_email
-        .as_deref()
-        .filter(|e| is_valid(e))
-        .ok_or_else(|| {
-            Error::EmailUnavailable(
-                "The setup email could not be sent: the organisation's default email is not set. Ask an administrator to set it."
-                    .into(),
-            )
-        })
 }
 
 /// `request_base` is the API's own address from the request context, used when the configuration
@@ -66,8 +52,13 @@ pub async fn send_setup_email(
         tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
     let record = record.ok_or(Error::InvalidChallenge)?;
     if record.active_enrolment().is_some() {
-        app.audit(username, "setup_email", username, "already_enrolled")
-            .await;
+        app.audit(
+            username,
+            Action::SetupEmail,
+            username,
+            Outcome::AlreadyEnrolled,
+        )
+        .await;
         return Err(Error::AlreadyEnrolled);
     }
     let account = &record.account;
@@ -78,7 +69,7 @@ pub async fn send_setup_email(
     .map_err(Error::NoEmailOnFile)?;
     let from = sender(&settings)?;
     if let Err(wait) = app.store.take_setup_mail_slot(username, now).await? {
-        app.audit(username, "setup_email", username, "throttled")
+        app.audit(username, Action::SetupEmail, username, Outcome::Throttled)
             .await;
         return Err(Error::Throttled {
             retry_after_secs: wait,
@@ -128,11 +119,12 @@ pub async fn send_setup_email(
         if let Err(undo) = undo.await {
             tracing::error!(error = ?undo, "could not undo an unsent setup link; it was never delivered");
         }
-        app.audit(username, "setup_email", username, "send_failed")
+        app.audit(username, Action::SetupEmail, username, Outcome::SendFailed)
             .await;
         return Err(e);
     }
-    app.audit(username, "setup_email", username, "sent").await;
+    app.audit(username, Action::SetupEmail, username, Outcome::Sent)
+        .await;
     Ok(SetupMailSent { sent_to: mask(to) })
 }
 
@@ -168,12 +160,22 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
         .record_key_reveal(&link_hash, &link.username, &enrolment.enrolment_id, now)
         .await?
     {
-        app.audit(&link.username, "key_reveal", &link.username, "refused")
-            .await;
+        app.audit(
+            &link.username,
+            Action::KeyReveal,
+            &link.username,
+            Outcome::Refused,
+        )
+        .await;
         return Err(Error::SetupLinkExpired);
     }
-    app.audit(&link.username, "key_reveal", &link.username, "success")
-        .await;
+    app.audit(
+        &link.username,
+        Action::KeyReveal,
+        &link.username,
+        Outcome::Success,
+    )
+    .await;
     let issuer = settings.issuer().to_owned();
     let otpauth_uri = totp::key_uri(&issuer, &link.username, &secret);
     let qr_svg = QrCode::new(otpauth_uri.as_bytes())
@@ -188,56 +190,4 @@ pub async fn setup_key(app: &App, link_token: &str) -> Result<SetupKey> {
         issuer,
         account_name: link.username,
     })
-}
-
-/// Tells the user their MFA was set up, in case it was not them. Best effort: the sign-in that
-/// triggered it has already succeeded.
-pub async fn notify_activation(app: &App, account: &Account, key_shown: &[u64]) {
-    notify(app, account, |org| {
-        messages::activation_notice(org, key_shown)
-    })
-    .await
-}
-
-/// Tells the user an administrator reset their MFA.
-pub async fn notify_reset(app: &App, account: &Account) {
-    notify(app, account, messages::reset_notice).await
-}
-
-pub(crate) async fn notify(
-    app: &App,
-    account: &Account,
-    render: impl Fn(&str) -> messages::Rendered,
-) {
-    let Ok(to) = setup_recipient(
-        account.name_email.as_deref(),
-        account.address_email.as_deref(),
-    ) else {
-        return;
-    };
-    let settings = match app.store.get_settings().await {
-        Ok(s) => s,
-        Err(e) => return tracing::warn!(error = ?e, "notice not sent"),
-    };
-    let Ok(from) = sender(&settings) else { return };
-    let body = render(settings.issuer());
-    if let Err(e) = deliver(app, from, to, &body).await {
-        tracing::warn!(error = ?e, "notice not sent");
-    }
-}
-
-pub(crate) async fn deliver(
-    app: &App,
-    from: &str,
-    to: &str,
-    body: &messages::Rendered,
-) -> Result<()> {
-    let mail = Mail {
-        from,
-        to,
-        subject: &body.subject,
-        text: &body.text,
-        html: &body.html,
-    };
-    app.mailer.send(&mail).await
 }

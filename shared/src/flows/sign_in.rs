@@ -3,6 +3,7 @@
 
 use crate::account::{Account, AccountRecord, normalise_username};
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::email::{mask, setup_recipient};
 use crate::error::{Error, Result};
 use crate::flows::sessions;
@@ -13,7 +14,7 @@ use crate::store::settings::Settings;
 use crate::token::{Purpose, new_token};
 
 /// How audit entries name a username that is not an account.
-pub const UNKNOWN_USER: &str = "(unknown user)";
+pub use crate::audit::UNKNOWN_USER;
 
 /// Longest password we will hash; longer input is refused before argon2 sees it.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -109,7 +110,8 @@ async fn check_password(
         }
     };
     if let Err(wait) = reserved {
-        app.audit(who, "sign_in", who, "throttled").await;
+        app.audit(who, Action::SignIn, who, Outcome::Throttled)
+            .await;
         return Err(Error::Throttled {
             retry_after_secs: wait,
         });
@@ -132,7 +134,8 @@ async fn check_password(
             Ok((record, settings))
         }
         _ => {
-            app.audit(who, "sign_in", who, "invalid_credentials").await;
+            app.audit(who, Action::SignIn, who, Outcome::InvalidCredentials)
+                .await;
             Err(Error::InvalidCredentials)
         }
     }
@@ -188,9 +191,9 @@ pub async fn password_sign_in(
             .await?;
         app.audit(
             &account.username,
-            "sign_in",
+            Action::SignIn,
             &account.username,
-            "mfa_required",
+            Outcome::MfaRequired,
         )
         .await;
         let enrolled = record.active_enrolment().is_some();
@@ -212,7 +215,7 @@ pub async fn password_sign_in(
         });
     }
     let (session, expires_at) =
-        session_without_code(app, account, now, "sign_in", "signed_in").await?;
+        session_without_code(app, account, now, Action::SignIn, Outcome::SignedIn).await?;
     Ok(SignIn::SignedIn {
         session,
         expires_at,
@@ -243,15 +246,16 @@ pub async fn token_grant(
     if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) || !admits(account.kind) {
         app.audit(
             &account.username,
-            "token",
+            Action::Token,
             &account.username,
-            "unauthorized_client",
+            Outcome::UnauthorizedClient,
         )
         .await;
         return Err(Error::UnauthorizedClient);
     }
     let now = app.now();
-    let (session, _) = session_without_code(app, account, now, "token", "issued").await?;
+    let (session, _) =
+        session_without_code(app, account, now, Action::Token, Outcome::Issued).await?;
     Ok(TokenGrant {
         username: account.username.clone(),
         session_hash: app.keys.tokens.hash(Purpose::Session, &session),
@@ -264,8 +268,8 @@ async fn session_without_code(
     app: &App,
     account: &Account,
     now: u64,
-    action: &str,
-    outcome: &str,
+    action: Action,
+    outcome: Outcome,
 ) -> Result<(String, u64)> {
     let started = sessions::start(
         app,

@@ -2,7 +2,6 @@
 //! bootstrap). The plan is `signing::rotation`; here the keys are sealed and written in one
 //! transaction.
 
-use crate::app::signing_key_aad;
 use crate::error::Result;
 use crate::keys::Keys;
 use crate::signing::{KeyState, StoredKey, rotation};
@@ -72,4 +71,9 @@ pub async fn list(store: &Store) -> Result<Vec<(String, KeyState, u64)>> {
         .into_iter()
         .map(|k| (k.kid, k.state, k.created_at))
         .collect())
+}
+
+/// Associated data that binds a sealed signing key to its id.
+fn signing_key_aad(kid: &str) -> Vec<u8> {
+    format!("signing-key:{kid}").into_bytes()
 }

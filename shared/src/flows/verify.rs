@@ -1,23 +1,20 @@
 //! Security codes: `POST /mfa/verify` (a code against a sign-in challenge) and
 //! `POST /mfa/reauthenticate` (a fresh code for a live session, before sensitive administration).
-//!
-//! Every code is evaluated only after an attempt was reserved with a conditional write, on the
-//! challenge (5) and on the account (10 consecutive, then 15 minutes): however many instances race,
-//! no more codes are evaluated than the contract allows. A correct code is one transaction.
+//! Both accept the code through `flows::factor`; a sign-in also reserves an attempt on its
+//! challenge (5 per challenge), before the account's.
 
-use crate::account::{AccountRecord, Enrolment, EnrolmentStatus};
+use crate::account::EnrolmentStatus;
 use crate::app::App;
+use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
+use crate::flows::factor::{self, Completes, Factor, Verdict};
+use crate::flows::notices;
 use crate::flows::sessions::ActiveSession;
-use crate::flows::setup;
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::policy::MfaState;
-use crate::softlock::{CODES_PER_ACCOUNT, SoftLock};
-use crate::store::challenges::{Completion, Verification};
-use crate::store::locks::LockSite;
 use crate::store::sessions::NewSession;
 use crate::token::{Purpose, is_well_formed, new_token};
-use crate::totp::{self, Code};
+use crate::totp::Code;
 
 pub struct Verified {
     pub session: String,
@@ -54,14 +51,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         .reserve_challenge_attempt(&challenge_hash, now)
         .await?
         .ok_or(Error::InvalidChallenge)?;
-    let account_lock = reserve_account_attempt(app, &record, now).await?;
     let attempts_left = CHALLENGE_MAX_FAILURES.saturating_sub(counted);
-
-    let Some((enrolment, step)) = matching(app, &record, &code, now)? else {
-        app.audit(username, "mfa_verify", username, "invalid_code")
-            .await;
-        return Err(wrong_code(now, &account_lock, attempts_left));
-    };
 
     let session = new_token()?;
     let amr = crate::oidc::amr(MfaState::Verified, None);
@@ -74,38 +64,44 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         code_at: Some(now),
         amr: &amr,
     };
-    let completion = app
-        .store
-        .complete_verification(&Verification {
-            challenge_hash: &challenge_hash,
-            enrolment_id: &enrolment.enrolment_id,
-            step,
-            now,
-            session_hash: &app.keys.tokens.hash(Purpose::Session, &session),
-            session: &new,
-            session_max_secs: app.config.session_max_secs,
-        })
-        .await?;
-    match completion {
-        Completion::Done => {}
-        Completion::ChallengeGone => return Err(Error::InvalidChallenge),
-        // RFC 6238 section 5.2: a step is good once; the loser of a race lands here too.
-        Completion::StepRefused => {
-            app.audit(username, "mfa_verify", username, "replay_refused")
+    let completes = Completes::SignIn {
+        challenge_hash: &challenge_hash,
+        session_hash: &app.keys.tokens.hash(Purpose::Session, &session),
+        session: &new,
+        session_max_secs: app.config.session_max_secs,
+    };
+    let enrolment = match factor::accept(app, &record, &Factor::Totp(code), &completes, now).await?
+    {
+        Verdict::Accepted { enrolment } => enrolment,
+        Verdict::Gone { .. } => return Err(Error::InvalidChallenge),
+        Verdict::Refused { lock, replay } => {
+            // RFC 6238 section 5.2: a step is good once; the loser of a race lands here too.
+            let outcome = if replay {
+                Outcome::ReplayRefused
+            } else {
+                Outcome::InvalidCode
+            };
+            app.audit(username, Action::MfaVerify, username, outcome)
                 .await;
-            return Err(wrong_code(now, &account_lock, attempts_left));
+            return Err(factor::refusal(&lock, now, Some(attempts_left)));
         }
-    }
-    app.audit(username, "mfa_verify", username, "success").await;
+    };
+    app.audit(username, Action::MfaVerify, username, Outcome::Success)
+        .await;
     if enrolment.status == EnrolmentStatus::Pending {
-        app.audit(username, "enrolment_activated", username, "success")
-            .await;
-        setup::notify_activation(app, &record.account, &enrolment.key_shown).await;
+        app.audit(
+            username,
+            Action::EnrolmentActivated,
+            username,
+            Outcome::Success,
+        )
+        .await;
+        notices::notify_activation(app, &record.account, &enrolment.key_shown).await;
     }
     Ok(Verified {
         session,
         expires_at: now + app.config.session_idle_secs,
-        username: record.account.username,
+        username: record.account.username.clone(),
         kind: record.account.kind,
         auth_time: now,
         authorization: live.authorization,
@@ -129,84 +125,25 @@ pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> R
             "This account has no authenticator app set up, so it cannot give a code.",
         ));
     }
-    let account_lock = reserve_account_attempt(app, &record, now).await?;
-    let matched = matching(app, &record, &code, now)?;
-    let done = match matched {
-        Some((enrolment, step)) => {
-            app.store
-                .complete_reauthentication(
-                    username,
-                    &enrolment.enrolment_id,
-                    step,
-                    &session.token_hash,
-                    now,
-                )
-                .await?
-        }
-        None => false,
+    let completes = Completes::StepUp {
+        session_hash: &session.token_hash,
     };
-    if !done {
-        app.audit(username, "reauthenticate", username, "invalid_code")
+    match factor::accept(app, &record, &Factor::Totp(code), &completes, now).await? {
+        Verdict::Accepted { .. } => {
+            app.audit(username, Action::Reauthenticate, username, Outcome::Success)
+                .await;
+            Ok(())
+        }
+        // A wrong or used code, or a session that ended meanwhile.
+        Verdict::Refused { lock, .. } | Verdict::Gone { lock } => {
+            app.audit(
+                username,
+                Action::Reauthenticate,
+                username,
+                Outcome::InvalidCode,
+            )
             .await;
-        let left = CODES_PER_ACCOUNT
-            .free_failures
-            .saturating_sub(account_lock.failures);
-        return Err(wrong_code(now, &account_lock, left));
-    }
-    app.audit(username, "reauthenticate", username, "success")
-        .await;
-    Ok(())
-}
-
-/// Reserves a code attempt on the account: the state after it (locked when this very attempt was
-/// the last one allowed, which is still evaluated), or 429 when code entry is locked.
-pub(crate) async fn reserve_account_attempt(
-    app: &App,
-    record: &AccountRecord,
-    now: u64,
-) -> Result<SoftLock> {
-    let username = record.account.username.as_str();
-    let site = LockSite::CodeEntry { username };
-    match app
-        .store
-        .reserve_attempt(&site, Some(record.code_lock), now)
-        .await?
-    {
-        Ok(state) => Ok(state),
-        Err(wait) => {
-            app.audit(username, "mfa_verify", username, "locked").await;
-            Err(Error::Throttled {
-                retry_after_secs: wait,
-            })
+            Err(factor::refusal(&lock, now, None))
         }
-    }
-}
-
-/// The enrolment and the time step `code` matches, if any.
-pub(crate) fn matching<'a>(
-    app: &App,
-    record: &'a AccountRecord,
-    code: &Code,
-    now: u64,
-) -> Result<Option<(&'a Enrolment, u64)>> {
-    let Some(enrolment) = &record.enrolment else {
-        return Ok(None);
-    };
-    let secret = app
-        .keys
-        .secrets
-        .open(&enrolment.sealed_secret, record.account.username.as_bytes())?;
-    Ok(totp::matching_step(&secret, code, now, enrolment.last_step).map(|step| (enrolment, step)))
-}
-
-/// The answer to a wrong code: 429 when it was the one that locked code entry.
-fn wrong_code(now: u64, account_lock: &SoftLock, attempts_left: u64) -> Error {
-    match account_lock.wait(now) {
-        Some(wait) => Error::Throttled {
-            retry_after_secs: wait,
-        },
-        None => Error::InvalidCode {
-            attempts_left: attempts_left as u32,
-        },
     }
 }

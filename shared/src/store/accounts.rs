@@ -3,6 +3,10 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use super::keys::{
+    self, CODE_LOCK, ENROLMENT_INDEX, LOCKED_INDEX, MFA, OTHER_INDEX, PASSWORD_LOCK, PROFILE,
+    STAFF_INDEX, account_pk,
+};
 use super::locks::parse_lock;
 use super::{Item, Store, get_b, get_n, get_s, key, n, s, unavailable};
 use crate::account::{
@@ -11,19 +15,6 @@ use crate::account::{
 use crate::error::{Error, Result};
 use crate::policy::AccountKind;
 use crate::softlock::SoftLock;
-
-pub(crate) const PROFILE: &str = "PROFILE";
-pub(crate) const MFA: &str = "MFA";
-pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
-pub(crate) const PASSWORD_LOCK: &str = "PASSWORD_LOCK";
-pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
-
-/// Index partitions (`gsi1pk`): staff profiles, enrolments, account locks (code and password).
-pub(crate) const STAFF_INDEX: &str = "STAFF";
-pub(crate) const ENROLMENT_INDEX: &str = "ENROLMENT";
-pub(crate) const LOCKED_INDEX: &str = "LOCKED";
-/// Every other account (members, API users), for the admin page's list.
-pub(crate) const OTHER_INDEX: &str = "ACCOUNT";
 
 /// Which index partition lists a profile: staff apart, for readiness.
 fn index_of(kind: AccountKind) -> &'static str {
@@ -34,15 +25,11 @@ fn index_of(kind: AccountKind) -> &'static str {
     }
 }
 
-pub(crate) fn account_pk(username: &str) -> String {
-    format!("ACCOUNT#{username}")
-}
-
 /// A new account's profile item (staff are listed in the sparse index). Its session epoch starts
 /// at random: a session of an earlier, deleted account of the same name (sessions live on until
 /// they expire) must not match the new account's epoch.
 fn profile_item(new: &NewAccount<'_>) -> Result<Item> {
-    let mut item = key(account_pk(new.username), PROFILE);
+    let mut item = keys::account(new.username, PROFILE);
     item.insert("username".into(), s(new.username));
     item.insert("kind".into(), s(new.kind.as_str()));
     item.insert("created_at".into(), n(new.created_at));
@@ -171,7 +158,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .update_expression("SET #sub = if_not_exists(#sub, :sub)")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#sub", "sub")
@@ -191,7 +178,7 @@ impl Store {
         self.db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .update_expression("SET password_hash = :h")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":h", s(phc))
@@ -290,7 +277,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":d", AttributeValue::Bool(disabled));
         update = if disabled {
@@ -317,7 +304,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .condition_expression("attribute_exists(pk)")
             .update_expression("SET disabled = :d ADD session_epoch :one")
             .expression_attribute_values(":d", AttributeValue::Bool(true))
@@ -340,7 +327,7 @@ impl Store {
                 self.db
                     .delete_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(pk, &format!("SUB#{subject}"))))
+                    .set_key(Some(key(pk, &keys::link_sk(subject))))
                     .send()
                     .await
                     .map_err(unavailable("delete link"))?;
@@ -367,7 +354,7 @@ impl Store {
             self.db
                 .delete_item()
                 .table_name(&self.table)
-                .set_key(Some(key(account_pk(username), sk)))
+                .set_key(Some(keys::account(username, sk)))
                 .send()
                 .await
                 .map_err(unavailable("delete account item"))?;
@@ -381,7 +368,7 @@ impl Store {
     pub async fn get_profiles(&self, usernames: &[String]) -> Result<Vec<Account>> {
         let keys: Vec<Item> = usernames
             .iter()
-            .map(|u| key(account_pk(u), PROFILE))
+            .map(|u| keys::account(u, PROFILE))
             .collect();
         self.batch_get(keys, "batch get profiles")
             .await?
@@ -438,7 +425,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":k", s(kind.as_str()));
         for (name, value, placeholder) in [
@@ -538,7 +525,7 @@ impl Store {
         let mut keys = vec![];
         for a in &accounts {
             for sk in [MFA, PASSWORD_LOCK, CODE_LOCK] {
-                keys.push(key(account_pk(&a.username), sk));
+                keys.push(keys::account(&a.username, sk));
             }
         }
         let mut extra: std::collections::HashMap<(String, String), Item> = Default::default();

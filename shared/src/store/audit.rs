@@ -7,6 +7,7 @@
 
 use futures_util::future::try_join_all;
 
+use super::keys;
 use super::{Item, Store, get_n, get_s, n, s, unavailable};
 use crate::error::Result;
 use crate::token::random_bytes;
@@ -64,7 +65,7 @@ pub fn day_of(at: u64) -> u32 {
 }
 
 pub fn audit_pk(at: u64, shard: u32) -> String {
-    format!("AUDIT#{}#{shard}", day_of(at))
+    keys::audit_pk(day_of(at), shard)
 }
 
 /// The sort key: seconds and nanoseconds zero-padded (they sort as numbers do), then a random
@@ -158,11 +159,11 @@ impl Store {
         let mut stopped_at = None;
         for days in 1..=DAYS_PER_PAGE {
             let day = day_of(day_start);
-            let shards =
-                try_join_all((0..SHARDS).map(|shard| {
-                    self.audit_shard(format!("AUDIT#{day}#{shard}"), &lower, &upper, q)
-                }))
-                .await?;
+            let shards = try_join_all(
+                (0..SHARDS)
+                    .map(|shard| self.audit_shard(keys::audit_pk(day, shard), &lower, &upper, q)),
+            )
+            .await?;
             found.extend(shards.into_iter().flatten());
             if found.len() >= q.limit || day_start <= q.since || day_start == 0 {
                 break;

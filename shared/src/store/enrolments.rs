@@ -6,17 +6,13 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use super::accounts::{CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk, bytes};
+use super::accounts::bytes;
+use super::keys::{self, CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk};
 use super::schema::build_err;
 use super::{Item, Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::account::Enrolment;
 use crate::error::{Error, Result};
 use crate::limits::{SETUP_KEY_REVEALS, SETUP_MAIL_WINDOW_SECS, SETUP_MAILS_PER_HOUR, Window};
-
-fn setup_pk(hash: &str) -> String {
-    format!("SETUP#{hash}")
-}
-const SETUP: &str = "SETUP";
 
 pub struct PendingEnrolment<'a> {
     pub username: &'a str,
@@ -38,7 +34,7 @@ impl Store {
     /// Stores a new pending enrolment (replacing any earlier pending one, whose link then stops
     /// working) and its setup link, in one transaction. Refused if an enrolment is active.
     pub async fn put_pending_enrolment(&self, p: &PendingEnrolment<'_>) -> Result<()> {
-        let mut mfa = key(account_pk(p.username), MFA);
+        let mut mfa = keys::account(p.username, MFA);
         mfa.insert("status".into(), s("pending"));
         mfa.insert("enrolment_id".into(), s(p.enrolment_id));
         mfa.insert("secret".into(), bytes(p.sealed_secret));
@@ -53,7 +49,7 @@ impl Store {
             .expression_attribute_values(":pending", s("pending"))
             .build()
             .map_err(build_err)?;
-        let mut link = key(setup_pk(p.link_hash), SETUP);
+        let mut link = keys::setup_link(p.link_hash);
         link.insert("username".into(), s(p.username));
         link.insert("enrolment_id".into(), s(p.enrolment_id));
         link.insert("expires_at".into(), n(p.link_expires_at));
@@ -91,13 +87,13 @@ impl Store {
     ) -> Result<()> {
         let link = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(setup_pk(link_hash), SETUP)))
+            .set_key(Some(keys::setup_link(link_hash)))
             .build()
             .map_err(build_err)?;
         let only_ours = "enrolment_id = :eid AND #status = :pending";
         let enrolment = match previous {
             Some(before) => {
-                let mut item = key(account_pk(username), MFA);
+                let mut item = keys::account(username, MFA);
                 item.insert("status".into(), s("pending"));
                 item.insert("enrolment_id".into(), s(&before.enrolment_id));
                 item.insert("secret".into(), bytes(&before.sealed_secret));
@@ -117,7 +113,7 @@ impl Store {
             None => {
                 let delete = Delete::builder()
                     .table_name(&self.table)
-                    .set_key(Some(key(account_pk(username), MFA)))
+                    .set_key(Some(keys::account(username, MFA)))
                     .condition_expression(only_ours)
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":eid", s(enrolment_id))
@@ -143,7 +139,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), SETUP_MAIL)))
+            .set_key(Some(keys::account(username, SETUP_MAIL)))
             .update_expression("ADD sent :minus_one")
             .condition_expression("sent > :zero")
             .expression_attribute_values(":minus_one", n(-1))
@@ -160,7 +156,7 @@ impl Store {
     /// A setup link that exists and has not expired.
     pub async fn get_setup_link(&self, link_hash: &str, now: u64) -> Result<Option<SetupLink>> {
         let item = self
-            .get(key(setup_pk(link_hash), SETUP), "get setup link")
+            .get(keys::setup_link(link_hash), "get setup link")
             .await?;
         Ok(item.as_ref().and_then(|item| {
             let link = SetupLink {
@@ -184,7 +180,7 @@ impl Store {
     ) -> Result<bool> {
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(setup_pk(link_hash), SETUP)))
+            .set_key(Some(keys::setup_link(link_hash)))
             .update_expression("ADD reveals :one")
             .condition_expression(
                 "attribute_exists(pk) AND expires_at > :now AND (attribute_not_exists(reveals) OR reveals < :max)",
@@ -196,7 +192,7 @@ impl Store {
             .map_err(build_err)?;
         let note = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), MFA)))
+            .set_key(Some(keys::account(username, MFA)))
             .update_expression("SET key_shown = list_append(if_not_exists(key_shown, :empty), :at)")
             .condition_expression("enrolment_id = :eid AND #status = :pending")
             .expression_attribute_names("#status", "status")
@@ -236,7 +232,7 @@ impl Store {
             max: SETUP_MAILS_PER_HOUR,
             secs: SETUP_MAIL_WINDOW_SECS,
         };
-        self.take_slot(key(account_pk(username), counter), window, now)
+        self.take_slot(keys::account(username, counter), window, now)
             .await
     }
 
@@ -249,12 +245,8 @@ impl Store {
         window: Window,
         now: u64,
     ) -> Result<Result<(), u64>> {
-        self.take_slot(
-            key(format!("THROTTLE#{address_hash}"), counter),
-            window,
-            now,
-        )
-        .await
+        self.take_slot(keys::throttle_window(address_hash, counter), window, now)
+            .await
     }
 
     /// Takes one of `window.max` slots in the window that started at the item's `window_start`,

@@ -3,8 +3,8 @@
 //! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
 //! exactly once, and no more attempts are evaluated than the policy allows.
 
-use super::accounts::{CODE_LOCK, LOCKED_INDEX, PASSWORD_LOCK, account_pk};
-use super::{Item, Store, get_n, is_condition_failure, key, n, s, unavailable};
+use super::keys::{self, CODE_LOCK, LOCKED_INDEX, PASSWORD_LOCK};
+use super::{Item, Store, get_n, is_condition_failure, n, s, unavailable};
 use crate::error::{Error, Result};
 use crate::softlock::{
     CODES_PER_ACCOUNT, LockPolicy, PASSWORD_PER_ACCOUNT, PASSWORD_PER_ADDRESS, SoftLock,
@@ -37,18 +37,15 @@ pub enum LockSite<'a> {
 impl LockSite<'_> {
     fn key(&self) -> Item {
         match self {
-            LockSite::CodeEntry { username } => key(account_pk(username), CODE_LOCK),
-            LockSite::PasswordAccount { username } => key(account_pk(username), PASSWORD_LOCK),
+            LockSite::CodeEntry { username } => keys::account(username, CODE_LOCK),
+            LockSite::PasswordAccount { username } => keys::account(username, PASSWORD_LOCK),
             LockSite::PasswordUnknown { username_hash } => {
-                key(format!("THROTTLE#{username_hash}"), "ACCOUNT")
+                keys::throttle_unknown_account(username_hash)
             }
             LockSite::PasswordAddress {
                 username_hash,
                 address_hash,
-            } => key(
-                format!("THROTTLE#{username_hash}"),
-                &format!("ADDRESS#{address_hash}"),
-            ),
+            } => keys::throttle_address(username_hash, address_hash),
         }
     }
 

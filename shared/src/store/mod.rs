@@ -6,6 +6,8 @@ pub mod accounts;
 pub mod audit;
 pub mod challenges;
 pub mod enrolments;
+pub mod factors;
+pub mod keys;
 pub mod locks;
 pub mod oidc;
 pub mod password_links;

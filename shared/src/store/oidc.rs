@@ -6,25 +6,37 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem,
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::accounts::{PROFILE, account_pk, bytes};
+use super::accounts::bytes;
+use super::keys::{self, CLIENT_INDEX, ORG, PROFILE};
 use super::schema::build_err;
-use super::settings::ORG;
 use super::{
-    Item, Store, cancelled_conditions, get_b, get_n, get_s, is_condition_failure, key, n, s,
-    unavailable,
+    Item, Store, cancelled_conditions, get_b, get_n, get_s, is_condition_failure, n, s, unavailable,
 };
 use crate::error::{Error, Result};
 use crate::oidc::{Client, Grant};
 use crate::signing::KeyState;
 
-const CLIENT_INDEX: &str = "CLIENTS";
 const DATA_VERSION: u64 = 1;
 
-fn client_pk(id: &str) -> String {
-    format!("CLIENT#{id}")
+/// The single-use items a redemption takes: an authorization code or a refresh token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GrantKind {
+    Code,
+    Refresh,
 }
-fn signing_sk(kid: &str) -> String {
-    format!("SIGNING_KEY#{kid}")
+
+impl GrantKind {
+    /// The item's key prefix and sort key.
+    fn tag(self) -> &'static str {
+        match self {
+            GrantKind::Code => "CODE",
+            GrantKind::Refresh => "REFRESH",
+        }
+    }
+}
+
+fn grant_key(kind: GrantKind, hash: &str) -> Item {
+    keys::grant(kind.tag(), hash)
 }
 
 /// How a single-use item's redemption went.
@@ -75,8 +87,9 @@ fn parse<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T> {
         .ok_or_else(|| Error::Internal(format!("{what}: corrupt record")))
 }
 
-fn grant_item(kind: &str, hash: &str, grant: &Grant, expires_at: u64) -> Result<Item> {
-    let mut item = record(format!("{kind}#{hash}"), kind, grant, expires_at)?;
+fn grant_item(kind: GrantKind, hash: &str, grant: &Grant, expires_at: u64) -> Result<Item> {
+    let mut item = grant_key(kind, hash);
+    item.extend(record_fields(grant, expires_at)?);
     if let Some(family) = &grant.family {
         item.insert("issued_family".into(), s(family));
     }
@@ -90,8 +103,9 @@ fn reused<T>(item: &Item) -> Redeemed<T> {
     }
 }
 
-fn record<T: Serialize>(pk: String, sk: &str, value: &T, expires_at: u64) -> Result<Item> {
-    let mut item = key(pk, sk);
+/// A versioned record's attributes: its JSON `data`, and when it expires.
+fn record_fields<T: Serialize>(value: &T, expires_at: u64) -> Result<Item> {
+    let mut item = Item::new();
     item.insert("v".into(), n(DATA_VERSION));
     item.insert("data".into(), data(value)?);
     item.insert("expires_at".into(), n(expires_at));
@@ -101,7 +115,7 @@ fn record<T: Serialize>(pk: String, sk: &str, value: &T, expires_at: u64) -> Res
 
 impl Store {
     pub async fn put_client(&self, client: &Client) -> Result<()> {
-        let mut item = key(client_pk(&client.id), "CLIENT");
+        let mut item = keys::client(&client.id);
         item.insert("v".into(), n(DATA_VERSION));
         item.insert("data".into(), data(client)?);
         item.insert("gsi1pk".into(), s(CLIENT_INDEX));
@@ -110,7 +124,7 @@ impl Store {
     }
 
     pub async fn get_client(&self, id: &str) -> Result<Option<Client>> {
-        let item = self.get(key(client_pk(id), "CLIENT"), "get client").await?;
+        let item = self.get(keys::client(id), "get client").await?;
         item.as_ref().map(|i| parse(i, "client")).transpose()
     }
 
@@ -120,7 +134,7 @@ impl Store {
             .db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(client_pk(id), "CLIENT")))
+            .set_key(Some(keys::client(id)))
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
@@ -152,10 +166,10 @@ impl Store {
         Ok(clients)
     }
 
-    /// Stores a grant under a code or refresh token hash (`kind`: `CODE` or `REFRESH`).
+    /// Stores a grant under a code or refresh token hash.
     pub async fn put_grant(
         &self,
-        kind: &'static str,
+        kind: GrantKind,
         hash: &str,
         grant: &Grant,
         expires_at: u64,
@@ -167,13 +181,11 @@ impl Store {
     /// A code or refresh token's grant as it stands, without using it up.
     pub async fn peek_grant(
         &self,
-        kind: &'static str,
+        kind: GrantKind,
         hash: &str,
         now: u64,
     ) -> Result<Redeemed<Grant>> {
-        let item = self
-            .get(key(format!("{kind}#{hash}"), kind), "get grant")
-            .await?;
+        let item = self.get(grant_key(kind, hash), "get grant").await?;
         Ok(match item {
             Some(item) if get_n(&item, "used_at").is_some() => reused(&item),
             Some(item) if get_n(&item, "expires_at").is_some_and(|e| e > now) => {
@@ -191,7 +203,7 @@ impl Store {
     /// stolen copy). A second use learns the family the first one issued.
     pub async fn redeem_grant_issuing(
         &self,
-        kind: &'static str,
+        kind: GrantKind,
         hash: &str,
         family: Option<&str>,
         now: u64,
@@ -199,7 +211,7 @@ impl Store {
     ) -> Result<Redeemed<()>> {
         let mut redeem = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(format!("{kind}#{hash}"), kind)))
+            .set_key(Some(grant_key(kind, hash)))
             .condition_expression(
                 "attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
             )
@@ -218,11 +230,11 @@ impl Store {
                 .build(),
         );
         if let Some(next) = &issued {
-            let item = grant_item("REFRESH", next.hash, next.grant, next.expires_at)?;
+            let item = grant_item(GrantKind::Refresh, next.hash, next.grant, next.expires_at)?;
             tx = tx.transact_items(self.put_new_in_transaction(item)?);
             let unchanged = ConditionCheck::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(account_pk(next.username), PROFILE)))
+                .set_key(Some(keys::account(next.username, PROFILE)))
                 .condition_expression(
                     "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
                 )
@@ -254,7 +266,7 @@ impl Store {
 
     /// Revokes a refresh token family: no token of it refreshes again.
     pub async fn revoke_family(&self, family: &str, now: u64, keep_until: u64) -> Result<()> {
-        let mut item = key(format!("FAMILY#{family}"), "FAMILY");
+        let mut item = keys::family(family);
         item.insert("revoked_at".into(), n(now));
         item.insert("ttl".into(), n(keep_until));
         self.put(item, "revoke family").await
@@ -262,7 +274,7 @@ impl Store {
 
     pub async fn family_revoked(&self, family: &str) -> Result<bool> {
         Ok(self
-            .get(key(format!("FAMILY#{family}"), "FAMILY"), "get family")
+            .get(keys::family(family), "get family")
             .await?
             .is_some())
     }
@@ -274,7 +286,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(ORG))
-            .expression_attribute_values(":prefix", s("SIGNING_KEY#"))
+            .expression_attribute_values(":prefix", s(keys::SIGNING_KEY_PREFIX))
             .consistent_read(true)
             .send()
             .await
@@ -317,7 +329,7 @@ impl Store {
             };
             let mut update = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(ORG, &signing_sk(kid))))
+                .set_key(Some(keys::signing_key(kid)))
                 .condition_expression("#state = :previous")
                 .expression_attribute_names("#state", "state")
                 .expression_attribute_values(":previous", s(previous))
@@ -336,7 +348,7 @@ impl Store {
             );
         }
         for k in added {
-            let mut item = key(ORG, &signing_sk(&k.kid));
+            let mut item = keys::signing_key(&k.kid);
             item.insert("kid".into(), s(&k.kid));
             item.insert("sealed".into(), bytes(&k.sealed));
             item.insert("state".into(), s(k.state.as_str()));

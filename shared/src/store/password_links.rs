@@ -7,21 +7,37 @@
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
-use super::accounts::{PROFILE, account_pk};
+use super::keys::{self, PROFILE};
 use super::schema::build_err;
-use super::{Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
+use super::{Store, cancelled_conditions, get_n, get_s, n, s, unavailable};
 use crate::error::Result;
 
-fn link_pk(hash: &str) -> String {
-    format!("PWLINK#{hash}")
+/// Why a link was mailed: a forgotten password (30 minutes) or an invitation (7 days).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkPurpose {
+    Reset,
+    Invite,
 }
-const PWLINK: &str = "PWLINK";
+
+impl LinkPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Reset => "reset",
+            LinkPurpose::Invite => "invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [LinkPurpose::Reset, LinkPurpose::Invite]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PasswordLink {
     pub username: String,
-    /// `reset` or `invite`.
-    pub purpose: String,
+    pub purpose: LinkPurpose,
     pub expires_at: u64,
     /// The account's session epoch when the link was made.
     pub epoch: u64,
@@ -29,9 +45,9 @@ pub struct PasswordLink {
 
 impl Store {
     pub async fn put_password_link(&self, hash: &str, link: &PasswordLink) -> Result<()> {
-        let mut item = key(link_pk(hash), PWLINK);
+        let mut item = keys::password_link(hash);
         item.insert("username".into(), s(&link.username));
-        item.insert("purpose".into(), s(&link.purpose));
+        item.insert("purpose".into(), s(link.purpose.as_str()));
         item.insert("expires_at".into(), n(link.expires_at));
         item.insert("epoch".into(), n(link.epoch));
         item.insert("ttl".into(), n(link.expires_at));
@@ -41,12 +57,12 @@ impl Store {
     /// A live link, left in place.
     pub async fn get_password_link(&self, hash: &str, now: u64) -> Result<Option<PasswordLink>> {
         let item = self
-            .get(key(link_pk(hash), PWLINK), "get password link")
+            .get(keys::password_link(hash), "get password link")
             .await?;
         Ok(item.as_ref().and_then(|i| {
             let link = PasswordLink {
                 username: get_s(i, "username")?.to_owned(),
-                purpose: get_s(i, "purpose")?.to_owned(),
+                purpose: LinkPurpose::parse(get_s(i, "purpose")?)?,
                 expires_at: get_n(i, "expires_at")?,
                 epoch: get_n(i, "epoch")?,
             };
@@ -65,31 +81,8 @@ impl Store {
         phc: &str,
         now: u64,
     ) -> Result<bool> {
-        let username = link.username.as_str();
-        let take = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(link_pk(hash), PWLINK)))
-            .condition_expression("username = :u AND expires_at > :now")
-            .expression_attribute_values(":u", s(username))
-            .expression_attribute_values(":now", n(now))
-            .build()
-            .map_err(build_err)?;
-        let set = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
-            .update_expression("SET password_hash = :h ADD session_epoch :one")
-            .condition_expression(
-                "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
-            )
-            .expression_attribute_values(":h", s(phc))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":epoch", n(link.epoch))
-            .expression_attribute_values(
-                ":no",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(false),
-            )
-            .build()
-            .map_err(build_err)?;
+        let take = take_link_delete(&self.table, hash, link, now)?;
+        let set = set_password_update(&self.table, link, phc)?;
         let out = self
             .db
             .transact_write_items()
@@ -103,4 +96,39 @@ impl Store {
             Err(e) => Err(unavailable("set password")(e)),
         }
     }
+}
+
+/// Takes a link: it must still be there, for its account, unexpired.
+pub(crate) fn take_link_delete(
+    table: &str,
+    hash: &str,
+    link: &PasswordLink,
+    now: u64,
+) -> Result<Delete> {
+    Delete::builder()
+        .table_name(table)
+        .set_key(Some(keys::password_link(hash)))
+        .condition_expression("username = :u AND expires_at > :now")
+        .expression_attribute_values(":u", s(&link.username))
+        .expression_attribute_values(":now", n(now))
+        .build()
+        .map_err(build_err)
+}
+
+/// Sets the password and moves the session epoch on, on the condition that the account is still
+/// in the epoch the link was made in and not disabled.
+pub(crate) fn set_password_update(table: &str, link: &PasswordLink, phc: &str) -> Result<Update> {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::account(&link.username, PROFILE)))
+        .update_expression("SET password_hash = :h ADD session_epoch :one")
+        .condition_expression(
+            "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
+        )
+        .expression_attribute_values(":h", s(phc))
+        .expression_attribute_values(":one", n(1))
+        .expression_attribute_values(":epoch", n(link.epoch))
+        .expression_attribute_values(":no", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
+        .build()
+        .map_err(build_err)
 }

@@ -5,22 +5,11 @@
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::accounts::bytes;
-use super::settings::ORG;
+use super::keys::{self, ORG, PROFILE, link_pk};
 use super::{Item, Store, get_b, get_s, is_condition_failure, key, n, s, unavailable};
 use crate::error::{Error, Result};
 use crate::federation::{Endpoints, Provider, parse_jwks};
 use crate::policy::ProviderKind;
-
-fn provider_sk(id: &str) -> String {
-    format!("PROVIDER#{id}")
-}
-
-/// Links live under the provider and its issuer: a link made for a social login never signs in
-/// through the organisation's SSO (which skips our MFA), and re-pointing a provider at another
-/// issuer leaves its old links unreachable (`drop_links` removes them).
-fn link_pk(provider: &str, issuer: &str) -> String {
-    format!("LINK#{provider}#{issuer}")
-}
 
 fn kind_str(kind: ProviderKind) -> &'static str {
     match kind {
@@ -43,7 +32,7 @@ pub struct FederatedState {
 
 impl Store {
     pub async fn put_provider(&self, p: &Provider) -> Result<()> {
-        let mut item = key(ORG, &provider_sk(&p.id));
+        let mut item = keys::provider(&p.id);
         item.insert("id".into(), s(&p.id));
         item.insert("kind".into(), s(kind_str(p.kind)));
         item.insert("issuer".into(), s(&p.issuer));
@@ -68,7 +57,7 @@ impl Store {
     }
 
     pub async fn get_provider(&self, id: &str) -> Result<Option<Provider>> {
-        let item = self.get(key(ORG, &provider_sk(id)), "get provider").await?;
+        let item = self.get(keys::provider(id), "get provider").await?;
         item.as_ref().map(parse_provider).transpose()
     }
 
@@ -80,7 +69,7 @@ impl Store {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(ORG))
-            .expression_attribute_values(":prefix", s("PROVIDER#"))
+            .expression_attribute_values(":prefix", s(keys::PROVIDER_PREFIX))
             .send()
             .await
             .map_err(unavailable("query providers"))?;
@@ -95,17 +84,14 @@ impl Store {
         subject: &str,
         username: &str,
     ) -> Result<()> {
-        let mut item = key(link_pk(provider, issuer), &format!("SUB#{subject}"));
+        let mut item = key(link_pk(provider, issuer), &keys::link_sk(subject));
         item.insert("username".into(), s(username));
         self.put(item, "put link").await?;
         // The account remembers its links, so deleting it can remove them.
         self.db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                super::accounts::account_pk(username),
-                super::accounts::PROFILE,
-            )))
+            .set_key(Some(keys::account(username, PROFILE)))
             .update_expression("ADD links :l")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(
@@ -131,7 +117,7 @@ impl Store {
     ) -> Result<Option<String>> {
         let item = self
             .get(
-                key(link_pk(provider, issuer), &format!("SUB#{subject}")),
+                key(link_pk(provider, issuer), &keys::link_sk(subject)),
                 "get link",
             )
             .await?;
@@ -178,7 +164,7 @@ impl Store {
         state: &FederatedState,
         expires_at: u64,
     ) -> Result<()> {
-        let mut item = key(format!("FEDSTATE#{hash}"), "FEDSTATE");
+        let mut item = keys::federated_state(hash);
         item.insert(
             "data".into(),
             s(serde_json::to_string(state)
@@ -199,7 +185,7 @@ impl Store {
             .db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("FEDSTATE#{hash}"), "FEDSTATE")))
+            .set_key(Some(keys::federated_state(hash)))
             .condition_expression("expires_at > :now")
             .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllOld)
@@ -217,7 +203,7 @@ impl Store {
 
     /// A nonce issued for a raw ID token from `provider`.
     pub async fn put_nonce(&self, hash: &str, provider: &str, expires_at: u64) -> Result<()> {
-        let mut item = key(format!("NONCE#{hash}"), "NONCE");
+        let mut item = keys::nonce(hash);
         item.insert("provider".into(), s(provider));
         item.insert("expires_at".into(), n(expires_at));
         item.insert("ttl".into(), n(expires_at));
@@ -230,7 +216,7 @@ impl Store {
             .db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(format!("NONCE#{hash}"), "NONCE")))
+            .set_key(Some(keys::nonce(hash)))
             .condition_expression("provider = :p AND expires_at > :now")
             .expression_attribute_values(":p", s(provider))
             .expression_attribute_values(":now", n(now))

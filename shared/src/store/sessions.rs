@@ -1,16 +1,11 @@
 //! Sessions after full authentication: stored under a keyed hash of the token, ended by idle
 //! time, absolute time, sign-out, or a bump of the account's session epoch (an admin reset).
 
-use super::accounts::{PROFILE, account_pk};
-use super::{Item, Store, get_n, get_s, key, n, s, unavailable};
+use super::keys::{self, PROFILE};
+use super::{Item, Store, get_n, get_s, n, s, unavailable};
 pub use crate::account::AccountNow;
 use crate::error::{Error, Result};
 use crate::policy::{AccountKind, MfaState};
-
-pub(crate) fn session_pk(hash: &str) -> String {
-    format!("SESSION#{hash}")
-}
-pub(crate) const SESSION: &str = "SESSION";
 
 pub struct NewSession<'a> {
     pub username: &'a str,
@@ -38,7 +33,7 @@ pub struct SessionRecord {
 }
 
 pub(crate) fn session_item(hash: &str, new: &NewSession<'_>, max_secs: u64) -> Item {
-    let mut item = key(session_pk(hash), SESSION);
+    let mut item = keys::session(hash);
     item.insert("username".into(), s(new.username));
     item.insert("kind".into(), s(new.kind.as_str()));
     item.insert("mfa".into(), s(new.mfa.as_str()));
@@ -65,9 +60,7 @@ impl Store {
     }
 
     pub async fn get_session(&self, hash: &str) -> Result<Option<SessionRecord>> {
-        let item = self
-            .get(key(session_pk(hash), SESSION), "get session")
-            .await?;
+        let item = self.get(keys::session(hash), "get session").await?;
         let Some(item) = item.as_ref() else {
             return Ok(None);
         };
@@ -100,7 +93,7 @@ impl Store {
             .db
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(key(account_pk(username), PROFILE)))
+            .set_key(Some(keys::account(username, PROFILE)))
             .projection_expression("kind, disabled, session_epoch, #sub")
             .expression_attribute_names("#sub", "sub")
             .consistent_read(true)
@@ -133,7 +126,7 @@ impl Store {
             .db
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(session_pk(hash), SESSION)))
+            .set_key(Some(keys::session(hash)))
             .update_expression("SET last_seen = :now")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":now", n(now))
@@ -151,7 +144,7 @@ impl Store {
         self.db
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(key(session_pk(hash), SESSION)))
+            .set_key(Some(keys::session(hash)))
             .send()
             .await
             .map_err(unavailable("delete session"))?;

@@ -1,11 +1,9 @@
 //! The organisation's settings item, written with an optimistic version check so that two
 //! administrators saving at once cannot silently undo each other.
 
-use super::{Store, get_n, get_s, key, n, s, unavailable};
+use super::keys;
+use super::{Store, get_n, get_s, n, s, unavailable};
 use crate::error::{Error, Result};
-
-pub(crate) const ORG: &str = "ORG";
-pub(crate) const SETTINGS: &str = "SETTINGS";
 
 /// Shown in authenticator apps when no organisation name is set.
 pub const DEFAULT_ISSUER: &str = "Staff MFA";
@@ -57,14 +55,14 @@ impl Settings {
 
 impl Store {
     pub async fn get_settings(&self) -> Result<Settings> {
-        let item = self.get(key(ORG, SETTINGS), "get settings").await?;
+        let item = self.get(keys::settings(), "get settings").await?;
         Ok(item.as_ref().map(Settings::from_item).unwrap_or_default())
     }
 
     /// Writes `new` if the stored version is still `new.version`; returns the stored settings.
     /// A lost race is `Error::Conflict`, and the caller may re-read and apply its change again.
     pub async fn put_settings(&self, new: &Settings) -> Result<Settings> {
-        let mut item = key(ORG, SETTINGS);
+        let mut item = keys::settings();
         item.insert(
             "mfa_enabled".into(),
             aws_sdk_dynamodb::types::AttributeValue::Bool(new.mfa_enabled),

@@ -1,0 +1,128 @@
+//! What a grant issues: the access token and the ID token, signed for the session's account as it
+//! is now, and (when a code or refresh token is redeemed) its successor refresh token, stored in the
+//! same write as the redemption.
+
+use crate::app::App;
+use crate::error::{Error, Result};
+use crate::flows::sessions::{self, ActiveSession};
+use crate::oidc::{
+    ACCESS_TOKEN_TYPE, AccessClaims, Grant, ID_TOKEN_TYPE, IdClaims, TOKEN_SECS, acr, token_scope,
+};
+use crate::store::oidc::{GrantKind, Redeemed, Successor};
+use crate::token::{Purpose, new_token};
+
+use super::form::Tokens;
+
+pub(in crate::flows::oidc) const SESSION_ENDED: &str =
+    "The sign-in this grant came from has ended.";
+
+/// The sign-in session a grant came from, if it still lives (idle, 12 hours, sign-out, reset).
+pub(in crate::flows::oidc) async fn live_session(
+    app: &App,
+    grant: &Grant,
+) -> Result<ActiveSession> {
+    match sessions::by_hash(app, grant.session_hash.clone()).await {
+        Ok(s) => Ok(s),
+        Err(Error::Unauthenticated) => Err(Error::InvalidGrant(SESSION_ENDED)),
+        Err(e) => Err(e),
+    }
+}
+
+/// A code or refresh token being redeemed, and the refresh family its use issues into (a code's
+/// new family, or the one the refresh token was issued in).
+pub(in crate::flows::oidc) struct Redemption<'a> {
+    pub kind: GrantKind,
+    pub hash: &'a str,
+    pub family: &'a str,
+}
+
+/// Signs the access token and the ID token for the session's account as it is now (its subject
+/// and kind); when a code or refresh token is redeemed, uses it up and stores its successor refresh
+/// token (of `family`) in one write.
+pub(in crate::flows::oidc) async fn issue(
+    app: &App,
+    grant: &Grant,
+    session: &ActiveSession,
+    issuer: &str,
+    redeem: Option<Redemption<'_>>,
+) -> Result<Redeemed<Tokens>> {
+    let now = app.now();
+    let ring = app.key_ring().await?;
+    let exp = now + TOKEN_SECS;
+    let scope = token_scope(&grant.scope, session.mfa);
+    let access = AccessClaims {
+        iss: issuer.to_owned(),
+        sub: session.subject.clone(),
+        aud: grant.client_id.clone(),
+        exp,
+        iat: now,
+        nbf: now,
+        jti: new_token()?,
+        client_id: grant.client_id.clone(),
+        scope: scope.clone(),
+        auth_time: session.auth_time,
+        amr: grant.amr.clone(),
+        acr: acr(session.mfa).to_owned(),
+        kind: session.kind,
+        sid: grant.session_hash.clone(),
+    };
+    let id = IdClaims {
+        iss: issuer.to_owned(),
+        sub: session.subject.clone(),
+        aud: grant.client_id.clone(),
+        exp,
+        iat: now,
+        auth_time: session.auth_time,
+        nonce: grant.nonce.clone(),
+        amr: grant.amr.clone(),
+        acr: acr(session.mfa).to_owned(),
+        kind: session.kind,
+        azp: grant.client_id.clone(),
+        sid: grant.session_hash.clone(),
+        preferred_username: session.username.clone(),
+    };
+    let access_token = ring.sign(ACCESS_TOKEN_TYPE, &access)?;
+    let id_token = ring.sign(ID_TOKEN_TYPE, &id)?;
+    // Redeeming a code or refresh token issues a refresh token, in the same write.
+    let mut refresh_token = None;
+    if let Some(Redemption { kind, hash, family }) = redeem {
+        let token = new_token()?;
+        let refresh = Grant {
+            redirect_uri: None,
+            code_challenge: None,
+            nonce: None,
+            family: Some(family.to_owned()),
+            ..grant.clone()
+        };
+        // A refresh token cannot outlive the sign-in session it came from.
+        let session_end = session.auth_time + app.config.session_max_secs;
+        let refresh_hash = app.keys.tokens.hash(Purpose::RefreshToken, &token);
+        // The account must still be as the session saw it when the write lands: a change of kind
+        // (or anything else that moves its epoch) between the check and the write refuses it.
+        let next = Successor {
+            hash: &refresh_hash,
+            grant: &refresh,
+            expires_at: session_end.max(now + 1),
+            username: &session.username,
+            epoch: session.epoch,
+        };
+        match app
+            .store
+            .redeem_grant_issuing(kind, hash, Some(family), now, Some(next))
+            .await?
+        {
+            Redeemed::Fresh(()) => refresh_token = Some(token),
+            Redeemed::Reused { family } => return Ok(Redeemed::Reused { family }),
+            Redeemed::Missing => return Ok(Redeemed::Missing),
+            Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
+        }
+    }
+    Ok(Redeemed::Fresh(Tokens {
+        access_token,
+        token_type: "Bearer",
+        expires_in: TOKEN_SECS,
+        scope,
+        id_token: Some(id_token),
+        refresh_token,
+    }))
+}
