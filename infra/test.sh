@@ -2,7 +2,8 @@
 # `make test`: a fresh machine to every test passing. Installs the pinned tools, starts its own
 # moto on a free port, runs fmt, clippy, cfn-lint and every test, stops moto whatever the outcome,
 # then runs the browser and peer suites with a short load run (infra/e2e.sh), and the fuzzer
-# (infra/fuzz.sh): each starts and stops a stack of its own.
+# (infra/fuzz.sh): each starts and stops a stack of its own. After the cargo tests, a cold-start
+# check (infra/cold_start_check.py) traces each function's init.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -20,5 +21,11 @@ echo "==> cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml examples/protected-api/template.yaml
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
+echo "==> cold start: the trust store is read at most once during each function's init"
+cargo build --workspace --quiet
+MFA_TABLE=coldstart MFA_KEYS_SECRET=coldstart/keys \
+  "${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin" bootstrap > /dev/null
+MFA_TABLE=coldstart MFA_KEYS_SECRET=coldstart/keys \
+  python3 infra/cold_start_check.py "${CARGO_TARGET_DIR:-$root/target}/debug"
 bash infra/e2e.sh
 bash infra/fuzz.sh

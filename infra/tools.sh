@@ -21,3 +21,9 @@ install_venv() { # VENV REQUIREMENTS WHAT
 
 install_venv .venv requirements.txt "moto, cargo-lambda, cfn-lint"
 install_venv .venv-fuzz requirements-fuzz.txt "schemathesis, boto3"
+
+# strace, for the cold-start check in make test (Debian's package; on this machine image already).
+if ! command -v strace > /dev/null; then
+  echo "==> installing strace (Debian)"
+  apt-get update -qq && apt-get install -y -qq strace > /dev/null
+fi

@@ -110,7 +110,7 @@ impl App {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         let keys = Keys::load(&secrets, &config.keys_secret_id).await?;
-        let outbound = Outbound::new(crate::outbound::is_local(config.public_base_url.as_deref()))?;
+        let outbound = Outbound::new(crate::outbound::is_local(config.public_base_url.as_deref()));
         Ok(App {
             config: Arc::new(config),
             store,

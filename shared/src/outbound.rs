@@ -1,7 +1,9 @@
 //! The one HTTP client for calls to identity providers (discovery, keys, code exchange): hyper with
 //! rustls on ring, the TLS stack the AWS clients already use, and the system's root certificates.
-//! Every call is bounded in time and in size, so a provider that hangs or answers 50 MB never holds
-//! a function past its timeout or its memory.
+//! It is built on first use, not at start-up: only the relying-party routes call a provider, and
+//! reading the system's trust store (some 300 files) would otherwise add to every cold start of
+//! all five functions. Every call is bounded in time and in size, so a provider that hangs or
+//! answers 50 MB never holds a function past its timeout or its memory.
 
 use std::time::Duration;
 
@@ -20,9 +22,12 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// Largest answer read: discovery documents and key sets are a few KB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
 #[derive(Clone)]
 pub struct Outbound {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    /// Built by the first call that needs it (shared by every clone).
+    client: std::sync::Arc<std::sync::OnceLock<HttpsClient>>,
     /// Whether a provider may live on this machine: only for a local stack (our own issuer on
     /// loopback). Deployed, a discovery document naming `http://127.0.0.1:9001` (the Lambda
     /// Runtime API) or any other loopback address is refused: no server-side request forgery.
@@ -30,7 +35,18 @@ pub struct Outbound {
 }
 
 impl Outbound {
-    pub fn new(allow_loopback: bool) -> Result<Outbound> {
+    pub fn new(allow_loopback: bool) -> Outbound {
+        Outbound {
+            client: std::sync::Arc::default(),
+            allow_loopback,
+        }
+    }
+
+    /// The client, built (the trust store read) on the first call.
+    fn client(&self) -> Result<&HttpsClient> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(provider)
@@ -39,10 +55,10 @@ impl Outbound {
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(Outbound {
-            client: Client::builder(TokioExecutor::new()).build(https),
-            allow_loopback,
-        })
+        // Two first calls at once may both build one; either is kept.
+        Ok(self
+            .client
+            .get_or_init(|| Client::builder(TokioExecutor::new()).build(https)))
     }
 
     /// May this URL be called: https to a host not on this machine, or anything on loopback for a
@@ -86,9 +102,9 @@ impl Outbound {
         if !self.fetchable(url) {
             return Err(fetch_error(url, "not an https URL"));
         }
+        let client = self.client()?;
         let call = async {
-            let res = self
-                .client
+            let res = client
                 .request(req)
                 .await
                 .map_err(|e| fetch_error(url, &e.to_string()))?;
