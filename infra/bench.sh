@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `make bench`: release binaries as Lambda gets them (cargo lambda build --release), then on a
 # local stack of its own: per-function init, warm latency, CPU, RSS and size beside a boto3 handler
-# (infra/bench/bench.py), argon2id timing, and the AWS requests of one complete TOTP sign-in.
+# (infra/bench/bench.py), argon2id timing, and the AWS requests of one complete TOTP sign-in;
+# then each figure against infra/bench/budget.json (infra/bench/budget.py fails the run when one
+# is over, and writes docs/figures.md).
 # Last, the bounded load run (infra/load.sh, its own stack; LOAD_USERS, LOAD_SECONDS,
 # LOAD_CONCURRENCY), on debug builds under `cargo lambda watch`: infra/load.sh says why.
 set -euo pipefail
@@ -39,6 +41,9 @@ cargo run --quiet --release -p staff-mfa --example verify_cpu
 echo
 echo "==> AWS requests and cost per 1M: TOTP sign-in, OpenID Connect sign-in, single sign-on"
 cargo run --quiet -p staff-mfa-tests --example flow_cost
+echo
+echo "==> against the budget (infra/bench/budget.json; writes docs/figures.md)"
+python3 infra/bench/budget.py
 echo
 echo "==> busiest partition key at 10,000 sign-ins a minute (recorded requests, simulated)"
 cargo run --quiet -p staff-mfa-tests --example audit_partitions

@@ -115,6 +115,7 @@ async fn main() {
     const GB_SECOND: f64 = 0.0000133334 * 1e6;
     const RRU: f64 = 0.125;
     const WRU: f64 = 0.625;
+    let figures = std::cell::RefCell::new(serde_json::Map::new());
     let cost = |name: &str, (requests, rru, wru): (u32, f64, f64), http: u32, gb_seconds: f64| {
         let dollars = f64::from(http) * (API + LAMBDA_REQUEST)
             + gb_seconds * GB_SECOND
@@ -128,6 +129,13 @@ async fn main() {
             rru * RRU,
             wru * WRU
         );
+        figures.borrow_mut().insert(
+            name.to_owned(),
+            serde_json::json!({
+                "http_requests": http, "aws_requests": requests, "read_units": rru,
+                "write_units": wru, "dollars_per_million": (dollars * 100.0).round() / 100.0,
+            }),
+        );
     };
     println!();
     cost("TOTP sign-in", totp, 2, 0.095 + 0.035 * 0.25);
@@ -140,6 +148,18 @@ async fn main() {
         0.010 + 0.005 + 0.095 + 0.035 * 0.25 + 0.020,
     );
     cost("single sign-on, second site", sso, 2, 0.010 + 0.020);
+    // For the budget check (infra/bench/budget.py) and the figures page.
+    let dir = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into())
+        .join("bench");
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = serde_json::Value::Object(figures.into_inner());
+    std::fs::write(
+        dir.join("cost.json"),
+        serde_json::to_string_pretty(&json).unwrap(),
+    )
+    .unwrap();
 }
 
 /// Prints the recorded requests per function and returns (requests, RRU, WRU).

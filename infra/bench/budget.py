@@ -1,0 +1,91 @@
+"""The bench guards itself: `make bench` ends here. Reads the figures it wrote
+(target/bench/figures.json from bench.py, target/bench/cost.json from tests/examples/flow_cost.rs),
+compares each with infra/bench/budget.json, prints one line per figure, writes docs/figures.md
+(the tables the README points to, with the command and the date), and exits 1 when any figure is
+over its budget.
+
+Usage: python3 infra/bench/budget.py [--no-page]"""
+import datetime
+import json
+import os
+import sys
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+OUT = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "bench")
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def check(figures, cost, budget):
+    """(ok, lines): a line per budgeted figure."""
+    lines, ok = [], True
+
+    def compare(name, value, limit, at_least=False):
+        nonlocal ok
+        good = value >= limit if at_least else value <= limit
+        ok &= good
+        sign = ">=" if at_least else "<="
+        lines.append(f"{'ok  ' if good else 'OVER'} {name}: {value} (budget {sign} {limit})")
+
+    per_function = budget["functions"]
+    for fn, got in figures["functions"].items():
+        for figure, limit in per_function.items():
+            compare(f"{fn} {figure}", got[figure], limit)
+    compare("boto3 init / ours", figures["boto3_over_ours"], budget["boto3_over_ours_at_least"], at_least=True)
+    for flow, limits in budget["flows"].items():
+        for figure, limit in limits.items():
+            compare(f"{flow} {figure}", cost[flow][figure], limit)
+    return ok, lines
+
+
+def page(figures, cost, lines):
+    today = datetime.date.today().isoformat()
+    out = [
+        "# Measured figures",
+        "",
+        f"Written by `make bench` on {today} on the project's 2-core machine (local stack: moto on",
+        "loopback, release binaries as Lambda runs them); not edited by hand. Each is checked against",
+        "`infra/bench/budget.json`, and `make bench` fails when one is over.",
+        "",
+        f"## Cold start and size ({figures['starts']} starts per function)",
+        "",
+        "| function | init median (ms) | 1st request (ms) | 10th request (ms) | peak RSS (MiB) | binary (MiB) | zip (MiB) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for fn, f in figures["functions"].items():
+        out.append(f"| {fn} | {f['init_ms']} | {f['first_request_ms']} | {f['tenth_request_ms']} | "
+                   f"{f['peak_rss_mib']} | {f['binary_mib']} | {f['zip_mib']} |")
+    out += ["", f"Python 3 + boto3 with the same three clients and key read: {figures['boto3_init_ms']} ms "
+                f"init, {figures['boto3_over_ours']}x ours (median of the five).", "",
+            "## Warm routes", "", "| route | median (ms) | p99 (ms) | process CPU (ms) |", "|---|---|---|---|"]
+    for route, r in figures["routes"].items():
+        out.append(f"| {route} | {r['median_ms']} | {r['p99_ms']} | {r['cpu_ms']} |")
+    out += ["", "## AWS requests and cost per 1M (tests/examples/flow_cost.rs)", "",
+            "| flow | HTTP requests | AWS requests | RRU | WRU | $ per 1M |", "|---|---|---|---|---|---|"]
+    for flow, c in cost.items():
+        out.append(f"| {flow} | {c['http_requests']} | {c['aws_requests']} | {c['read_units']} | "
+                   f"{c['write_units']} | {c['dollars_per_million']:.2f} |")
+    out += ["", "## Against the budget", "", "```"] + lines + ["```", ""]
+    return "\n".join(out)
+
+
+def main():
+    figures = load(os.path.join(OUT, "figures.json"))
+    cost = load(os.path.join(OUT, "cost.json"))
+    budget = load(os.path.join(ROOT, "infra", "bench", "budget.json"))
+    ok, lines = check(figures, cost, budget)
+    print("\n".join(lines))
+    if "--no-page" not in sys.argv:
+        os.makedirs(os.path.join(ROOT, "docs"), exist_ok=True)
+        with open(os.path.join(ROOT, "docs", "figures.md"), "w") as f:
+            f.write(page(figures, cost, lines))
+    if not ok:
+        print("bench: a figure is over its budget (infra/bench/budget.json)", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
