@@ -642,3 +642,32 @@ async fn the_redirect_uri_of_a_post_authorize_is_checked_like_a_get() {
     assert_eq!(r.status, 400);
     assert!(r.header("location").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forgot_password_requests_racing_from_one_address_take_exactly_the_window() {
+    let s = Arc::new(Stack::new().await);
+    let max = shared::limits::FORGOT_PER_ADDRESS.max as usize;
+    let tasks: Vec<_> = (0..max + 10)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.post_from(
+                    "203.0.113.50",
+                    "/password/forgot",
+                    json!({ "username": "x" }),
+                )
+                .await
+                .status
+            })
+        })
+        .collect();
+    let (mut accepted, mut throttled) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            202 => accepted += 1,
+            429 => throttled += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((accepted, throttled), (max, 10));
+}

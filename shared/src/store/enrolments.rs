@@ -250,57 +250,74 @@ impl Store {
     }
 
     /// Takes one of `window.max` slots in the window that started at the item's `window_start`,
-    /// or starts a new window when that one has ended: two conditional writes, no read, so
-    /// racing instances never hand out more slots than the window has. Err: seconds to wait.
+    /// or starts a new window when that one has ended: conditional writes, no read, so racing
+    /// instances never hand out more slots than the window has. A request that loses the race to
+    /// open a window tries again in the window the winner opened (else the losers of that race
+    /// would be refused while the window still had room). Err: seconds to wait.
     async fn take_slot(&self, at: Item, window: Window, now: u64) -> Result<Result<(), u64>> {
         let floor = now.saturating_sub(window.secs);
-        let within = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(at.clone()))
-            .update_expression("ADD sent :one")
-            .condition_expression("window_start > :floor AND sent < :max")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":floor", n(floor))
-            .expression_attribute_values(":max", n(window.max))
-            .send()
-            .await;
-        match within {
-            Ok(_) => return Ok(Ok(())),
-            Err(e) if super::is_condition_failure(&e) => {}
-            Err(e) => return Err(unavailable("count setup mail")(e)),
-        }
-        let fresh = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(at))
-            .update_expression("SET sent = :one, window_start = :now, #ttl = :end")
-            .condition_expression("attribute_not_exists(pk) OR window_start <= :floor")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":end", n(now + window.secs))
-            .expression_attribute_values(":floor", n(floor))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match fresh {
-            Ok(_) => Ok(Ok(())),
-            Err(e) if super::is_condition_failure(&e) => {
-                let start = e
+        let mut wait = 1;
+        for _ in 0..3 {
+            let within = self
+                .db
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(at.clone()))
+                .update_expression("ADD sent :one")
+                .condition_expression("window_start > :floor AND sent < :max")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":floor", n(floor))
+                .expression_attribute_values(":max", n(window.max))
+                .send()
+                .await;
+            match within {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) if super::is_condition_failure(&e) => {}
+                Err(e) => return Err(unavailable("count in window")(e)),
+            }
+            let fresh = self
+                .db
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(at.clone()))
+                .update_expression("SET sent = :one, window_start = :now, #ttl = :end")
+                .condition_expression("attribute_not_exists(pk) OR window_start <= :floor")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":end", n(now + window.secs))
+                .expression_attribute_values(":floor", n(floor))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            let current = match fresh {
+                Ok(_) => return Ok(Ok(())),
+                Err(e) if super::is_condition_failure(&e) => e
                     .as_service_error()
                     .and_then(|se| match se {
-                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item(),
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
                         _ => None,
-                    })
-                    .and_then(|item| get_n(item, "window_start"))
-                    .unwrap_or(now);
-                Ok(Err((start + window.secs).saturating_sub(now).max(1)))
+                    }),
+                Err(e) => return Err(unavailable("open window")(e)),
+            };
+            let start = current
+                .as_ref()
+                .and_then(|item| get_n(item, "window_start"))
+                .unwrap_or(now);
+            let sent = current
+                .as_ref()
+                .and_then(|item| get_n(item, "sent"))
+                .unwrap_or(window.max);
+            wait = (start + window.secs).saturating_sub(now).max(1);
+            // A full window: wait for its end. Room left (another request opened it just now):
+            // take a slot in it.
+            if sent >= window.max {
+                return Ok(Err(wait));
             }
-            Err(e) => Err(unavailable("open setup mail window")(e)),
         }
+        Ok(Err(wait))
     }
 
     /// An administrator's reset: the enrolment (active or pending), the code lock and the mail
