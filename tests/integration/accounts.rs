@@ -422,3 +422,58 @@ async fn a_session_of_a_deleted_account_does_not_sign_in_a_new_account_of_the_sa
     let r = s.get("/session", Some(&old)).await;
     assert_eq!(r.status, 401, "{r:?}");
 }
+
+#[tokio::test]
+async fn a_filtered_accounts_list_pages_exactly_through_every_match() {
+    let s = stack().await;
+    // Ten sysadmins among ten staff, names interleaved, so a kind filter drops half of each page
+    // the index gives.
+    for i in 0..10 {
+        s.add(&format!("u{i:02}a"), Sysadmin, Some(&address("a")), None)
+            .await;
+        s.add(&format!("u{i:02}b"), Staff, Some(&address("b")), None)
+            .await;
+    }
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (query, want) in [
+        ("kind=sysadmin&limit=2", 11),
+        ("kind=staff&limit=3", 10),
+        ("kind=sysadmin&search=u0&limit=2", 10),
+    ] {
+        let mut seen = vec![];
+        let mut path = format!("/accounts?{query}");
+        loop {
+            let r = s.get(&path, Some(&admin)).await;
+            let page = r.body["accounts"].as_array().unwrap().clone();
+            let next = r.body["next"].as_str().map(str::to_owned);
+            if next.is_some() {
+                assert_eq!(
+                    page.len(),
+                    query
+                        .split("limit=")
+                        .nth(1)
+                        .unwrap()
+                        .parse::<usize>()
+                        .unwrap(),
+                    "{query}: a short page before the end"
+                );
+            }
+            seen.extend(
+                page.iter()
+                    .map(|a| a["username"].as_str().unwrap().to_owned()),
+            );
+            match next {
+                Some(next) => path = format!("/accounts?{query}&cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), want, "{query}: {seen:?}");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, seen, "{query}: in order, each once");
+    }
+}

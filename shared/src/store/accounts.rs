@@ -494,28 +494,46 @@ impl Store {
         partitions.dedup();
         let mut accounts = vec![];
         for partition in partitions {
-            let mut query = self
-                .db
-                .query()
-                .table_name(&self.table)
-                .index_name(super::schema::GSI1)
-                .expression_attribute_values(":p", s(partition))
-                .limit(i32::try_from(limit + 1).unwrap_or(101));
-            query = match after {
-                Some(a) => query
-                    .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
-                    .expression_attribute_values(":after", s(a)),
-                // A key condition may not test an empty string.
-                None if prefix.is_empty() => query.key_condition_expression("gsi1pk = :p"),
-                None => query
-                    .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :prefix)")
-                    .expression_attribute_values(":prefix", s(prefix)),
-            };
-            let out = query.send().await.map_err(unavailable("query accounts"))?;
-            for item in out.items() {
-                let account = parse_profile(item)?;
-                if kinds.contains(&account.kind) && account.username.starts_with(prefix) {
-                    accounts.push(account);
+            // The kind and prefix filters drop items after the index query, so a partition is read
+            // page by page until it has given `limit + 1` matches (a next page is known to exist),
+            // it ends, or the names have passed the prefix.
+            let mut matched = 0;
+            let mut start = None;
+            loop {
+                let mut query = self
+                    .db
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(super::schema::GSI1)
+                    .expression_attribute_values(":p", s(partition))
+                    .limit(i32::try_from(limit + 1).unwrap_or(101))
+                    .set_exclusive_start_key(start.take());
+                query = match after {
+                    Some(a) => query
+                        .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
+                        .expression_attribute_values(":after", s(a)),
+                    // A key condition may not test an empty string.
+                    None if prefix.is_empty() => query.key_condition_expression("gsi1pk = :p"),
+                    None => query
+                        .key_condition_expression("gsi1pk = :p AND begins_with(gsi1sk, :prefix)")
+                        .expression_attribute_values(":prefix", s(prefix)),
+                };
+                let out = query.send().await.map_err(unavailable("query accounts"))?;
+                let mut past_prefix = false;
+                for item in out.items() {
+                    let account = parse_profile(item)?;
+                    if !account.username.starts_with(prefix) && account.username.as_str() > prefix {
+                        past_prefix = true;
+                        break;
+                    }
+                    if kinds.contains(&account.kind) && account.username.starts_with(prefix) {
+                        accounts.push(account);
+                        matched += 1;
+                    }
+                }
+                start = out.last_evaluated_key().cloned();
+                if matched > limit || past_prefix || start.is_none() {
+                    break;
                 }
             }
         }
