@@ -344,6 +344,24 @@ impl Stack {
             .unwrap()
     }
 
+    /// 100 wrong passwords for `username` from 25 addresses, four each: the per-address back-off
+    /// never starts, the account-wide ceiling is reached. Each is answered 401.
+    pub async fn hundred_wrong_passwords(&self, username: &str) {
+        for i in 0..25 {
+            let from = format!("203.0.113.{i}");
+            for _ in 0..4 {
+                let r = self
+                    .post_from(
+                        &from,
+                        "/sign-in",
+                        serde_json::json!({ "username": username, "password": "guess" }),
+                    )
+                    .await;
+                assert_eq!(r.status, 401, "{r:?}");
+            }
+        }
+    }
+
     /// The set-up most flows start from: MFA on, `username` enrolled through the setup mail and
     /// signed in once with a code (which activates the enrolment), and the clock a time step on,
     /// so the next code is good. The account must exist. Returns the raw secret.

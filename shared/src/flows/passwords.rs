@@ -187,43 +187,48 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
     let username = info.link.username.as_str();
     let record = &info.record;
     let link_hash = link_hash(app, token);
-    if record.active_enrolment().is_some() {
-        let code = code.ok_or_else(|| {
+    // A code is checked for form before the (costly) hash; it is evaluated with the password change.
+    let code = match record.active_enrolment() {
+        Some(_) => Some(Code::parse(code.ok_or_else(|| {
             Error::bad_request(
                 "code_required",
                 "This account uses an authenticator app: enter a current code too.",
             )
-        })?;
-        let code = Code::parse(code)?;
-        let phc = password::hash(new_password)?;
-        // The code's step, the link and the new password change together or not at all.
-        let completes = Completes::PasswordReset {
-            link_hash: &link_hash,
-            link: &info.link,
-            phc: &phc,
-        };
-        match factor::accept(app, record, &Factor::Totp(code), &completes, now).await? {
-            Verdict::Accepted { .. } => {}
-            Verdict::Refused { lock, .. } => {
-                app.audit(
-                    username,
-                    Action::PasswordReset,
-                    username,
-                    Outcome::InvalidCode,
-                )
-                .await;
-                return Err(factor::refusal(&lock, now, None));
+        })?)?),
+        None => None,
+    };
+    let phc = password::hash(new_password)?;
+    match code {
+        Some(code) => {
+            // The code's step, the link and the new password change together or not at all.
+            let completes = Completes::PasswordReset {
+                link_hash: &link_hash,
+                link: &info.link,
+                phc: &phc,
+            };
+            match factor::accept(app, record, &Factor::Totp(code), &completes, now).await? {
+                Verdict::Accepted { .. } => {}
+                Verdict::Refused { lock, .. } => {
+                    app.audit(
+                        username,
+                        Action::PasswordReset,
+                        username,
+                        Outcome::InvalidCode,
+                    )
+                    .await;
+                    return Err(factor::refusal(&lock, now, None));
+                }
+                Verdict::Gone { .. } => return Err(Error::LinkExpired),
             }
-            Verdict::Gone { .. } => return Err(Error::LinkExpired),
         }
-    } else {
-        let phc = password::hash(new_password)?;
-        if !app
-            .store
-            .set_password_by_link(&link_hash, &info.link, &phc, now)
-            .await?
-        {
-            return Err(Error::LinkExpired);
+        None => {
+            if !app
+                .store
+                .set_password_by_link(&link_hash, &info.link, &phc, now)
+                .await?
+            {
+                return Err(Error::LinkExpired);
+            }
         }
     }
     let outcome = if info.invite {

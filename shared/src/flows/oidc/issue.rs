@@ -28,6 +28,18 @@ pub(in crate::flows::oidc) async fn live_session(
     }
 }
 
+/// A grant used again (RFC 6749 4.1.2, RFC 9700 4.14.2): what its first use issued, the refresh
+/// family, is revoked. The user's sign-in session is left alone.
+pub(in crate::flows::oidc) async fn revoke_issued(app: &App, family: Option<String>) -> Result<()> {
+    let now = app.now();
+    if let Some(f) = family {
+        app.store
+            .revoke_family(&f, now, now + app.config.session_max_secs)
+            .await?;
+    }
+    Ok(())
+}
+
 /// A code or refresh token being redeemed, and the refresh family its use issues into (a code's
 /// new family, or the one the refresh token was issued in).
 pub(in crate::flows::oidc) struct Redemption<'a> {

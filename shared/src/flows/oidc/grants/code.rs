@@ -9,7 +9,7 @@ use crate::store::oidc::{GrantKind, Redeemed};
 use crate::token::{Purpose, is_well_formed, new_token};
 
 use super::super::form::{TokenForm, Tokens, missing};
-use super::super::issue::{Redemption, SESSION_ENDED, issue, live_session};
+use super::super::issue::{Redemption, SESSION_ENDED, issue, live_session, revoke_issued};
 
 const CODE_REFUSED: &str = "The authorization code is invalid, expired, used, or was issued to another client or redirect URI.";
 
@@ -114,12 +114,7 @@ async fn burn(app: &App, hash: &str, now: u64) -> Result<()> {
 /// user's sign-in session is not the code's to end: a leaked code shown by someone else must not
 /// sign the rightful user out.
 async fn code_reused(app: &App, client: &Client, family: Option<String>) -> Result<Tokens> {
-    let now = app.now();
-    if let Some(f) = family {
-        app.store
-            .revoke_family(&f, now, now + app.config.session_max_secs)
-            .await?;
-    }
+    revoke_issued(app, family).await?;
     app.audit(
         crate::audit::CLIENT,
         Action::Token,

@@ -9,7 +9,7 @@ use crate::store::oidc::{GrantKind, Redeemed};
 use crate::token::{Purpose, is_well_formed};
 
 use super::super::form::{TokenForm, Tokens, missing};
-use super::super::issue::{Redemption, SESSION_ENDED, issue, live_session};
+use super::super::issue::{Redemption, SESSION_ENDED, issue, live_session, revoke_issued};
 
 const REFRESH_REFUSED: &str = "The refresh token is invalid, expired, used or revoked.";
 
@@ -83,12 +83,7 @@ pub(in crate::flows::oidc) async fn grant(
 /// RFC 9700 4.14.2: a rotated-out token used again means a copy exists; the whole family goes,
 /// the legitimate holder's newest token included.
 async fn refresh_reused(app: &App, client: &Client, family: Option<String>) -> Result<Tokens> {
-    let now = app.now();
-    if let Some(f) = family {
-        app.store
-            .revoke_family(&f, now, now + app.config.session_max_secs)
-            .await?;
-    }
+    revoke_issued(app, family).await?;
     app.audit(
         crate::audit::CLIENT,
         Action::Refresh,
