@@ -21,7 +21,7 @@ echo "==> cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml examples/protected-api/template.yaml
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
-echo "==> cold start: the trust store is read at most once during each function's init"
+echo "==> cold start: no function reads the trust store during its init"
 cargo build --workspace --quiet
 MFA_TABLE=coldstart MFA_KEYS_SECRET=coldstart/keys \
   "${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin" bootstrap > /dev/null

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::audit::{Action, Outcome};
@@ -78,20 +78,59 @@ type CachedRing = (u64, Arc<KeyRing>);
 /// this, long before the new `next` key is used (it is published two hours ahead).
 const KEY_RING_SECS: u64 = 5 * 60;
 
+/// The root certificates AWS's endpoints chain to (Amazon Trust Services: Amazon Root CA 1-4 and
+/// the Starfield Services G2 root that cross-signs them), compiled in. The AWS clients trust these
+/// and nothing else: no certificate from another authority is accepted for an AWS API, and the
+/// system's trust store (some 300 files, 3 ms of every cold start) is never read.
+const AWS_ROOTS_PEM: &str = include_str!("aws_roots.pem");
+
+/// What a function reads during init beside its keys (`App::connect_preloading`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preload {
+    /// The settings item: every function's first request reads it, or writes an audit entry
+    /// whose retention it gives.
+    pub settings: bool,
+    /// The token signing keys (the OpenID Connect endpoints).
+    pub signing_keys: bool,
+}
+
+impl Preload {
+    pub const NOTHING: Preload = Preload {
+        settings: false,
+        signing_keys: false,
+    };
+    pub const SETTINGS: Preload = Preload {
+        settings: true,
+        signing_keys: false,
+    };
+    pub const SETTINGS_AND_SIGNING_KEYS: Preload = Preload {
+        settings: true,
+        signing_keys: true,
+    };
+}
+
 /// The one HTTP client of every AWS client: hyper with rustls on ring (ring is already linked for
 /// SigV4; a second TLS crypto library would only add megabytes to each binary).
-pub fn http_client() -> SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
+pub fn http_client() -> Result<SharedHttpClient> {
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOTS_PEM.as_bytes());
+    let tls = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| Error::Internal(format!("TLS context: {e}")))?;
+    Ok(aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+        .tls_context(tls)
+        .build_https())
 }
 
 /// The SDK configuration: region and credentials from the environment (on Lambda, the execution
 /// role), `AWS_ENDPOINT_URL` honoured, and timeouts short enough that a dead dependency becomes a
 /// 503 well inside the function's timeout instead of a hung invocation.
-pub async fn sdk_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client())
+pub async fn sdk_config() -> Result<SdkConfig> {
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client()?)
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(1))
@@ -101,15 +140,57 @@ pub async fn sdk_config() -> SdkConfig {
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()
-        .await
+        .await)
 }
 
 impl App {
     /// Builds the clients and fetches the keys. Fails the cold start if the keys cannot be read.
     pub async fn connect(config: Config, sdk: &SdkConfig, clock: Clock) -> Result<App> {
+        Self::connect_preloading(config, sdk, clock, Preload::NOTHING).await
+    }
+
+    /// `connect`, reading at the same time what the function's first request will need, so that
+    /// it is no slower than the tenth: the reads also open the DynamoDB connection during init,
+    /// which would otherwise be the first request's TCP and TLS handshakes. A failed read here is
+    /// only logged; the request that needs it reads again (and answers 503 if it still fails).
+    pub async fn connect_preloading(
+        config: Config,
+        sdk: &SdkConfig,
+        clock: Clock,
+        preload: Preload,
+    ) -> Result<App> {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let keys = Keys::load(&secrets, &config.keys_secret_id).await?;
+        let (keys, settings, sealed) = tokio::join!(
+            Keys::load(&secrets, &config.keys_secret_id),
+            async {
+                match preload.settings {
+                    true => Some(store.get_settings().await),
+                    false => None,
+                }
+            },
+            async {
+                match preload.signing_keys {
+                    true => Some(store.signing_keys().await),
+                    false => None,
+                }
+            },
+        );
+        let keys = keys?;
+        let now = clock.now();
+        let audit_retention = settings.and_then(|read| {
+            read.inspect_err(|e| tracing::warn!(error = ?e, "init: settings not read"))
+                .ok()
+                .map(|s| (now, u64::from(s.audit_retention_days()) * 86_400))
+        });
+        let key_ring = sealed.and_then(|read| {
+            read.and_then(|sealed| {
+                let opened = crate::flows::signing_keys::open(sealed, &keys)?;
+                Ok((now, Arc::new(KeyRing::new(&opened)?)))
+            })
+            .inspect_err(|e| tracing::warn!(error = ?e, "init: signing keys not read"))
+            .ok()
+        });
         let outbound = Outbound::new(crate::outbound::is_local(config.public_base_url.as_deref()));
         Ok(App {
             config: Arc::new(config),
@@ -117,10 +198,10 @@ impl App {
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(sdk)),
             keys: Arc::new(keys),
             clock,
-            key_ring: Arc::default(),
+            key_ring: Arc::new(tokio::sync::Mutex::new(key_ring)),
             outbound,
             provider_keys: Arc::default(),
-            audit_retention: Arc::default(),
+            audit_retention: Arc::new(tokio::sync::Mutex::new(audit_retention)),
             anonymous_audit: Arc::default(),
         })
     }
@@ -189,15 +270,6 @@ impl App {
             .or(api_base)
             .map(|b| b.trim_end_matches('/').to_owned())
             .ok_or_else(|| Error::Internal("no issuer: set PUBLIC_BASE_URL".into()))
-    }
-
-    /// Opens the DynamoDB connection during init, which Lambda runs at full CPU and does not bill
-    /// to the first request: without it the first request pays the TCP and TLS handshakes. A
-    /// failure here is only logged; the request that needs DynamoDB will answer 503 if it persists.
-    pub async fn warm_up(&self) {
-        if let Err(e) = self.store.get_settings().await {
-            tracing::warn!(error = ?e, "warm-up read failed");
-        }
     }
 
     pub fn now(&self) -> u64 {

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
-use crate::app::{App, sdk_config};
+use crate::app::{App, Preload, sdk_config};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -27,13 +27,17 @@ pub fn init_tracing() {
         .try_init();
 }
 
-pub async fn run(build: fn(App) -> Router) -> Result<(), lambda_http::Error> {
+/// `preload`: what the function's first request needs, read during init beside the keys.
+pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambda_http::Error> {
     init_tracing();
     let config = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed: configuration");
         eprintln!("cold start failed: {e}");
     })?;
-    let router = start(config, sdk_config().await, Clock::system(), build)
+    let sdk = sdk_config().await.inspect_err(|e| {
+        tracing::error!(error = %e, "cold start failed: AWS configuration");
+    })?;
+    let router = start(config, sdk, Clock::system(), build, preload)
         .await
         .inspect_err(|e| tracing::error!(error = ?e, "cold start failed: keys or clients"))?;
     lambda_http::run(router).await
@@ -48,12 +52,10 @@ pub async fn start(
     sdk: SdkConfig,
     clock: Clock,
     build: fn(App) -> Router,
+    preload: Preload,
 ) -> Result<Router> {
-    match App::connect(config.clone(), &sdk, clock.clone()).await {
-        Ok(app) => {
-            app.warm_up().await;
-            Ok(build(app))
-        }
+    match App::connect_preloading(config.clone(), &sdk, clock.clone(), preload).await {
+        Ok(app) => Ok(build(app)),
         Err(Error::Unavailable { context }) => {
             tracing::error!(%context, "cold start without keys: requests will retry");
             Ok(deferred(config, sdk, clock, build))

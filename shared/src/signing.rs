@@ -12,8 +12,8 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
 };
 use rsa::RsaPrivateKey;
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::traits::PublicKeyParts;
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::pkcs1::der::Decode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -88,10 +88,13 @@ impl KeyRing {
     pub fn new(stored: &[StoredKey]) -> Result<KeyRing> {
         let mut keys = Vec::with_capacity(stored.len());
         for k in stored {
-            let private = RsaPrivateKey::from_pkcs1_der(&k.der)
+            // The published half is read from the DER as it is, without the big-number checks
+            // of a full key load (some milliseconds per key, at every cold start of the OIDC
+            // function): the key was made here and comes out of authenticated encryption.
+            let private = rsa::pkcs1::RsaPrivateKey::from_der(&k.der)
                 .map_err(|e| Error::Internal(format!("signing key {}: {e}", k.kid)))?;
-            let n = BASE64URL_NOPAD.encode(&private.n().to_bytes_be());
-            let e = BASE64URL_NOPAD.encode(&private.e().to_bytes_be());
+            let n = BASE64URL_NOPAD.encode(private.modulus.as_bytes());
+            let e = BASE64URL_NOPAD.encode(private.public_exponent.as_bytes());
             let decoding = DecodingKey::from_rsa_components(&n, &e)
                 .map_err(|e| Error::Internal(format!("signing key {}: {e}", k.kid)))?;
             keys.push(LoadedKey {

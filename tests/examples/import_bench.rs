@@ -8,7 +8,7 @@ use std::time::Instant;
 
 #[tokio::main]
 async fn main() {
-    let sdk = shared::app::sdk_config().await;
+    let sdk = shared::app::sdk_config().await.unwrap();
     let suffix = std::process::id();
     let (table, secret) = (
         format!("import-bench-{suffix}"),

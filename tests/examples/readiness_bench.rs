@@ -26,6 +26,7 @@ async fn main() {
     // in Python), so the service's 2 s attempt timeout is lifted here.
     let sdk = shared::app::sdk_config()
         .await
+        .unwrap()
         .to_builder()
         .timeout_config(aws_config::timeout::TimeoutConfig::disabled())
         .build();

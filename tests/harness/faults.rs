@@ -126,7 +126,9 @@ impl Faults {
 /// `sdk` with its calls passing through `faults`. Retries are the production count with a short
 /// backoff, so a drill that exhausts them takes milliseconds, not seconds.
 pub fn through(sdk: &SdkConfig, faults: &Faults) -> SdkConfig {
-    let inner = sdk.http_client().unwrap_or_else(shared::app::http_client);
+    let inner = sdk
+        .http_client()
+        .unwrap_or_else(|| shared::app::http_client().unwrap());
     sdk.to_builder()
         .http_client(Faulty {
             inner,

@@ -83,7 +83,7 @@ impl Resp {
 
 impl Stack {
     pub async fn new() -> Stack {
-        let sdk = shared::app::sdk_config().await;
+        let sdk = shared::app::sdk_config().await.unwrap();
         Self::with_sdk(sdk.clone(), sdk).await
     }
 
@@ -113,7 +113,7 @@ impl Stack {
     /// New instances of the five functions, through `drill`: as after a cold start, nothing
     /// cached, so a request makes the same AWS calls each time.
     pub async fn restart_functions(&mut self, drill: &faults::Faults) {
-        let sdk = shared::app::sdk_config().await;
+        let sdk = shared::app::sdk_config().await.unwrap();
         self.rewire(
             &|_: &str, sdk: &SdkConfig| faults::through(sdk, drill),
             &sdk,
@@ -124,7 +124,7 @@ impl Stack {
 
     /// A stack whose functions each get clients built from `wire(function, sdk)`.
     async fn rewired(wire: impl Fn(&str, &SdkConfig) -> SdkConfig) -> Stack {
-        let sdk = shared::app::sdk_config().await;
+        let sdk = shared::app::sdk_config().await.unwrap();
         let mut stack = Self::with_sdk(sdk.clone(), sdk.clone()).await;
         stack.rewire(&wire, &sdk).await;
         stack

@@ -46,7 +46,9 @@ impl Calls {
 
 /// `sdk` with every request's action recorded into `calls`.
 pub fn recording(sdk: &SdkConfig, calls: &Calls) -> SdkConfig {
-    let inner = sdk.http_client().unwrap_or_else(shared::app::http_client);
+    let inner = sdk
+        .http_client()
+        .unwrap_or_else(|| shared::app::http_client().unwrap());
     sdk.to_builder()
         .http_client(Recording {
             inner,

@@ -511,6 +511,7 @@ async fn a_cold_start_without_secrets_manager_answers_503_until_it_is_back() {
         sdk,
         s.app.clock.clone(),
         sign_in::router,
+        shared::app::Preload::SETTINGS,
     )
     .await
     .expect("the cold start does not fail");

@@ -4,5 +4,5 @@
 // keeps threads, and their allocator arenas, out of the memory bill.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run(settings::router).await
+    shared::runtime::run(settings::router, shared::app::Preload::SETTINGS).await
 }

@@ -240,7 +240,7 @@ fn env(name: &str) -> AdminResult<String> {
 }
 
 async fn run(cli: Cli) -> AdminResult<()> {
-    let sdk = shared::app::sdk_config().await;
+    let sdk = shared::app::sdk_config().await?;
     match cli.command {
         Command::Bootstrap { sender } => {
             let table = env("MFA_TABLE")?;

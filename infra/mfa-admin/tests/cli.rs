@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 async fn fresh_table() -> (String, String, aws_sdk_dynamodb::Client) {
-    let sdk = shared::app::sdk_config().await;
+    let sdk = shared::app::sdk_config().await.unwrap();
     let suffix = format!("{}-{}", std::process::id(), rand_suffix());
     let (table, secret) = (format!("cli-{suffix}"), format!("cli-keys-{suffix}"));
     mfa_admin::bootstrap(&sdk, &table, &secret, None)
@@ -147,7 +147,7 @@ async fn bootstrap_creates_signing_keys_once_and_rotation_is_refused_until_the_n
     };
     let first = keys(db.clone(), table.clone()).await;
     assert_eq!(first, 2, "a current key and one published ahead");
-    let sdk = shared::app::sdk_config().await;
+    let sdk = shared::app::sdk_config().await.unwrap();
     mfa_admin::bootstrap(&sdk, &table, &secret, None)
         .await
         .unwrap();

@@ -51,8 +51,13 @@ pub async fn ensure(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>>
 
 /// Every stored key, opened (sealed with the data key, the key id as associated data).
 pub(crate) async fn open_all(store: &Store, keys: &Keys) -> Result<Vec<StoredKey>> {
+    open(store.signing_keys().await?, keys)
+}
+
+/// Keys as read from the table, opened.
+pub(crate) fn open(sealed: Vec<SealedKey>, keys: &Keys) -> Result<Vec<StoredKey>> {
     let mut out = vec![];
-    for k in store.signing_keys().await? {
+    for k in sealed {
         out.push(StoredKey {
             der: keys.secrets.open(&k.sealed, &signing_key_aad(&k.kid))?,
             kid: k.kid,
