@@ -1,6 +1,8 @@
 //! Accounts and their credentials as the rules see them: the profile, the MFA enrolment, and the
 //! lock-out states. Pure types, no storage: `store::accounts` maps them to items.
 
+use std::collections::BTreeMap;
+
 use crate::policy::AccountKind;
 use crate::softlock::SoftLock;
 
@@ -65,6 +67,16 @@ pub struct Enrolment {
     pub last_step: Option<u64>,
     /// When the setup page showed the key (pending enrolments).
     pub key_shown: Vec<u64>,
+    /// Sign-in challenges a code from this enrolment completed, by id, with their expiry: a
+    /// challenge is good for one sign-in.
+    pub used_challenges: BTreeMap<String, u64>,
+}
+
+/// Wrong codes given against one sign-in challenge, and when the challenge expires.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChallengeFailures {
+    pub failures: u64,
+    pub expires_at: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +85,8 @@ pub struct AccountRecord {
     pub enrolment: Option<Enrolment>,
     /// Code entry for the account (10 consecutive wrong codes lock it).
     pub code_lock: SoftLock,
+    /// Wrong codes per live sign-in challenge (5 each), kept with the code count.
+    pub challenge_failures: BTreeMap<String, ChallengeFailures>,
     /// Password entry for the account from every address (100 consecutive failures lock it).
     pub password_lock: SoftLock,
 }
@@ -82,6 +96,17 @@ impl AccountRecord {
         self.enrolment
             .as_ref()
             .filter(|e| e.status == EnrolmentStatus::Active)
+    }
+
+    /// Whether the sign-in challenge `id` may still be given a code: not used for a sign-in, and
+    /// wrong codes to spare. (Its expiry and epoch are checked where it is opened.)
+    pub fn challenge_alive(&self, id: &str) -> bool {
+        let used = self
+            .enrolment
+            .as_ref()
+            .is_some_and(|e| e.used_challenges.contains_key(id));
+        let failures = self.challenge_failures.get(id).map_or(0, |c| c.failures);
+        !used && failures < crate::limits::CHALLENGE_MAX_FAILURES
     }
 }
 

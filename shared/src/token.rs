@@ -33,7 +33,6 @@ pub fn is_well_formed(token: &str) -> bool {
 /// match an item of another (a session token is no challenge, a setup link no refresh token).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Purpose {
-    Challenge,
     Session,
     SetupLink,
     /// A normalised username in a throttle key: the typed text itself is never stored.
@@ -56,7 +55,6 @@ pub enum Purpose {
 impl Purpose {
     pub fn as_str(self) -> &'static str {
         match self {
-            Purpose::Challenge => "challenge",
             Purpose::Session => "session",
             Purpose::SetupLink => "setup-link",
             Purpose::ThrottleUser => "throttle-user",
@@ -133,7 +131,7 @@ mod tests {
         assert_ne!(h1.hash(Purpose::Session, &t), h2.hash(Purpose::Session, &t));
         assert_ne!(
             h1.hash(Purpose::Session, &t),
-            h1.hash(Purpose::Challenge, &t)
+            h1.hash(Purpose::SetupLink, &t)
         );
         assert!(!h1.hash(Purpose::Session, &t).contains(&t));
     }

@@ -2,28 +2,33 @@
 //! reset):
 //!
 //! ```text
-//!   reserve an attempt on the account's code lock  --locked-->  429 (nothing evaluated)
+//!   code entry locked (as read with the account)  ------------------->  429
+//!   the sign-in challenge used or out of codes  ---------------------->  Gone
 //!        |
-//!   check the factor  --wrong-->  Refused (the attempt stays counted)
-//!        |
-//!   one transaction: use the factor up + clear the count + complete
-//!        |--factor used already / enrolment changed-->  Refused (replay)
-//!        |--challenge, session or link gone--------->  Gone
-//!        '--------------------------------------------> Accepted
+//!   check the factor  --wrong-->  count it (compare-and-swap of the code count)
+//!        |                          |--locked meanwhile-->  429
+//!        |                          '--------------------->  Refused
+//!   one transaction, conditioned on the state read: use the factor up (and the challenge),
+//!   end the code count if anything was counted, complete
+//!        |--the state changed meanwhile-->  read the account again, decide again
+//!        |--session or link gone-------->  Gone
+//!        '------------------------------>  Accepted
 //! ```
 //!
-//! However many instances race, no more factors are evaluated than the lock allows, a factor is
-//! good once, and a success changes all or nothing. A recovery code or a passkey assertion is
-//! another `Factor` (and another `store::factors::Use`), not another copy of this sequence.
+//! Every outcome lands as a conditional write on the state it was decided against, so however
+//! many instances race, no more codes are answered than the locks allow, a factor is good once,
+//! and a success changes all or nothing. A first code with nothing counted writes only the
+//! transaction. A recovery code or a passkey assertion is another `Factor` (and another
+//! `store::factors::Use`), not another copy of this sequence.
 
-use crate::account::{AccountRecord, Enrolment, EnrolmentStatus};
+use crate::account::{AccountRecord, Enrolment};
 use crate::app::App;
 use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::softlock::{CODES_PER_ACCOUNT, SoftLock};
 use crate::store::factors::Use;
 pub use crate::store::factors::{Completes, Written};
-use crate::store::locks::LockSite;
+use crate::store::locks::CodeCount;
 use crate::totp::{self, Code};
 
 /// A second factor as the user gave it.
@@ -33,12 +38,19 @@ pub enum Factor {
 }
 
 /// What became of a factor.
-pub enum Verdict<'a> {
-    /// Accepted and used up; what it completes happened in the same write.
-    Accepted { enrolment: &'a Enrolment },
-    /// Wrong, or used already (`replay`); the attempt stays counted in `lock`.
-    Refused { lock: SoftLock, replay: bool },
-    /// What it was to complete is gone (nothing changed but the counted attempt, in `lock`).
+pub enum Verdict {
+    /// Accepted and used up; what it completes happened in the same write. The enrolment as it
+    /// was before (a pending one was activated by this code).
+    Accepted { enrolment: Enrolment },
+    /// Wrong, or used already (`replay`); counted in `lock`, and against the challenge
+    /// (`challenge_failures`, 0 without one).
+    Refused {
+        lock: SoftLock,
+        replay: bool,
+        challenge_failures: u64,
+    },
+    /// What it was to complete is gone: the challenge used or out of codes, the session ended, the
+    /// link used (nothing counted; `lock` as read).
     Gone { lock: SoftLock },
 }
 
@@ -59,56 +71,89 @@ pub fn refusal(lock: &SoftLock, now: u64, attempts_left: Option<u64>) -> Error {
     }
 }
 
+/// Rounds of read-decide-write before giving up: each lost round means another request landed,
+/// so this only runs out under a flood on one account, which is then answered 429.
+const MAX_ROUNDS: usize = 16;
+
 /// Accepts `factor` for `record`'s account and completes `completes` with it (see the module).
-pub async fn accept<'a>(
+/// `challenge`: the sign-in challenge (id, expiry) the factor is given against, if any.
+pub async fn accept(
     app: &App,
-    record: &'a AccountRecord,
+    record: &AccountRecord,
     factor: &Factor,
+    challenge: Option<(&str, u64)>,
     completes: &Completes<'_>,
     now: u64,
-) -> Result<Verdict<'a>> {
-    let lock = reserve_attempt(app, record, now).await?;
-    let Factor::Totp(code) = factor;
-    let Some((enrolment, step)) = matching(app, record, code, now)? else {
-        return Ok(Verdict::Refused {
-            lock,
-            replay: false,
-        });
-    };
-    let used = Use::TotpStep {
-        username: &record.account.username,
-        enrolment_id: &enrolment.enrolment_id,
-        step,
-        activate: enrolment.status == EnrolmentStatus::Pending,
-    };
-    Ok(
-        match app.store.accept_factor(&used, completes, now).await? {
-            Written::Done => Verdict::Accepted { enrolment },
-            Written::FactorRefused => Verdict::Refused { lock, replay: true },
-            Written::CompletionGone => Verdict::Gone { lock },
-        },
-    )
-}
-
-/// Reserves a code attempt on the account: the state after it (locked when this very attempt was
-/// the last one allowed, which is still evaluated), or 429 when code entry is locked.
-async fn reserve_attempt(app: &App, record: &AccountRecord, now: u64) -> Result<SoftLock> {
+) -> Result<Verdict> {
     let username = record.account.username.as_str();
-    let site = LockSite::CodeEntry { username };
-    match app
-        .store
-        .reserve_attempt(&site, Some(record.code_lock), now)
-        .await?
-    {
-        Ok(state) => Ok(state),
-        Err(wait) => {
-            app.audit(username, Action::MfaVerify, username, Outcome::Locked)
-                .await;
-            Err(Error::Throttled {
-                retry_after_secs: wait,
-            })
+    let Factor::Totp(code) = factor;
+    let mut record = record.clone();
+    // Set once a code that matched lost its write: if it no longer matches, it was replayed.
+    let mut raced = false;
+    for _ in 0..MAX_ROUNDS {
+        let lock = record.code_lock;
+        if let Some(wait) = lock.wait(now) {
+            return locked(app, username, wait).await;
+        }
+        if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
+            return Ok(Verdict::Gone { lock });
+        }
+        let Some((enrolment, step)) = matching(app, &record, code, now)? else {
+            let counted = app
+                .store
+                .count_code_failure(username, lock, &record.challenge_failures, challenge, now)
+                .await?;
+            return match counted {
+                CodeCount::Counted {
+                    lock,
+                    challenge_failures,
+                } => Ok(Verdict::Refused {
+                    lock,
+                    replay: raced,
+                    challenge_failures,
+                }),
+                CodeCount::Locked(wait) => locked(app, username, wait).await,
+                CodeCount::ChallengeSpent => Ok(Verdict::Gone { lock }),
+            };
+        };
+        let used = Use::TotpStep {
+            username,
+            enrolment,
+            step,
+            challenge,
+        };
+        match app
+            .store
+            .accept_factor(&used, &lock, completes, now)
+            .await?
+        {
+            Written::Done => {
+                return Ok(Verdict::Accepted {
+                    enrolment: enrolment.clone(),
+                });
+            }
+            Written::CompletionGone => return Ok(Verdict::Gone { lock }),
+            Written::Conflict => {
+                raced = true;
+                record = app
+                    .store
+                    .load_account(username)
+                    .await?
+                    .ok_or(Error::InvalidChallenge)?;
+            }
         }
     }
+    Err(Error::Throttled {
+        retry_after_secs: 1,
+    })
+}
+
+async fn locked(app: &App, username: &str, wait: u64) -> Result<Verdict> {
+    app.audit(username, Action::MfaVerify, username, Outcome::Locked)
+        .await;
+    Err(Error::Throttled {
+        retry_after_secs: wait,
+    })
 }
 
 /// The enrolment and the time step `code` matches, if any.

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod challenge;
 pub mod clients;
 pub mod factor;
 pub mod federated;

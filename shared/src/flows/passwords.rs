@@ -206,7 +206,7 @@ pub async fn reset(app: &App, token: &str, new_password: &str, code: Option<&str
                 link: &info.link,
                 phc: &phc,
             };
-            match factor::accept(app, record, &Factor::Totp(code), &completes, now).await? {
+            match factor::accept(app, record, &Factor::Totp(code), None, &completes, now).await? {
                 Verdict::Accepted { .. } => {}
                 Verdict::Refused { lock, .. } => {
                     app.audit(

@@ -38,19 +38,14 @@ pub async fn send_setup_email(
     challenge: &str,
     request_base: Option<&str>,
 ) -> Result<SetupMailSent> {
-    if !is_well_formed(challenge) {
-        return Err(Error::InvalidChallenge);
-    }
     let now = app.now();
-    let live = app
-        .store
-        .get_challenge(&app.keys.tokens.hash(Purpose::Challenge, challenge), now)
-        .await?
-        .ok_or(Error::InvalidChallenge)?;
+    let live = crate::flows::challenge::open(app, challenge, now)?;
     let username = live.username.as_str();
     let (record, settings) =
         tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
-    let record = record.ok_or(Error::InvalidChallenge)?;
+    let record = record
+        .filter(|r| r.account.session_epoch == live.epoch && r.challenge_alive(&live.id))
+        .ok_or(Error::InvalidChallenge)?;
     if record.active_enrolment().is_some() {
         app.audit(
             username,

@@ -11,7 +11,7 @@ use crate::password::{self, Check};
 use crate::policy::{self, AccountKind, MfaState};
 use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
-use crate::token::{Purpose, new_token};
+use crate::token::Purpose;
 
 /// How audit entries name a username that is not an account.
 pub use crate::audit::UNKNOWN_USER;
@@ -48,9 +48,11 @@ pub struct TokenGrant {
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
 /// Unknown users and wrong passwords take the same path and time and end in the same error.
 ///
-/// Each attempt is reserved before argon2 runs, with conditional writes on two lock-out states:
-/// the (username, address) pair, so guesses from one address never lock the owner out elsewhere,
-/// and the account across all addresses (100 in a row). Neither can be outrun by concurrency.
+/// Two lock-out states count failures: the (username, address) pair, so guesses from one address
+/// never lock the owner out elsewhere, and the account across all addresses (100 in a row). Each
+/// outcome is counted with a compare-and-swap on the state it was evaluated against
+/// (`store::locks`), so however many requests race, no more are answered than the locks allow;
+/// a right password with nothing counted writes nothing.
 async fn check_password(
     app: &App,
     username: &str,
@@ -75,8 +77,11 @@ async fn check_password(
         username_hash: &username_hash,
         address_hash: &address_hash,
     };
-    let (settings, record) =
-        tokio::try_join!(app.store.get_settings(), app.store.load_account(&username),)?;
+    let (settings, record, address_state) = tokio::try_join!(
+        app.store.get_settings(),
+        app.store.load_account(&username),
+        app.store.lock_state(&by_address),
+    )?;
     // What the user typed is only recorded when it names an account: a password typed into the
     // username box must not end up in the logs or the audit view.
     let who = if record.is_some() {
@@ -84,37 +89,22 @@ async fn check_password(
     } else {
         UNKNOWN_USER
     };
-    let by_account = LockSite::PasswordAccount {
-        username: &username,
+    // A name that is no account has its own 100-failure count, so the lock's 429 says nothing
+    // about whether the account exists.
+    let by_account = match &record {
+        Some(_) => LockSite::PasswordAccount {
+            username: &username,
+        },
+        None => LockSite::PasswordUnknown {
+            username_hash: &username_hash,
+        },
     };
-    let reserved = match &record {
-        Some(r) => {
-            let (a, b) = tokio::try_join!(
-                app.store.reserve_attempt(&by_address, None, now),
-                app.store
-                    .reserve_attempt(&by_account, Some(r.password_lock), now),
-            )?;
-            a.and(b)
-        }
-        // The same two reservations for a name that is no account: 100 failures lock it too, so
-        // the lock's 429 says nothing about whether the account exists.
-        None => {
-            let unknown = LockSite::PasswordUnknown {
-                username_hash: &username_hash,
-            };
-            let (a, b) = tokio::try_join!(
-                app.store.reserve_attempt(&by_address, None, now),
-                app.store.reserve_attempt(&unknown, None, now),
-            )?;
-            a.and(b)
-        }
+    let account_state = match &record {
+        Some(r) => r.password_lock,
+        None => app.store.lock_state(&by_account).await?,
     };
-    if let Err(wait) = reserved {
-        app.audit(who, Action::SignIn, who, Outcome::Throttled)
-            .await;
-        return Err(Error::Throttled {
-            retry_after_secs: wait,
-        });
+    if let Some(wait) = address_state.wait(now).max(account_state.wait(now)) {
+        return throttled(app, who, wait).await;
     }
     // A disabled account is refused like a wrong password: the same work, the same answer.
     let record = record.filter(|r| !r.account.disabled);
@@ -124,21 +114,39 @@ async fn check_password(
     let check = check_hash(password, phc.as_deref())?;
     match (record, check) {
         (Some(record), Check::Right { rehash }) => {
-            tokio::try_join!(
-                app.store.clear_lock(&by_address),
-                app.store.clear_lock(&by_account),
+            let (a, b) = tokio::try_join!(
+                app.store.count_success(&by_address, address_state, now),
+                app.store.count_success(&by_account, account_state, now),
             )?;
+            if let Err(wait) = a.and(b) {
+                return throttled(app, who, wait).await;
+            }
             if rehash {
                 upgrade_hash(app, &username, password).await;
             }
             Ok((record, settings))
         }
         _ => {
+            let (a, b) = tokio::try_join!(
+                app.store.count_failure(&by_address, address_state, now),
+                app.store.count_failure(&by_account, account_state, now),
+            )?;
+            if let Err(wait) = a.and(b) {
+                return throttled(app, who, wait).await;
+            }
             app.audit(who, Action::SignIn, who, Outcome::InvalidCredentials)
                 .await;
             Err(Error::InvalidCredentials)
         }
     }
+}
+
+async fn throttled<T>(app: &App, who: &str, wait: u64) -> Result<T> {
+    app.audit(who, Action::SignIn, who, Outcome::Throttled)
+        .await;
+    Err(Error::Throttled {
+        retry_after_secs: wait,
+    })
 }
 
 /// argon2id runs on the request's own thread. A Lambda instance serves one request at a time, so
@@ -179,16 +187,13 @@ pub async fn password_sign_in(
     let account = &record.account;
     let now = app.now();
     if policy::code_required(account.kind, settings.mfa_enabled) {
-        let challenge = new_token()?;
-        let expires_at = app
-            .store
-            .put_challenge(
-                &app.keys.tokens.hash(Purpose::Challenge, &challenge),
-                &account.username,
-                now,
-                authorization,
-            )
-            .await?;
+        let (challenge, expires_at) = crate::flows::challenge::issue(
+            app,
+            &account.username,
+            account.session_epoch,
+            now,
+            authorization,
+        )?;
         app.audit(
             &account.username,
             Action::SignIn,

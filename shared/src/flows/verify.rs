@@ -1,19 +1,20 @@
 //! Security codes: `POST /mfa/verify` (a code against a sign-in challenge) and
 //! `POST /mfa/reauthenticate` (a fresh code for a live session, before sensitive administration).
-//! Both accept the code through `flows::factor`; a sign-in also reserves an attempt on its
-//! challenge (5 per challenge), before the account's.
+//! Both accept the code through `flows::factor`; a sign-in's wrong codes also count against its
+//! challenge (5 per challenge).
 
 use crate::account::EnrolmentStatus;
 use crate::app::App;
 use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
+use crate::flows::challenge;
 use crate::flows::factor::{self, Completes, Factor, Verdict};
 use crate::flows::notices;
 use crate::flows::sessions::ActiveSession;
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::policy::MfaState;
 use crate::store::sessions::NewSession;
-use crate::token::{Purpose, is_well_formed, new_token};
+use crate::token::{Purpose, new_token};
 use crate::totp::Code;
 
 pub struct Verified {
@@ -29,29 +30,16 @@ pub struct Verified {
 
 pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verified> {
     let code = Code::parse(code)?;
-    if !is_well_formed(challenge) {
-        return Err(Error::InvalidChallenge);
-    }
     let now = app.now();
-    let challenge_hash = app.keys.tokens.hash(Purpose::Challenge, challenge);
-    let live = app
-        .store
-        .get_challenge(&challenge_hash, now)
-        .await?
-        .ok_or(Error::InvalidChallenge)?;
+    let live = challenge::open(app, challenge, now)?;
     let username = live.username.as_str();
+    // A new password, an admin reset or a disabled account since the password ends the challenge.
     let record = app
         .store
         .load_account(username)
         .await?
-        .filter(|r| !r.account.disabled)
+        .filter(|r| !r.account.disabled && r.account.session_epoch == live.epoch)
         .ok_or(Error::InvalidChallenge)?;
-    let counted = app
-        .store
-        .reserve_challenge_attempt(&challenge_hash, now)
-        .await?
-        .ok_or(Error::InvalidChallenge)?;
-    let attempts_left = CHALLENGE_MAX_FAILURES.saturating_sub(counted);
 
     let session = new_token()?;
     let amr = crate::oidc::amr(MfaState::Verified, None);
@@ -65,16 +53,21 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         amr: &amr,
     };
     let completes = Completes::SignIn {
-        challenge_hash: &challenge_hash,
         session_hash: &app.keys.tokens.hash(Purpose::Session, &session),
         session: &new,
         session_max_secs: app.config.session_max_secs,
     };
-    let enrolment = match factor::accept(app, &record, &Factor::Totp(code), &completes, now).await?
-    {
+    let against = Some((live.id.as_str(), live.expires_at));
+    let verdict =
+        factor::accept(app, &record, &Factor::Totp(code), against, &completes, now).await?;
+    let enrolment = match verdict {
         Verdict::Accepted { enrolment } => enrolment,
         Verdict::Gone { .. } => return Err(Error::InvalidChallenge),
-        Verdict::Refused { lock, replay } => {
+        Verdict::Refused {
+            lock,
+            replay,
+            challenge_failures,
+        } => {
             // RFC 6238 section 5.2: a step is good once; the loser of a race lands here too.
             let outcome = if replay {
                 Outcome::ReplayRefused
@@ -83,6 +76,7 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
             };
             app.audit(username, Action::MfaVerify, username, outcome)
                 .await;
+            let attempts_left = CHALLENGE_MAX_FAILURES.saturating_sub(challenge_failures);
             return Err(factor::refusal(&lock, now, Some(attempts_left)));
         }
     };
@@ -128,7 +122,7 @@ pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> R
     let completes = Completes::StepUp {
         session_hash: &session.token_hash,
     };
-    match factor::accept(app, &record, &Factor::Totp(code), &completes, now).await? {
+    match factor::accept(app, &record, &Factor::Totp(code), None, &completes, now).await? {
         Verdict::Accepted { .. } => {
             app.audit(username, Action::Reauthenticate, username, Outcome::Success)
                 .await;

@@ -87,6 +87,7 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
             .ok_or_else(|| corrupt("secret"))?
             .to_vec(),
         last_step: get_n(item, "last_step"),
+        used_challenges: super::challenges::parse_used(item),
         key_shown: item
             .get("key_shown")
             .and_then(|v| v.as_l().ok())
@@ -115,12 +116,16 @@ impl Store {
         let mut account = None;
         let mut enrolment = None;
         let mut code_lock = SoftLock::default();
+        let mut challenge_failures = Default::default();
         let mut password_lock = SoftLock::default();
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
                 Some(MFA) => enrolment = Some(parse_enrolment(item)?),
-                Some(CODE_LOCK) => code_lock = parse_lock(item),
+                Some(CODE_LOCK) => {
+                    code_lock = parse_lock(item);
+                    challenge_failures = super::challenges::parse_failures(item);
+                }
                 Some(PASSWORD_LOCK) => password_lock = parse_lock(item),
                 _ => {}
             }
@@ -129,6 +134,7 @@ impl Store {
             account,
             enrolment,
             code_lock,
+            challenge_failures,
             password_lock,
         }))
     }

@@ -1,27 +1,33 @@
-//! The writes that accept a second factor: the factor used up, the account's code count cleared,
-//! and what the factor was given for, in one transaction (all or nothing). One builder per write;
+//! The writes that accept a second factor: the factor used up (with the sign-in challenge it
+//! completes, if any), the account's code count ended, and what the factor was given for, in one
+//! transaction (all or nothing). Each is conditioned on the state the factor was checked against
+//! (compare-and-swap), so a lost race is reported, never half-applied. One builder per write;
 //! `flows::factor` is the only caller.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
-use super::challenges::consume_challenge_delete;
+use super::challenges::used_value;
 use super::keys::{self, CODE_LOCK, MFA};
 use super::password_links::{PasswordLink, set_password_update, take_link_delete};
 use super::schema::build_err;
 use super::sessions::{NewSession, session_item};
 use super::{Store, cancelled_conditions, n, s, unavailable};
+use crate::account::{Enrolment, EnrolmentStatus};
 use crate::error::Result;
+use crate::softlock::SoftLock;
 
 /// How a factor is used up. A recovery code or a passkey becomes another variant here.
 pub enum Use<'a> {
     /// RFC 6238 section 5.2: a TOTP time step is good once, so the accepted step must be newer
-    /// than the last one. `activate`: a pending enrolment's first code activates it; otherwise the
-    /// enrolment must already be active.
+    /// than the last one; the write is conditioned on the last step as it was read (and on the
+    /// enrolment being the one checked), so two codes racing on one enrolment land one at a time.
+    /// A pending enrolment's first code activates it. `challenge`: the sign-in challenge (id,
+    /// expiry) the code completes, recorded as used in the same write.
     TotpStep {
         username: &'a str,
-        enrolment_id: &'a str,
+        enrolment: &'a Enrolment,
         step: u64,
-        activate: bool,
+        challenge: Option<(&'a str, u64)>,
     },
 }
 
@@ -35,9 +41,8 @@ impl Use<'_> {
 
 /// What a correct factor completes, in the same transaction.
 pub enum Completes<'a> {
-    /// A sign-in: the challenge is consumed and the session created.
+    /// A sign-in: the session is created (the challenge is used up with the factor).
     SignIn {
-        challenge_hash: &'a str,
         session_hash: &'a str,
         session: &'a NewSession<'a>,
         session_max_secs: u64,
@@ -56,54 +61,72 @@ pub enum Completes<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
     Done,
-    /// The factor was used already (a replay, or a concurrent request won) or its enrolment
-    /// changed meanwhile.
-    FactorRefused,
-    /// What it was to complete is gone: the challenge used or expired, the session ended, the
-    /// link used, expired or outlived by a change of the account.
+    /// The enrolment or the code count changed since they were read (another code landed, a
+    /// wrong one was counted, the enrolment was replaced): read again and decide again.
+    Conflict,
+    /// What it was to complete is gone: the session ended, the link used, expired or outlived
+    /// by a change of the account.
     CompletionGone,
 }
 
 fn use_update(table: &str, used: &Use<'_>, now: u64) -> Result<TransactWriteItem> {
     let Use::TotpStep {
         username,
-        enrolment_id,
+        enrolment,
         step,
-        activate,
+        challenge,
     } = used;
-    let update = Update::builder()
+    let mut set = vec!["last_step = :step"];
+    let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(keys::account(username, MFA)))
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":active", s("active"))
         .expression_attribute_values(":step", n(*step))
-        .expression_attribute_values(":eid", s(*enrolment_id));
-    let update = if *activate {
-        update
-            .update_expression(
-                "SET #status = :active, last_step = :step, activated_at = if_not_exists(activated_at, :now)",
-            )
-            .condition_expression(
-                "enrolment_id = :eid AND (attribute_not_exists(last_step) OR last_step < :step)",
-            )
-            .expression_attribute_values(":now", n(now))
+        .expression_attribute_values(":eid", s(&enrolment.enrolment_id));
+    let mut condition = "enrolment_id = :eid".to_owned();
+    match enrolment.last_step {
+        Some(prev) => {
+            condition.push_str(" AND last_step = :prev");
+            update = update.expression_attribute_values(":prev", n(prev));
+        }
+        None => condition.push_str(" AND attribute_not_exists(last_step)"),
+    }
+    if enrolment.status == EnrolmentStatus::Pending {
+        set.extend([
+            "#status = :active",
+            "activated_at = if_not_exists(activated_at, :now)",
+        ]);
+        update = update
+            .expression_attribute_values(":active", s("active"))
+            .expression_attribute_values(":now", n(now));
     } else {
-        update
-            .update_expression("SET last_step = :step")
-            .condition_expression(
-                "enrolment_id = :eid AND #status = :active AND (attribute_not_exists(last_step) OR last_step < :step)",
-            )
-    };
-    Ok(TransactWriteItem::builder()
-        .update(update.build().map_err(build_err)?)
-        .build())
+        condition.push_str(" AND #status = :active");
+        update = update.expression_attribute_values(":active", s("active"));
+    }
+    if let Some((id, expires_at)) = challenge {
+        set.push("used_challenges = :used");
+        update = update.expression_attribute_values(
+            ":used",
+            used_value(&enrolment.used_challenges, id, *expires_at, now),
+        );
+    }
+    let update = update
+        .update_expression(format!("SET {}", set.join(", ")))
+        .condition_expression(condition)
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// The reservation made before the factor was checked counted this attempt; a success clears it.
-fn clear_code_lock(table: &str, username: &str) -> Result<TransactWriteItem> {
+/// Failures counted before this success end with it: the count is deleted on the condition that
+/// it is still what was read (a failure counted meanwhile makes this a conflict to decide again).
+fn clear_code_count(table: &str, username: &str, seen: &SoftLock) -> Result<TransactWriteItem> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(keys::account(username, CODE_LOCK)))
+        .condition_expression("failures = :f AND locked_until = :l")
+        .expression_attribute_values(":f", n(seen.failures))
+        .expression_attribute_values(":l", n(seen.locked_until))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
@@ -117,20 +140,14 @@ impl Store {
     ) -> Result<Vec<TransactWriteItem>> {
         Ok(match completes {
             Completes::SignIn {
-                challenge_hash,
                 session_hash,
                 session,
                 session_max_secs,
-            } => vec![
-                TransactWriteItem::builder()
-                    .delete(consume_challenge_delete(&self.table, challenge_hash, now)?)
-                    .build(),
-                self.put_new_in_transaction(session_item(
-                    session_hash,
-                    session,
-                    *session_max_secs,
-                ))?,
-            ],
+            } => vec![self.put_new_in_transaction(session_item(
+                session_hash,
+                session,
+                *session_max_secs,
+            ))?],
             Completes::StepUp { session_hash } => {
                 let mark = Update::builder()
                     .table_name(&self.table)
@@ -157,29 +174,36 @@ impl Store {
         })
     }
 
-    /// Uses the factor up, clears the account's code count and completes `completes`, in one
-    /// transaction.
+    /// Uses the factor up, ends the account's code count (`seen`, as read; nothing to end when
+    /// nothing was counted) and completes `completes`, in one transaction.
     pub async fn accept_factor(
         &self,
         used: &Use<'_>,
+        seen: &SoftLock,
         completes: &Completes<'_>,
         now: u64,
     ) -> Result<Written> {
-        let mut tx = self
+        let mut items = vec![use_update(&self.table, used, now)?];
+        if *seen != SoftLock::default() {
+            items.push(clear_code_count(&self.table, used.username(), seen)?);
+        }
+        let fixed = items.len();
+        items.extend(self.completion_items(completes, now)?);
+        match self
             .db
             .transact_write_items()
-            .transact_items(use_update(&self.table, used, now)?)
-            .transact_items(clear_code_lock(&self.table, used.username())?);
-        for item in self.completion_items(completes, now)? {
-            tx = tx.transact_items(item);
-        }
-        match tx.send().await {
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(Written::Done),
             Err(e) => match cancelled_conditions(&e) {
-                // What was to be completed is checked first: a used challenge is an invalid
-                // challenge, whatever the code.
-                Some(failed) if failed.iter().skip(2).any(|f| *f) => Ok(Written::CompletionGone),
-                Some(failed) if failed.first() == Some(&true) => Ok(Written::FactorRefused),
+                // What was to be completed is checked first: a session that ended or a link
+                // that was used is gone, whatever the code.
+                Some(failed) if failed.iter().skip(fixed).any(|f| *f) => {
+                    Ok(Written::CompletionGone)
+                }
+                Some(failed) if failed.iter().take(fixed).any(|f| *f) => Ok(Written::Conflict),
                 _ => Err(unavailable("accept factor")(e)),
             },
         }

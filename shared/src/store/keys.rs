@@ -30,9 +30,6 @@ pub(crate) const CLIENT_INDEX: &str = "CLIENTS";
 pub(crate) fn session(hash: &str) -> Item {
     key(format!("SESSION#{hash}"), "SESSION")
 }
-pub(crate) fn challenge(hash: &str) -> Item {
-    key(format!("CHALLENGE#{hash}"), "CHALLENGE")
-}
 pub(crate) fn setup_link(hash: &str) -> Item {
     key(format!("SETUP#{hash}"), "SETUP")
 }

@@ -1,11 +1,18 @@
-//! Lock-out states (`softlock::SoftLock`) as items. An attempt is reserved by writing the state
-//! `SoftLock::reserve` computes, on the condition that the stored state is still the one it was
-//! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
-//! exactly once, and no more attempts are evaluated than the policy allows.
+//! Lock-out states (`softlock::SoftLock`) as items. An attempt's outcome is counted by writing the
+//! state `SoftLock::reserve` computes from the state the attempt was evaluated against, on the
+//! condition that the stored state is still that one (compare-and-swap). Of many Lambda instances
+//! racing, each outcome is counted exactly once and in some order, and an attempt whose outcome
+//! lands after a lock is answered as locked, so no more attempts are answered than the policy
+//! allows. A success against a state with nothing counted writes nothing: its read was its moment.
 
+use std::collections::BTreeMap;
+
+use super::challenges;
 use super::keys::{self, CODE_LOCK, LOCKED_INDEX, PASSWORD_LOCK};
 use super::{Item, Store, get_n, is_condition_failure, n, s, unavailable};
+use crate::account::ChallengeFailures;
 use crate::error::{Error, Result};
+use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::softlock::{
     CODES_PER_ACCOUNT, LockPolicy, PASSWORD_PER_ACCOUNT, PASSWORD_PER_ADDRESS, SoftLock,
 };
@@ -70,6 +77,27 @@ impl LockSite<'_> {
     }
 }
 
+/// How a wrong code was counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeCount {
+    /// Counted: the account's code count after it, and the challenge's wrong codes.
+    Counted {
+        lock: SoftLock,
+        challenge_failures: u64,
+    },
+    /// Code entry was locked by the time the count landed: seconds to wait.
+    Locked(u64),
+    /// The challenge had no wrong codes to spare by then.
+    ChallengeSpent,
+}
+
+/// What a count writes beside the lock state.
+enum Extra {
+    None,
+    /// The per-challenge failures of the code-count item (None: none left).
+    Challenges(Option<aws_sdk_dynamodb::types::AttributeValue>),
+}
+
 pub(crate) fn parse_lock(item: &Item) -> SoftLock {
     SoftLock {
         failures: get_n(item, "failures").unwrap_or(0),
@@ -83,18 +111,16 @@ impl Store {
         Ok(item.as_ref().map(parse_lock).unwrap_or_default())
     }
 
-    /// Reserves one attempt at `site`: Ok(the new state) to go ahead and evaluate it, or
-    /// Err(seconds to wait). `known` is the stored state if the caller has just read it.
-    pub async fn reserve_attempt(
+    /// Counts a failed attempt at `site` that was evaluated against `seen`: Ok(the state written),
+    /// or Err(seconds to wait) when the site is locked by the time the count lands (the attempt is
+    /// then ordered after the lock, answered as locked, and not counted).
+    pub async fn count_failure(
         &self,
         site: &LockSite<'_>,
-        known: Option<SoftLock>,
+        seen: SoftLock,
         now: u64,
     ) -> Result<Result<SoftLock, u64>> {
-        let mut current = match known {
-            Some(state) => state,
-            None => self.lock_state(site).await?,
-        };
+        let mut current = seen;
         for _ in 0..MAX_ROUNDS {
             let next = match current.reserve(site.policy(), now) {
                 Ok(next) => next,
@@ -110,13 +136,128 @@ impl Store {
         })
     }
 
-    /// Writes `next` if the stored state is still `current`; false when another writer won.
+    /// Ends the count at `site` after a success evaluated against `seen`: nothing to write when
+    /// nothing was counted, else a delete on the condition that the state is still the one read.
+    /// Err(seconds to wait) when failures counted meanwhile locked the site: the success is then
+    /// ordered after the lock, and refused like any attempt during it.
+    pub async fn count_success(
+        &self,
+        site: &LockSite<'_>,
+        seen: SoftLock,
+        now: u64,
+    ) -> Result<Result<(), u64>> {
+        let mut current = seen;
+        for _ in 0..MAX_ROUNDS {
+            if current == SoftLock::default() {
+                return Ok(Ok(()));
+            }
+            if let Some(wait) = current.wait(now) {
+                return Ok(Err(wait));
+            }
+            if self.delete_lock_if(site, &current).await? {
+                return Ok(Ok(()));
+            }
+            current = self.lock_state(site).await?;
+        }
+        Err(Error::Throttled {
+            retry_after_secs: 1,
+        })
+    }
+
+    /// Deletes the state if it is still `current`; false when another writer changed it.
+    async fn delete_lock_if(&self, site: &LockSite<'_>, current: &SoftLock) -> Result<bool> {
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(site.key()))
+            .condition_expression("failures = :f AND locked_until = :l")
+            .expression_attribute_values(":f", n(current.failures))
+            .expression_attribute_values(":l", n(current.locked_until))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("end lock count")(e)),
+        }
+    }
+
+    /// Counts a wrong code for `username`'s account evaluated against `seen` (the code count and
+    /// the per-challenge failures read with the account), and against `challenge` (its id and
+    /// expiry) when it was given for a sign-in: both in one compare-and-swap of the code-count item.
+    pub async fn count_code_failure(
+        &self,
+        username: &str,
+        seen: SoftLock,
+        failures: &BTreeMap<String, ChallengeFailures>,
+        challenge: Option<(&str, u64)>,
+        now: u64,
+    ) -> Result<CodeCount> {
+        let site = LockSite::CodeEntry { username };
+        let (mut current, mut map) = (seen, failures.clone());
+        for _ in 0..MAX_ROUNDS {
+            let before = challenge
+                .and_then(|(id, _)| map.get(id))
+                .map_or(0, |c| c.failures);
+            if before >= CHALLENGE_MAX_FAILURES {
+                return Ok(CodeCount::ChallengeSpent);
+            }
+            let next = match current.reserve(site.policy(), now) {
+                Ok(next) => next,
+                Err(wait) => return Ok(CodeCount::Locked(wait)),
+            };
+            let mut written = map.clone();
+            if let Some((id, expires_at)) = challenge {
+                written.insert(
+                    id.to_owned(),
+                    ChallengeFailures {
+                        failures: before + 1,
+                        expires_at,
+                    },
+                );
+            }
+            let extra = Extra::Challenges(challenges::failures_value(&written, now));
+            if self
+                .swap_lock_with(&site, &current, &next, now, extra)
+                .await?
+            {
+                return Ok(CodeCount::Counted {
+                    lock: next,
+                    challenge_failures: before + 1,
+                });
+            }
+            let item = self.get(site.key(), "get code count").await?;
+            current = item.as_ref().map(parse_lock).unwrap_or_default();
+            map = item
+                .as_ref()
+                .map(challenges::parse_failures)
+                .unwrap_or_default();
+        }
+        Err(Error::Throttled {
+            retry_after_secs: 1,
+        })
+    }
+
     async fn swap_lock(
         &self,
         site: &LockSite<'_>,
         current: &SoftLock,
         next: &SoftLock,
         now: u64,
+    ) -> Result<bool> {
+        self.swap_lock_with(site, current, next, now, Extra::None)
+            .await
+    }
+
+    /// Writes `next` if the stored state is still `current`; false when another writer won.
+    async fn swap_lock_with(
+        &self,
+        site: &LockSite<'_>,
+        current: &SoftLock,
+        next: &SoftLock,
+        now: u64,
+        extra: Extra,
     ) -> Result<bool> {
         let ttl = next.locked_until.max(now) + KEEP_SECS;
         let mut update = self
@@ -128,7 +269,7 @@ impl Store {
             .expression_attribute_values(":nf", n(next.failures))
             .expression_attribute_values(":nl", n(next.locked_until))
             .expression_attribute_values(":ttl", n(ttl));
-        // A state of nothing is an absent item: `clear_lock` deletes rather than writing zeros.
+        // A state of nothing is an absent item: a success deletes rather than writing zeros.
         update = if *current == SoftLock::default() {
             update.condition_expression("attribute_not_exists(failures)")
         } else {
@@ -137,23 +278,39 @@ impl Store {
                 .expression_attribute_values(":f", n(current.failures))
                 .expression_attribute_values(":l", n(current.locked_until))
         };
-        let set = "SET failures = :nf, locked_until = :nl, #ttl = :ttl";
-        update = match site.listed_as() {
-            Some(username) if next.is_locked(now) => update
-                .update_expression(format!("{set}, gsi1pk = :idx, gsi1sk = :user"))
-                .expression_attribute_values(":idx", s(LOCKED_INDEX))
-                .expression_attribute_values(":user", s(username)),
-            Some(_) => update.update_expression(format!("{set} REMOVE gsi1pk, gsi1sk")),
-            None => update.update_expression(set),
+        let mut set = "SET failures = :nf, locked_until = :nl, #ttl = :ttl".to_owned();
+        let mut remove = vec![];
+        match extra {
+            Extra::None => {}
+            Extra::Challenges(Some(map)) => {
+                set.push_str(", challenges = :ch");
+                update = update.expression_attribute_values(":ch", map);
+            }
+            Extra::Challenges(None) => remove.push("challenges"),
+        }
+        match site.listed_as() {
+            Some(username) if next.is_locked(now) => {
+                set.push_str(", gsi1pk = :idx, gsi1sk = :user");
+                update = update
+                    .expression_attribute_values(":idx", s(LOCKED_INDEX))
+                    .expression_attribute_values(":user", s(username));
+            }
+            Some(_) => remove.extend(["gsi1pk", "gsi1sk"]),
+            None => {}
+        }
+        let expression = if remove.is_empty() {
+            set
+        } else {
+            format!("{set} REMOVE {}", remove.join(", "))
         };
-        match update.send().await {
+        match update.update_expression(expression).send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("reserve attempt")(e)),
+            Err(e) => Err(unavailable("count attempt")(e)),
         }
     }
 
-    /// A success (or an administrator's unlock) ends the count and any lock.
+    /// An administrator's unlock ends the count and any lock, whatever it stands at.
     pub async fn clear_lock(&self, site: &LockSite<'_>) -> Result<()> {
         self.db
             .delete_item()
