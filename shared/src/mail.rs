@@ -7,9 +7,12 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::error::{Error, Result};
 
+/// The SES client is built on the first mail, not at start-up: most requests send none, and
+/// building an SDK client (its runtime plugins, its endpoint rules) is a share of every init.
 #[derive(Clone, Debug)]
 pub struct Mailer {
-    ses: Client,
+    sdk: aws_config::SdkConfig,
+    ses: std::sync::Arc<std::sync::OnceLock<Client>>,
 }
 
 pub struct Mail<'a> {
@@ -29,12 +32,15 @@ fn content(data: &str) -> Result<Content> {
 }
 
 impl Mailer {
-    pub fn new(ses: Client) -> Self {
-        Self { ses }
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            ses: std::sync::Arc::default(),
+        }
     }
 
     pub fn client(&self) -> &Client {
-        &self.ses
+        self.ses.get_or_init(|| Client::new(&self.sdk))
     }
 
     /// Whether SES will send from `sender`: its identity (or its domain's) is verified.
@@ -42,7 +48,7 @@ impl Mailer {
         let domain = sender.rsplit_once('@').map(|(_, d)| d);
         for identity in std::iter::once(sender).chain(domain) {
             match self
-                .ses
+                .client()
                 .get_email_identity()
                 .email_identity(identity)
                 .send()
@@ -77,7 +83,7 @@ impl Mailer {
             )
             .build();
         let out = self
-            .ses
+            .client()
             .send_email()
             .from_email_address(mail.from)
             .destination(Destination::builder().to_addresses(mail.to).build())

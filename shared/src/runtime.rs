@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
-use crate::app::{App, Preload, sdk_config};
+use crate::app::{App, Preload, function_sdk_config};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -34,7 +34,7 @@ pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambd
         tracing::error!(error = %e, "cold start failed: configuration");
         eprintln!("cold start failed: {e}");
     })?;
-    let sdk = sdk_config().await.inspect_err(|e| {
+    let sdk = function_sdk_config().await.inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed: AWS configuration");
     })?;
     let router = start(config, sdk, Clock::system(), build, preload)
