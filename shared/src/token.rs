@@ -42,7 +42,6 @@ pub enum Purpose {
     ThrottleUser,
     /// A source address in a throttle key.
     ThrottleAddress,
-    AuthorizationCode,
     RefreshToken,
     /// The refresh token an authorization code's first use issues, derived from the code's id:
     /// each code has exactly one, so its item is also the code's record of being used.
@@ -66,7 +65,6 @@ impl Purpose {
             Purpose::SetupLink => "setup-link",
             Purpose::ThrottleUser => "throttle-user",
             Purpose::ThrottleAddress => "throttle-address",
-            Purpose::AuthorizationCode => "authorization-code",
             Purpose::RefreshToken => "refresh-token",
             Purpose::CodeRefreshToken => "code-refresh-token",
             Purpose::ClientSecret => "client-secret",
