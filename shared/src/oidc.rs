@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::crypto::SecretBox;
 use crate::policy::{AccountKind, MfaState};
+use crate::token::{Purpose, TokenHasher, new_token};
 
 /// An authorization code lives 60 seconds (contract).
 pub const CODE_SECS: u64 = 60;
@@ -489,6 +491,63 @@ pub struct Grant {
     pub family: Option<String>,
 }
 
+/// Associated data that keeps a sealed code from passing for anything else sealed under the data
+/// key (a pending authorization request, a TOTP secret), and names the format's version.
+const CODE_AAD: &[u8] = b"authorization-code v1";
+
+/// Longest code we try to open: more than the largest we can issue (a 512-byte nonce of control
+/// characters escapes to 3 KB of JSON; see the test), little enough to refuse junk before any work.
+pub const MAX_CODE_LEN: usize = 8192;
+
+/// An authorization code: the grant, its expiry and a fresh id, sealed with AES-256-GCM under the
+/// data key and given to the client as it is. Nothing is stored when a code is issued, and nobody
+/// can read or alter one. Single use is not in the code but in the refresh token derived from its
+/// id: the first use stores that token's item on the condition that it is new, so a second use
+/// finds it (`flows::oidc::grants::code`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub grant: Grant,
+    /// When it stops being redeemable.
+    pub exp: u64,
+    /// 256 random bits, so that no two codes share a refresh token, even for the same grant.
+    pub id: String,
+}
+
+impl AuthorizationCode {
+    /// A new code for `grant`, alive for `CODE_SECS` from `now`.
+    pub fn new(grant: Grant, now: u64) -> crate::error::Result<Self> {
+        Ok(AuthorizationCode {
+            grant,
+            exp: now + CODE_SECS,
+            id: new_token()?,
+        })
+    }
+
+    /// The code as the client holds it: unpadded base64url of the sealed JSON.
+    pub fn seal(&self, secrets: &SecretBox) -> crate::error::Result<String> {
+        let json = serde_json::to_vec(self)
+            .map_err(|e| crate::error::Error::Internal(format!("encode code: {e}")))?;
+        Ok(BASE64URL_NOPAD.encode(&secrets.seal(&json, CODE_AAD)?))
+    }
+
+    /// The code behind `code` if we sealed it, expired or not (an expired code used before must
+    /// still be recognised); None for anything else, without saying why.
+    pub fn open(secrets: &SecretBox, code: &str) -> Option<Self> {
+        if code.len() > MAX_CODE_LEN {
+            return None;
+        }
+        let sealed = BASE64URL_NOPAD.decode(code.as_bytes()).ok()?;
+        let json = secrets.open(&sealed, CODE_AAD).ok()?;
+        serde_json::from_slice(&json).ok()
+    }
+
+    /// The refresh token the code's first use issues. Derived under the token key, so only we can
+    /// compute it, and shaped like any other refresh token, so a client cannot tell them apart.
+    pub fn refresh_token(&self, tokens: &TokenHasher) -> String {
+        tokens.derive(Purpose::CodeRefreshToken, &self.id)
+    }
+}
+
 /// RFC 9068 access token claims.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -664,6 +723,84 @@ mod tests {
             ),
             ["mfa", "fed"]
         );
+    }
+
+    fn grant(nonce: Option<String>) -> Grant {
+        Grant {
+            client_id: "wiki".into(),
+            redirect_uri: Some("https://wiki.example.org/cb".into()),
+            code_challenge: Some(BASE64URL_NOPAD.encode(&Sha256::digest(b"v"))),
+            nonce,
+            scope: "openid".into(),
+            username: "jane".into(),
+            auth_time: 100,
+            amr: vec!["pwd".into(), "otp".into(), "mfa".into()],
+            session_hash: "ab".repeat(32),
+            family: None,
+        }
+    }
+
+    #[test]
+    fn a_code_opens_only_as_sealed_under_its_key() {
+        let secrets = SecretBox::new(&[7; 32]);
+        let code = AuthorizationCode::new(grant(Some("n".into())), 1000).unwrap();
+        assert_eq!(code.exp, 1000 + CODE_SECS);
+        let sealed = code.seal(&secrets).unwrap();
+        assert!(
+            !sealed.contains("jane") && !sealed.contains("wiki"),
+            "{sealed}"
+        );
+        assert_eq!(
+            AuthorizationCode::open(&secrets, &sealed),
+            Some(code.clone())
+        );
+        assert_eq!(
+            AuthorizationCode::open(&SecretBox::new(&[8; 32]), &sealed),
+            None
+        );
+        for i in [0, sealed.len() / 2, sealed.len() - 1] {
+            let mut tampered = sealed.clone().into_bytes();
+            tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(tampered).unwrap();
+            assert_eq!(AuthorizationCode::open(&secrets, &tampered), None, "{i}");
+        }
+        assert_eq!(AuthorizationCode::open(&secrets, ""), None);
+        assert_eq!(AuthorizationCode::open(&secrets, "not base64!"), None);
+        // Another thing sealed under the same key is no code.
+        let other = BASE64URL_NOPAD.encode(&secrets.seal(b"{}", b"oidc-authorization-v1").unwrap());
+        assert_eq!(AuthorizationCode::open(&secrets, &other), None);
+    }
+
+    #[test]
+    fn each_code_has_its_own_refresh_token_shaped_like_a_random_one() {
+        let tokens = TokenHasher::new([1; 32]);
+        let a = AuthorizationCode::new(grant(None), 0).unwrap();
+        let b = AuthorizationCode::new(grant(None), 0).unwrap();
+        assert_ne!(a.refresh_token(&tokens), b.refresh_token(&tokens));
+        assert_eq!(a.refresh_token(&tokens), a.clone().refresh_token(&tokens));
+        assert!(crate::token::is_well_formed(&a.refresh_token(&tokens)));
+    }
+
+    #[test]
+    fn the_largest_code_we_issue_opens() {
+        // Every field at its longest: a nonce of 512 control characters (each escaped to six
+        // bytes of JSON), a 512-byte redirect URI, a 64-byte client id and username, 8 provider
+        // `amr` values of 32 characters.
+        let mut g = grant(Some("\u{1}".repeat(512)));
+        g.client_id = "c".repeat(64);
+        g.redirect_uri = Some(format!("https://{}", "a".repeat(504)));
+        g.username = "u".repeat(64);
+        g.scope = SCOPES.join(" ");
+        g.amr = (0..8)
+            .map(|_| "a".repeat(32))
+            .chain(["fed".into()])
+            .collect();
+        let code = AuthorizationCode::new(g, u64::MAX / 2).unwrap();
+        let sealed = code.seal(&SecretBox::new(&[7; 32])).unwrap();
+        assert!(sealed.len() <= MAX_CODE_LEN, "{}", sealed.len());
+        assert!(AuthorizationCode::open(&SecretBox::new(&[7; 32]), &sealed).is_some());
+        let too_long = format!("{sealed}{}", "A".repeat(MAX_CODE_LEN));
+        assert!(AuthorizationCode::open(&SecretBox::new(&[7; 32]), &too_long).is_none());
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! Bearer secrets: challenges, sessions, setup links. 256 random bits, shown once to the user and
-//! stored only as a keyed hash, so a copy of the table is not a set of working tokens.
+//! Bearer secrets: challenges, sessions, setup links, refresh tokens. 256 random bits (or, for the
+//! refresh token an authorization code issues, 256 bits derived from the code under the same key),
+//! shown once to the user and stored only as a keyed hash, so a copy of the table is not a set of
+//! working tokens.
 
 use data_encoding::{BASE64URL_NOPAD, HEXLOWER};
 use hmac::{Hmac, Mac};
@@ -39,8 +41,10 @@ pub enum Purpose {
     ThrottleUser,
     /// A source address in a throttle key.
     ThrottleAddress,
-    AuthorizationCode,
     RefreshToken,
+    /// The refresh token an authorization code's first use issues, derived from the code's id:
+    /// each code has exactly one, so its item is also the code's record of being used.
+    CodeRefreshToken,
     ClientSecret,
     /// A sign-in through an identity provider, between redirect and callback.
     FederatedState,
@@ -59,8 +63,8 @@ impl Purpose {
             Purpose::SetupLink => "setup-link",
             Purpose::ThrottleUser => "throttle-user",
             Purpose::ThrottleAddress => "throttle-address",
-            Purpose::AuthorizationCode => "authorization-code",
             Purpose::RefreshToken => "refresh-token",
+            Purpose::CodeRefreshToken => "code-refresh-token",
             Purpose::ClientSecret => "client-secret",
             Purpose::FederatedState => "federated-state",
             Purpose::FederatedNonce => "federated-nonce",
@@ -84,6 +88,16 @@ impl TokenHasher {
     /// The stored form of `token`; the purpose keeps a session token from ever matching a
     /// challenge or setup link item.
     pub fn hash(&self, purpose: Purpose, token: &str) -> String {
+        HEXLOWER.encode(&self.mac(purpose, token))
+    }
+
+    /// A token derived from `input`, shaped like `new_token`'s (43 characters), so that nobody
+    /// holding it can tell it from a random one, and nobody without the key can compute it.
+    pub fn derive(&self, purpose: Purpose, input: &str) -> String {
+        BASE64URL_NOPAD.encode(&self.mac(purpose, input))
+    }
+
+    fn mac(&self, purpose: Purpose, input: &str) -> [u8; 32] {
         // HMAC accepts keys of any length, so this cannot fail for a 32-byte key.
         let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.key) {
             Ok(mac) => mac,
@@ -91,8 +105,8 @@ impl TokenHasher {
         };
         mac.update(purpose.as_str().as_bytes());
         mac.update(b"\0");
-        mac.update(token.as_bytes());
-        HEXLOWER.encode(&mac.finalize().into_bytes())
+        mac.update(input.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -134,5 +148,19 @@ mod tests {
             h1.hash(Purpose::SetupLink, &t)
         );
         assert!(!h1.hash(Purpose::Session, &t).contains(&t));
+    }
+
+    #[test]
+    fn derived_tokens_look_like_random_ones_and_depend_on_key_purpose_and_input() {
+        let h = TokenHasher::new([1; 32]);
+        let d = h.derive(Purpose::CodeRefreshToken, "code id");
+        assert!(is_well_formed(&d));
+        assert_eq!(d, h.derive(Purpose::CodeRefreshToken, "code id"));
+        assert_ne!(d, h.derive(Purpose::CodeRefreshToken, "another id"));
+        assert_ne!(d, h.derive(Purpose::RefreshToken, "code id"));
+        assert_ne!(
+            d,
+            TokenHasher::new([2; 32]).derive(Purpose::CodeRefreshToken, "code id")
+        );
     }
 }

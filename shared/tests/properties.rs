@@ -46,6 +46,16 @@ proptest! {
     }
 
     #[test]
+    fn authorization_codes_from_anyone_never_open(
+        b64 in "[A-Za-z0-9_-]{0,300}",
+        any in "\\PC{0,80}",
+    ) {
+        let secrets = shared::crypto::SecretBox::new(&[7; 32]);
+        prop_assert!(shared::oidc::AuthorizationCode::open(&secrets, &b64).is_none());
+        prop_assert!(shared::oidc::AuthorizationCode::open(&secrets, &any).is_none());
+    }
+
+    #[test]
     fn emails_and_the_setup_address_rule_never_panic(a in "\\PC{0,80}", b in "\\PC{0,80}") {
         let _ = shared::email::is_valid(&a);
         let _ = shared::email::setup_recipient(Some(&a), Some(&b));

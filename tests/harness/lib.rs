@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod faults;
+pub mod hook;
 pub mod idp;
 pub mod proxy;
 pub mod recorder;
@@ -108,6 +109,14 @@ impl Stack {
         let stack = Self::rewired(|_, sdk| faults::through(sdk, &drill)).await;
         drill.reset();
         (stack, drill)
+    }
+
+    /// A stack whose five functions reach AWS through `hook`, which lands a test's change just
+    /// before a chosen request; the test's own setup (`app`, scans) does not.
+    pub async fn hooked() -> (Stack, hook::Hook) {
+        let hook = hook::Hook::default();
+        let stack = Self::rewired(|_, sdk| hook::through(sdk, &hook)).await;
+        (stack, hook)
     }
 
     /// New instances of the five functions, through `drill`: as after a cold start, nothing

@@ -33,7 +33,11 @@ pub(crate) struct Oidc {
 
 /// MFA on; `jane` (staff) enrolled; `wiki` a confidential client, `spa` a public one.
 pub(crate) async fn provider() -> Oidc {
-    let s = Stack::new().await;
+    provider_on(Stack::new().await).await
+}
+
+/// `provider()` on a stack of the caller's (recorded, hooked).
+pub(crate) async fn provider_on(s: Stack) -> Oidc {
     s.add("admin", Sysadmin, Some(&address("admin")), None)
         .await;
     s.add("jane", Staff, Some(&address("jane")), None).await;
@@ -489,23 +493,202 @@ async fn a_reused_code_is_refused_and_revokes_what_its_first_use_issued() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_same_code_redeemed_twice_at_once_succeeds_exactly_once() {
+async fn the_same_code_redeemed_eight_times_at_once_succeeds_exactly_once() {
     let o = Arc::new(provider().await);
     let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
     let code = query_param(&to, "code").unwrap();
-    let tasks: Vec<_> = (0..6)
+    let tasks: Vec<_> = (0..8)
         .map(|_| {
             let (o, code) = (o.clone(), code.clone());
-            tokio::spawn(async move { o.exchange(&code, VERIFIER).await.status })
+            tokio::spawn(async move { o.exchange(&code, VERIFIER).await })
         })
         .collect();
     let mut ok = 0;
     for t in tasks {
-        if t.await.unwrap() == 200 {
+        let r = t.await.unwrap();
+        if r.status == 200 {
             ok += 1;
+        } else {
+            assert_eq!((r.status, r.error()), (400, "invalid_grant"), "{r:?}");
         }
     }
     assert_eq!(ok, 1);
+}
+
+#[tokio::test]
+async fn a_code_used_again_after_it_expired_still_revokes_what_its_first_use_issued() {
+    let o = provider().await;
+    let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let code = query_param(&to, "code").unwrap();
+    let first = o.exchange(&code, VERIFIER).await;
+    assert_eq!(first.status, 200, "{first:?}");
+    o.s.app.clock.advance(61);
+    let again = o.exchange(&code, VERIFIER).await;
+    assert_eq!((again.status, again.error()), (400, "invalid_grant"));
+    let r = o
+        .refresh(first.body["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(r.error(), "invalid_grant", "the family is revoked: {r:?}");
+}
+
+#[tokio::test]
+async fn a_tampered_or_foreign_code_is_invalid_grant_and_leaves_the_real_one_usable() {
+    let o = provider().await;
+    let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let code = query_param(&to, "code").unwrap();
+    let mut forged = vec![];
+    for i in [0, 1, code.len() / 2, code.len() - 2, code.len() - 1] {
+        let mut c = code.clone().into_bytes();
+        c[i] = if c[i] == b'A' { b'B' } else { b'A' };
+        forged.push(String::from_utf8(c).unwrap());
+    }
+    forged.push(code[..code.len() - 1].to_owned());
+    forged.push(format!("{code}A"));
+    forged.push(format!("{code}{}", "A".repeat(10_000)));
+    forged.push(shared::token::new_token().unwrap());
+    forged.push("%00".into());
+    // A sealed authorization request is sealed under the same key, for another purpose.
+    let r = o.s.get(&authorize_url("wiki", REDIRECT, ""), None).await;
+    forged.push(query_param(r.header("location").unwrap(), "authorization").unwrap());
+    for f in &forged {
+        let r = o.exchange(f, VERIFIER).await;
+        assert_eq!((r.status, r.error()), (400, "invalid_grant"), "{f}: {r:?}");
+    }
+    let r = o.exchange(&code, VERIFIER).await;
+    assert_eq!(r.status, 200, "a forgery burns nothing: {r:?}");
+}
+
+#[tokio::test]
+async fn issuing_a_code_writes_nothing() {
+    let (s, calls) = Stack::recorded().await;
+    let o = provider_on(s).await;
+    // A plain sign-in, then one for a site: the code costs the code step no write.
+    let kinds = |function: &str| -> Vec<String> {
+        calls[function]
+            .written_keys()
+            .iter()
+            .map(|k| k.split('#').next().unwrap().to_owned())
+            .collect()
+    };
+    calls.values().for_each(|c| c.clear());
+    let c = o.s.challenge("jane").await;
+    o.s.app.clock.advance(30);
+    assert_eq!(o.s.verify(&c, &o.s.code(&o.secret)).await.status, 200);
+    let plain = kinds("verify-code");
+    let r = o.s.get(&authorize_url("wiki", REDIRECT, ""), None).await;
+    let authorization = query_param(r.header("location").unwrap(), "authorization").unwrap();
+    let r =
+        o.s.post(
+            "/sign-in",
+            json!({ "username": "jane", "password": PASSWORD, "authorization": authorization }),
+        )
+        .await;
+    calls.values().for_each(|c| c.clear());
+    o.s.app.clock.advance(30);
+    let v =
+        o.s.verify(r.body["challenge"].as_str().unwrap(), &o.s.code(&o.secret))
+            .await;
+    assert!(
+        v.body["redirect_to"].as_str().unwrap().contains("code="),
+        "{v:?}"
+    );
+    assert_eq!(kinds("verify-code"), plain, "the code was written nowhere");
+    // Single sign-on at a second site: the code is all /authorize gives, and it writes nothing.
+    let cookie = cookie_of(&v);
+    calls.values().for_each(|c| c.clear());
+    let r = get_with_cookie(
+        &o.s,
+        &authorize_url("spa", "http://127.0.0.1:7777/cb", ""),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        r.header("location")
+            .unwrap()
+            .starts_with("http://127.0.0.1:7777/cb?code="),
+        "{r:?}"
+    );
+    for (function, c) in &calls {
+        assert_eq!(c.written_keys(), Vec::<String>::new(), "{function}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_without_the_refresh_grant_gets_no_refresh_token_and_its_code_is_used_once() {
+    let o = provider().await;
+    let secret = clients::put(
+        &o.s.app,
+        &Actor::Operator("test"),
+        "kiosk",
+        ClientSpec {
+            redirect_uris: vec![REDIRECT.into()],
+            grant_types: Some(vec![shared::oidc::GrantType::AuthorizationCode]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (to, _) = o.sign_in_for("kiosk", REDIRECT, "").await;
+    let code = query_param(&to, "code").unwrap();
+    let exchange = async || {
+        o.s.form(
+            "/token",
+            &format!(
+                "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}&client_id=kiosk&client_secret={secret}",
+                urlencode(REDIRECT)
+            ),
+        )
+        .await
+    };
+    let first = exchange().await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert!(first.body.get("refresh_token").is_none(), "{first:?}");
+    verify_as_rp(&o.s, first.body["access_token"].as_str().unwrap(), "kiosk").await;
+    let again = exchange().await;
+    assert_eq!((again.status, again.error()), (400, "invalid_grant"));
+    // The refresh token its use would have issued does not exist as one that refreshes.
+    let sealed = shared::oidc::AuthorizationCode::open(&o.s.app.keys.secrets, &code).unwrap();
+    let would_be = sealed.refresh_token(&o.s.app.keys.tokens);
+    for client in [
+        format!("client_id=kiosk&client_secret={secret}"),
+        format!("client_id=wiki&client_secret={}", o.client_secret),
+    ] {
+        let r =
+            o.s.form(
+                "/token",
+                &format!("grant_type=refresh_token&refresh_token={would_be}&{client}"),
+            )
+            .await;
+        assert_eq!((r.status, r.error()), (400, "invalid_grant"), "{r:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_code_the_clients_policy_refuses_at_redemption_is_used_up() {
+    let o = provider().await;
+    let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let code = query_param(&to, "code").unwrap();
+    let policy = |kinds: Vec<shared::policy::AccountKind>| ClientSpec {
+        redirect_uris: vec![REDIRECT.into()],
+        allowed_kinds: Some(kinds),
+        ..Default::default()
+    };
+    let put = async |spec| {
+        clients::put(&o.s.app, &Actor::Operator("test"), "wiki", spec)
+            .await
+            .unwrap();
+    };
+    put(policy(vec![Sysadmin])).await;
+    let r = o.exchange(&code, VERIFIER).await;
+    assert_eq!((r.status, r.error()), (400, "unauthorized_client"), "{r:?}");
+    put(policy(vec![Staff, Sysadmin])).await;
+    let r = o.exchange(&code, VERIFIER).await;
+    assert_eq!(
+        (r.status, r.error()),
+        (400, "invalid_grant"),
+        "burnt: {r:?}"
+    );
 }
 
 #[tokio::test]

@@ -148,6 +148,133 @@ async fn the_write_that_redeems_a_token_refuses_an_account_that_changed_meanwhil
     );
 }
 
+/// What an import does to an account whose row changed, on its own (for a hook to run).
+async fn change_kind_of(app: shared::App, username: &'static str, kind: AccountKind) {
+    let rec = app.store.load_account(username).await.unwrap().unwrap();
+    app.store
+        .update_profile(
+            username,
+            kind,
+            rec.account.name_email.as_deref(),
+            rec.account.address_email.as_deref(),
+        )
+        .await
+        .unwrap();
+}
+
+/// The write that redeems a code: the Put of the refresh token derived from it.
+fn redeems_a_code(actions: &[String], writes: &[String]) -> bool {
+    actions == ["dynamodb:PutItem"] && writes.iter().any(|k| k.starts_with("REFRESH#"))
+}
+
+#[tokio::test]
+async fn a_code_redeemed_while_the_account_changes_is_refused_by_the_read_after_its_write() {
+    let (s, hook) = Stack::hooked().await;
+    let o = crate::oidc::provider_on(s).await;
+    let (to, cookie) = o.sign_in_for("wiki", REDIRECT, "").await;
+    let code = query_param(&to, "code").unwrap();
+    // The session was checked; the kind changes before the redemption's write lands.
+    hook.before(
+        redeems_a_code,
+        change_kind_of(o.s.app.clone(), "jane", Member),
+    );
+    let r = o.exchange(&code, VERIFIER).await;
+    assert!(hook.fired());
+    assert_eq!((r.status, r.error()), (400, "invalid_grant"), "{r:?}");
+    assert!(r.body.get("access_token").is_none());
+    // The write landed, so the refresh token it stored exists: its family is revoked, and it
+    // does not refresh.
+    let sealed = shared::oidc::AuthorizationCode::open(&o.s.app.keys.secrets, &code).unwrap();
+    let refresh = sealed.refresh_token(&o.s.app.keys.tokens);
+    let hash =
+        o.s.app
+            .keys
+            .tokens
+            .hash(shared::token::Purpose::RefreshToken, &refresh);
+    let grant = match o
+        .s
+        .app
+        .store
+        .peek_grant(
+            shared::store::oidc::GrantKind::Refresh,
+            &hash,
+            o.s.app.now(),
+        )
+        .await
+    {
+        Ok(shared::store::oidc::Redeemed::Fresh(g)) => g,
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        o.s.app
+            .store
+            .family_revoked(grant.family.as_deref().unwrap())
+            .await
+            .unwrap()
+    );
+    assert_eq!(o.refresh(&refresh).await.error(), "invalid_grant");
+    // Nor does the code work a second time.
+    assert_eq!(o.exchange(&code, VERIFIER).await.error(), "invalid_grant");
+    assert_eq!(
+        get_with_cookie(&o.s, "/session", Some(&cookie))
+            .await
+            .status,
+        401,
+        "the change ended the session"
+    );
+}
+
+#[tokio::test]
+async fn a_change_just_after_a_codes_redemption_ends_its_refresh_tokens_at_their_next_use() {
+    let (s, hook) = Stack::hooked().await;
+    let o = crate::oidc::provider_on(s).await;
+    let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+    // The kind changes after the redemption read the account again (as its audit entry is
+    // written): the tokens were issued to the account as it was, like a demotion a moment after a
+    // sign-in.
+    hook.before(
+        |actions, writes| {
+            actions == ["dynamodb:PutItem"] && writes.iter().any(|k| k.starts_with("AUDIT#"))
+        },
+        change_kind_of(o.s.app.clone(), "jane", Member),
+    );
+    let r = o
+        .exchange(&query_param(&to, "code").unwrap(), VERIFIER)
+        .await;
+    assert!(hook.fired());
+    assert_eq!(r.status, 200, "{r:?}");
+    let at = verify_as_rp(&o.s, r.body["access_token"].as_str().unwrap(), "wiki").await;
+    assert_eq!(at["kind"], "staff", "issued before the change");
+    let again = o.refresh(r.body["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(again.error(), "invalid_grant", "{again:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_kind_change_racing_a_codes_redemption_never_leaves_a_token_that_refreshes() {
+    let o = Arc::new(provider().await);
+    for round in 0..4 {
+        if round > 0 {
+            change_kind(&o.s, "jane", Staff).await;
+            o.s.app.clock.advance(30);
+        }
+        let (to, _) = o.sign_in_for("wiki", REDIRECT, "").await;
+        let code = query_param(&to, "code").unwrap();
+        let (a, b) = (o.clone(), o.clone());
+        let redeeming = tokio::spawn(async move { a.exchange(&code, VERIFIER).await });
+        let changing = tokio::spawn(async move { change_kind(&b.s, "jane", Member).await });
+        let r = redeeming.await.unwrap();
+        changing.await.unwrap();
+        if r.status == 200 {
+            let at = verify_as_rp(&o.s, r.body["access_token"].as_str().unwrap(), "wiki").await;
+            assert_eq!(at["kind"], "staff", "issued before the change landed");
+            let again = o.refresh(r.body["refresh_token"].as_str().unwrap()).await;
+            assert_eq!(again.error(), "invalid_grant", "round {round}: {again:?}");
+        } else {
+            assert_eq!(r.error(), "invalid_grant", "round {round}: {r:?}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_kind_change_racing_a_refresh_never_leaves_a_token_that_refreshes() {
     let o = Arc::new(provider().await);

@@ -36,7 +36,7 @@ pub(crate) fn setup_link(hash: &str) -> Item {
 pub(crate) fn password_link(hash: &str) -> Item {
     key(format!("PWLINK#{hash}"), "PWLINK")
 }
-/// An authorization code or refresh token (`tag`: `CODE` or `REFRESH`).
+/// A refresh token (`tag`: `REFRESH`), also the record of the use of the code that issued it.
 pub(crate) fn grant(tag: &str, hash: &str) -> Item {
     key(format!("{tag}#{hash}"), tag)
 }

@@ -1,6 +1,8 @@
-//! The OpenID Connect provider's items: clients, authorization codes, refresh tokens and their families, and the sealed signing keys. Records are stored as a
-//! versioned JSON `data` attribute beside the attributes that conditions test; single use is a
-//! conditional update that marks the item used, never a read followed by a write.
+//! The OpenID Connect provider's items: clients, refresh tokens and their families, and the sealed
+//! signing keys. Records are stored as a versioned JSON `data` attribute beside the attributes that
+//! conditions test; single use is a conditional write, never a read followed by a write.
+//! Authorization codes have no item: a code is sealed, and its single use is the conditional Put of
+//! the refresh token derived from it (`redeem_code`).
 
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 use serde::Serialize;
@@ -18,10 +20,10 @@ use crate::signing::KeyState;
 
 const DATA_VERSION: u64 = 1;
 
-/// The single-use items a redemption takes: an authorization code or a refresh token.
+/// The single-use items a redemption takes. Only refresh tokens now: an authorization code is
+/// sealed, not stored, and the item of the refresh token it issues is its record of use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GrantKind {
-    Code,
     Refresh,
 }
 
@@ -29,7 +31,6 @@ impl GrantKind {
     /// The item's key prefix and sort key.
     fn tag(self) -> &'static str {
         match self {
-            GrantKind::Code => "CODE",
             GrantKind::Refresh => "REFRESH",
         }
     }
@@ -50,7 +51,8 @@ pub enum Redeemed<T> {
     },
     /// Unknown or expired.
     Missing,
-    /// The account changed (its epoch moved on, or it was disabled) before the write landed.
+    /// The account changed (its epoch moved on, or it was disabled) before the redemption was
+    /// done: a refresh token's transaction found it so, or a code's read after its write did.
     AccountChanged,
 }
 
@@ -166,19 +168,51 @@ impl Store {
         Ok(clients)
     }
 
-    /// Stores a grant under a code or refresh token hash.
-    pub async fn put_grant(
+    /// Records an authorization code's first use: one Put of the item of the refresh token derived
+    /// from it (`hash`), on the condition that the item is new. With a family, `grant` is that
+    /// refresh token, live; without one the item is stored used, so it records the use and
+    /// refreshes nothing (a burnt code, or a client that may not refresh). A second use of the
+    /// same code derives the same token and finds its item: `Reused` with the family the first
+    /// use issued.
+    pub async fn redeem_code(
         &self,
-        kind: GrantKind,
         hash: &str,
         grant: &Grant,
         expires_at: u64,
-    ) -> Result<()> {
-        self.put_new(grant_item(kind, hash, grant, expires_at)?, "put grant")
-            .await
+        now: u64,
+    ) -> Result<Redeemed<()>> {
+        let mut item = grant_item(GrantKind::Refresh, hash, grant, expires_at)?;
+        if grant.family.is_none() {
+            item.insert("used_at".into(), n(now));
+        }
+        let out = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(Redeemed::Fresh(())),
+            Err(e) if is_condition_failure(&e) => Ok(Redeemed::Reused {
+                // Gone already (its TTL passed after the condition failed): used all the same.
+                family: self.code_used(hash).await?.flatten(),
+            }),
+            Err(e) => Err(unavailable("redeem code")(e)),
+        }
     }
 
-    /// A code or refresh token's grant as it stands, without using it up.
+    /// Whether the code whose refresh token hashes to `hash` was used: Some with the family its
+    /// first use issued (None if it issued none), or None when it never was.
+    pub async fn code_used(&self, hash: &str) -> Result<Option<Option<String>>> {
+        let item = self
+            .get(grant_key(GrantKind::Refresh, hash), "get code use")
+            .await?;
+        Ok(item.map(|i| get_s(&i, "issued_family").map(str::to_owned)))
+    }
+
+    /// A refresh token's grant as it stands, without using it up.
     pub async fn peek_grant(
         &self,
         kind: GrantKind,
@@ -195,12 +229,12 @@ impl Store {
         })
     }
 
-    /// Redeems a code or refresh token once (marks it used and records the family its use issues;
-    /// a refresh token keeps the one it was issued in; None burns it, issuing nothing) and stores
-    /// the refresh token its use issues, in one transaction, on the condition that the account is
-    /// still as the session saw it: whatever fails, the token is either still unused or used with
-    /// its successor stored, never used up for nothing (a client's retry would then look like a
-    /// stolen copy). A second use learns the family the first one issued.
+    /// Redeems a refresh token once (marks it used and records its family; None would use it up
+    /// issuing nothing) and stores the refresh token its use issues, in one transaction, on the
+    /// condition that the account is still as the session saw it: whatever fails, the token is
+    /// either still unused or used with its successor stored, never used up for nothing (a
+    /// client's retry would then look like a stolen copy). A second use learns the family the
+    /// first one issued.
     pub async fn redeem_grant_issuing(
         &self,
         kind: GrantKind,

@@ -8,13 +8,12 @@ use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::flows::sessions::{self, ActiveSession};
 use crate::oidc::{
-    AUTHORIZATION_SECS, AuthorizationRequest, AuthorizeParams, AuthorizeRefusal, CODE_SECS, Client,
-    Grant, GrantType, ID_TOKEN_TYPE, IdClaims, Prompt, check_authorization, session_satisfies,
-    with_query,
+    AUTHORIZATION_SECS, AuthorizationCode, AuthorizationRequest, AuthorizeParams, AuthorizeRefusal,
+    Client, Grant, GrantType, ID_TOKEN_TYPE, IdClaims, Prompt, check_authorization,
+    session_satisfies, with_query,
 };
 use crate::policy::{AccountKind, MfaState};
-use crate::store::oidc::GrantKind;
-use crate::token::{Purpose, new_token};
+use crate::token::Purpose;
 
 /// Where `/authorize` sends the browser, or the page it shows instead.
 #[derive(Debug, PartialEq, Eq)]
@@ -335,16 +334,16 @@ async fn complete(
             issuer,
         )));
     }
-    issue_code(app, req, s, issuer).await.map(Some)
+    issue_code(app, req, s, issuer).map(Some)
 }
 
-async fn issue_code(
+/// The code goes to the client sealed: issuing it writes nothing (`oidc::AuthorizationCode`).
+fn issue_code(
     app: &App,
     req: &AuthorizationRequest,
     s: &SignedIn<'_>,
     issuer: &str,
 ) -> Result<String> {
-    let code = new_token()?;
     let grant = Grant {
         client_id: req.client_id.clone(),
         redirect_uri: Some(req.redirect_uri.clone()),
@@ -357,14 +356,7 @@ async fn issue_code(
         session_hash: s.session_hash.to_owned(),
         family: None,
     };
-    app.store
-        .put_grant(
-            GrantKind::Code,
-            &app.keys.tokens.hash(Purpose::AuthorizationCode, &code),
-            &grant,
-            app.now() + CODE_SECS,
-        )
-        .await?;
+    let code = AuthorizationCode::new(grant, app.now())?.seal(&app.keys.secrets)?;
     let mut params = vec![("code", code.as_str())];
     if let Some(state) = req.state.as_deref() {
         params.push(("state", state));

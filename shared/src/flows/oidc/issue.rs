@@ -1,6 +1,6 @@
 //! What a grant issues: the access token and the ID token, signed for the session's account as it
-//! is now, and (when a code or refresh token is redeemed) its successor refresh token, stored in the
-//! same write as the redemption.
+//! is now, and (when a code or refresh token is redeemed) the refresh token it issues, stored in the
+//! write that redeems it.
 
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -40,17 +40,24 @@ pub(in crate::flows::oidc) async fn revoke_issued(app: &App, family: Option<Stri
     Ok(())
 }
 
-/// A code or refresh token being redeemed, and the refresh family its use issues into (a code's
-/// new family, or the one the refresh token was issued in).
-pub(in crate::flows::oidc) struct Redemption<'a> {
-    pub kind: GrantKind,
-    pub hash: &'a str,
-    pub family: &'a str,
+/// A code or refresh token being redeemed.
+pub(in crate::flows::oidc) enum Redemption<'a> {
+    /// A code's first use stores the refresh token derived from it (`refresh`, whose item is
+    /// `hash`): live in a new `family`, or used up when the client may not refresh (None).
+    Code {
+        refresh: &'a str,
+        hash: &'a str,
+        family: Option<&'a str>,
+        /// When the code expires: its record of use must outlive it.
+        code_exp: u64,
+    },
+    /// A refresh token (its item is `hash`) rotates within the family it was issued in.
+    Refresh { hash: &'a str, family: &'a str },
 }
 
 /// Signs the access token and the ID token for the session's account as it is now (its subject
-/// and kind); when a code or refresh token is redeemed, uses it up and stores its successor refresh
-/// token (of `family`) in one write.
+/// and kind); when a code or refresh token is redeemed, uses it up and stores the refresh token its
+/// use issues in one write.
 pub(in crate::flows::oidc) async fn issue(
     app: &App,
     grant: &Grant,
@@ -95,40 +102,89 @@ pub(in crate::flows::oidc) async fn issue(
     };
     let access_token = ring.sign(ACCESS_TOKEN_TYPE, &access)?;
     let id_token = ring.sign(ID_TOKEN_TYPE, &id)?;
-    // Redeeming a code or refresh token issues a refresh token, in the same write.
-    let mut refresh_token = None;
-    if let Some(Redemption { kind, hash, family }) = redeem {
-        let token = new_token()?;
-        let refresh = Grant {
-            redirect_uri: None,
-            code_challenge: None,
-            nonce: None,
-            family: Some(family.to_owned()),
-            ..grant.clone()
-        };
-        // A refresh token cannot outlive the sign-in session it came from.
-        let session_end = session.auth_time + app.config.session_max_secs;
-        let refresh_hash = app.keys.tokens.hash(Purpose::RefreshToken, &token);
-        // The account must still be as the session saw it when the write lands: a change of kind
-        // (or anything else that moves its epoch) between the check and the write refuses it.
-        let next = Successor {
-            hash: &refresh_hash,
-            grant: &refresh,
-            expires_at: session_end.max(now + 1),
-            username: &session.username,
-            epoch: session.epoch,
-        };
-        match app
-            .store
-            .redeem_grant_issuing(kind, hash, Some(family), now, Some(next))
-            .await?
-        {
-            Redeemed::Fresh(()) => refresh_token = Some(token),
-            Redeemed::Reused { family } => return Ok(Redeemed::Reused { family }),
-            Redeemed::Missing => return Ok(Redeemed::Missing),
-            Redeemed::AccountChanged => return Err(Error::InvalidGrant(SESSION_ENDED)),
+    // A refresh token cannot outlive the sign-in session it came from.
+    let session_end = session.auth_time + app.config.session_max_secs;
+    let refresh_token = match redeem {
+        None => None,
+        Some(Redemption::Code {
+            refresh,
+            hash,
+            family,
+            code_exp,
+        }) => {
+            let record = Grant {
+                redirect_uri: None,
+                code_challenge: None,
+                nonce: None,
+                family: family.map(str::to_owned),
+                ..grant.clone()
+            };
+            // Live, it lasts as long as the session may; used up, as long as the code could be
+            // shown again. Either way at least as long as the code.
+            let expires_at = match family {
+                Some(_) => session_end.max(code_exp),
+                None => code_exp,
+            };
+            match app
+                .store
+                .redeem_code(hash, &record, expires_at, now)
+                .await?
+            {
+                Redeemed::Fresh(()) => {}
+                Redeemed::Reused { family } => return Ok(Redeemed::Reused { family }),
+                Redeemed::Missing => return Ok(Redeemed::Missing),
+                Redeemed::AccountChanged => return Ok(Redeemed::AccountChanged),
+            }
+            // The session was checked against the account before the write; the write cannot
+            // check it too (that took a transaction), so the account is read again after it. A
+            // change that landed before this read (a demotion, a reset, disabling) refuses the
+            // redemption and revokes the family it just issued. One that lands after it is ordered
+            // after the issuance, like a demotion a moment after a sign-in: the tokens were issued
+            // to the account as it was, the access token lives out its 15 minutes, and the family
+            // dies at its next refresh, which checks the session's epoch again.
+            let unchanged = app
+                .store
+                .account_now(&session.username)
+                .await?
+                .is_some_and(|a| a.epoch == session.epoch && !a.disabled);
+            if !unchanged {
+                revoke_issued(app, family.map(str::to_owned)).await?;
+                return Ok(Redeemed::AccountChanged);
+            }
+            family.map(|_| refresh.to_owned())
         }
-    }
+        Some(Redemption::Refresh { hash, family }) => {
+            let token = new_token()?;
+            let refresh = Grant {
+                redirect_uri: None,
+                code_challenge: None,
+                nonce: None,
+                family: Some(family.to_owned()),
+                ..grant.clone()
+            };
+            let refresh_hash = app.keys.tokens.hash(Purpose::RefreshToken, &token);
+            // The account must still be as the session saw it when the write lands: a change of
+            // kind (or anything else that moves its epoch) between the check and the write
+            // refuses it.
+            let next = Successor {
+                hash: &refresh_hash,
+                grant: &refresh,
+                expires_at: session_end.max(now + 1),
+                username: &session.username,
+                epoch: session.epoch,
+            };
+            match app
+                .store
+                .redeem_grant_issuing(GrantKind::Refresh, hash, Some(family), now, Some(next))
+                .await?
+            {
+                Redeemed::Fresh(()) => Some(token),
+                Redeemed::Reused { family } => return Ok(Redeemed::Reused { family }),
+                Redeemed::Missing => return Ok(Redeemed::Missing),
+                Redeemed::AccountChanged => return Ok(Redeemed::AccountChanged),
+            }
+        }
+    };
     Ok(Redeemed::Fresh(Tokens {
         access_token,
         token_type: "Bearer",

@@ -59,8 +59,7 @@ pub(in crate::flows::oidc) async fn grant(
         .await;
         return Err(Error::UnauthorizedClient);
     }
-    let redemption = Redemption {
-        kind: GrantKind::Refresh,
+    let redemption = Redemption::Refresh {
         hash: &hash,
         family: &family,
     };
