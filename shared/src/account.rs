@@ -72,7 +72,7 @@ pub struct Enrolment {
     pub used_challenges: BTreeMap<String, u64>,
 }
 
-/// Wrong codes given against one sign-in challenge, and when the challenge expires.
+/// Code attempts reserved against one sign-in challenge, and when the challenge expires.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ChallengeFailures {
     pub failures: u64,
@@ -85,7 +85,7 @@ pub struct AccountRecord {
     pub enrolment: Option<Enrolment>,
     /// Code entry for the account (10 consecutive wrong codes lock it).
     pub code_lock: SoftLock,
-    /// Wrong codes per live sign-in challenge (5 each), kept with the code count.
+    /// Code attempts per live sign-in challenge (5 each), kept with the code count.
     pub challenge_failures: BTreeMap<String, ChallengeFailures>,
     /// Password entry for the account from every address (100 consecutive failures lock it).
     pub password_lock: SoftLock,

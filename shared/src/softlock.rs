@@ -2,12 +2,11 @@
 //! counter of consecutive failures and a time before which no attempt is evaluated. Used for
 //! passwords per (account, address), passwords per account, and codes per account.
 //!
-//! Limits must hold however many Lambda instances evaluate at once, so a failure is counted by
-//! writing the state `reserve` computes from the state the attempt was checked against, on the
-//! condition that the stored state is still that one (compare-and-swap); a success after failures
-//! clears it the same way. Whatever the concurrency, no more attempts are answered than the policy
-//! allows, and because every write is computed from the state it replaces, a lock is never
-//! shortened.
+//! Limits must hold however many Lambda instances evaluate at once, so an attempt is *reserved*
+//! before it is evaluated: `reserve` counts it as a failure in advance, and the store writes the
+//! new state with a condition on the old one (compare-and-swap). A success then clears the state.
+//! Whatever the concurrency, no more attempts are evaluated than the policy allows, and because
+//! every write is computed from the state it replaces, a lock is never shortened.
 
 /// How many consecutive failures are free, and how long the lock that follows lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,7 +60,7 @@ impl LockPolicy {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SoftLock {
-    /// Consecutive failures not yet cleared by a success.
+    /// Consecutive failures, counting attempts reserved and not yet cleared by a success.
     pub failures: u64,
     /// No attempt is evaluated before this time (Unix seconds); 0 for none.
     pub locked_until: u64,

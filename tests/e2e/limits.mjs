@@ -17,7 +17,7 @@ async function post(path, body) {
 
 const count = (list, status) => list.filter((r) => r.status === status).length;
 
-test('50 concurrent wrong passwords from one address: at most 5 answered wrong', async () => {
+test('50 concurrent wrong passwords from one address: at most 5 evaluated', async () => {
   const answers = await Promise.all(
     Array.from({ length: 50 }, () => post('/sign-in', { username: 'ghost', password: 'wrong' })),
   );
@@ -26,7 +26,7 @@ test('50 concurrent wrong passwords from one address: at most 5 answered wrong',
   assert.equal(count(answers, 429), 50 - evaluated);
 });
 
-test('40 concurrent wrong codes on 8 challenges: at most 10 answered wrong', async () => {
+test('40 concurrent wrong codes on 8 challenges: at most 10 evaluated', async () => {
   const challenges = [];
   for (let i = 0; i < 8; i++) {
     const r = await post('/sign-in', { username: 'bob', password: 'bob password 2026' });
@@ -38,7 +38,7 @@ test('40 concurrent wrong codes on 8 challenges: at most 10 answered wrong', asy
       Array.from({ length: 5 }, () => post('/mfa/verify', { challenge, code: '000000' })),
     ),
   );
-  // Every counted wrong code is a 401 but the tenth, which sets the lock and is a 429.
+  // Every evaluated wrong code is a 401 but the tenth, which sets the lock and is a 429.
   const wrong = answers.filter((r) => r.body.error === 'invalid_code').length;
   assert.ok(wrong <= 9, `${wrong} wrong codes answered 401`);
   assert.equal(wrong + count(answers, 429), 40, JSON.stringify(answers.map((a) => a.status)));

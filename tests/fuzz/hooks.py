@@ -232,8 +232,8 @@ def no_internal_leak(ctx, response, case):  # type: ignore[no-untyped-def]
 #     item; no other key holds "AUDIT#": usernames and client ids have no "#");
 #   - lock-out states (shared/src/store/locks.rs): THROTTLE#<hmac(username)> / ADDRESS#<hmac>
 #     (passwords per address, and /password/forgot per address), and ACCOUNT#<u> / PASSWORD_LOCK
-#     and CODE_LOCK (passwords across addresses, codes): "each attempt's outcome lands as a
-#     write conditioned on the state it was checked against";
+#     and CODE_LOCK (passwords across addresses, codes): "every password and code attempt is
+#     reserved before it is evaluated";
 #   - a session's last_seen (shared/src/store/sessions.rs, touch_session): "30 minutes idle", and
 #     using a session is activity whatever the answer to that use.
 # Not listed, because the fuzzer never holds the live tokens they need: a challenge's failure count

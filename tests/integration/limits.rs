@@ -1,6 +1,6 @@
-//! Limits under concurrency, as many Lambda instances would run them: each attempt's outcome lands
-//! as a conditional write on the state it was checked against, so no race gets more answers than
-//! the contract allows. Answers are counted from the audit trail (one entry per counted failure).
+//! Limits under concurrency, as many Lambda instances would run them: attempts are reserved with
+//! conditional writes before they are evaluated, so no race gets more evaluations than the
+//! contract allows. Evaluations are counted from the audit trail (one entry per evaluation).
 
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ fn wrong_code(right: &str) -> &'static str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn forty_concurrent_wrong_codes_on_eight_challenges_are_answered_wrong_at_most_ten_times() {
+async fn forty_concurrent_wrong_codes_on_eight_challenges_evaluate_at_most_ten() {
     let (s, secret, _) = enrolled().await;
     let mut challenges = vec![];
     for _ in 0..8 {
@@ -81,7 +81,7 @@ async fn forty_concurrent_wrong_codes_on_eight_challenges_are_answered_wrong_at_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_wrong_passwords_from_one_address_are_answered_wrong_at_most_five_times() {
+async fn fifty_concurrent_wrong_passwords_from_one_address_evaluate_at_most_five() {
     let s = Arc::new(Stack::new().await);
     s.add("bob", Staff, Some(&address("bob")), None).await;
     let tasks: Vec<_> = (0..50)

@@ -2,9 +2,8 @@
 //! not an item: it is sealed (AES-256-GCM under the data key) and names its account, a random id,
 //! its expiry (5 minutes) and the account's session epoch, so a new password, an admin reset or a
 //! disabled account ends it. What changes during its life is kept with the account it names: its
-//! wrong codes (5 at most) beside the account's code count, and its use beside the TOTP step it
-//! used (`store::challenges`), so accepting a code stays one write of the account's MFA item
-//! plus the session.
+//! code attempts (5 at most), reserved in the same write as the account's code count, and its use,
+//! written with the TOTP step it used (`store::challenges`): a challenge costs no item of its own.
 
 use serde::{Deserialize, Serialize};
 

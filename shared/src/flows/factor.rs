@@ -2,24 +2,22 @@
 //! reset):
 //!
 //! ```text
-//!   code entry locked (as read with the account)  ------------------->  429
-//!   the sign-in challenge used or out of codes  ---------------------->  Gone
+//!   reserve an attempt on the account's code count (and on the sign-in challenge, if any)
+//!        |--locked-->  429 (nothing checked)      |--challenge out of codes-->  Gone
+//!   check the factor  --wrong-->  Refused (the attempt stays counted)
 //!        |
-//!   check the factor  --wrong-->  count it (compare-and-swap of the code count)
-//!        |                          |--locked meanwhile-->  429
-//!        |                          '--------------------->  Refused
-//!   one transaction, conditioned on the state read: use the factor up (and the challenge),
-//!   end the code count if anything was counted, complete
-//!        |--the state changed meanwhile-->  read the account again, decide again
-//!        |--session or link gone-------->  Gone
-//!        '------------------------------>  Accepted
+//!   one transaction: use the factor up (conditioned on the step as read) + clear the count +
+//!   complete
+//!        |--the enrolment changed meanwhile-->  read it again and check again (still reserved)
+//!        |--session or link gone------------>  Gone
+//!        '---------------------------------->  Accepted
 //! ```
 //!
-//! Every outcome lands as a conditional write on the state it was decided against, so however
-//! many instances race, no more codes are answered than the locks allow, a factor is good once,
-//! and a success changes all or nothing. A first code with nothing counted writes only the
-//! transaction. A recovery code or a passkey assertion is another `Factor` (and another
-//! `store::factors::Use`), not another copy of this sequence.
+//! However many instances race, no more factors are checked than the counts allow (an attempt is
+//! counted before it is checked, so a burst of guesses gets no more tries than a sequence), a
+//! factor is good once, and a success changes all or nothing. A recovery code or a passkey
+//! assertion is another `Factor` (and another `store::factors::Use`), not another copy of this
+//! sequence.
 
 use crate::account::{AccountRecord, Enrolment};
 use crate::app::App;
@@ -42,15 +40,15 @@ pub enum Verdict {
     /// Accepted and used up; what it completes happened in the same write. The enrolment as it
     /// was before (a pending one was activated by this code).
     Accepted { enrolment: Enrolment },
-    /// Wrong, or used already (`replay`); counted in `lock`, and against the challenge
-    /// (`challenge_failures`, 0 without one).
+    /// Wrong, or used already (`replay`); the attempt stays counted in `lock`, and against the
+    /// challenge (`challenge_failures`, 0 without one).
     Refused {
         lock: SoftLock,
         replay: bool,
         challenge_failures: u64,
     },
     /// What it was to complete is gone: the challenge used or out of codes, the session ended, the
-    /// link used (nothing counted; `lock` as read).
+    /// link used (`lock`: the count as it stands).
     Gone { lock: SoftLock },
 }
 
@@ -71,8 +69,8 @@ pub fn refusal(lock: &SoftLock, now: u64, attempts_left: Option<u64>) -> Error {
     }
 }
 
-/// Rounds of read-decide-write before giving up: each lost round means another request landed,
-/// so this only runs out under a flood on one account, which is then answered 429.
+/// Rounds of check-and-write before giving up: each lost round means another code landed on the
+/// same enrolment, so this only runs out under a flood on one account, answered 429.
 const MAX_ROUNDS: usize = 16;
 
 /// Accepts `factor` for `record`'s account and completes `completes` with it (see the module).
@@ -87,34 +85,51 @@ pub async fn accept(
 ) -> Result<Verdict> {
     let username = record.account.username.as_str();
     let Factor::Totp(code) = factor;
+    if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
+        return Ok(Verdict::Gone {
+            lock: record.code_lock,
+        });
+    }
+    let reserved = app
+        .store
+        .reserve_code_attempt(
+            username,
+            record.code_lock,
+            &record.challenge_failures,
+            challenge,
+            now,
+        )
+        .await?;
+    let (lock, challenge_failures) = match reserved {
+        CodeCount::Reserved {
+            lock,
+            challenge_failures,
+        } => (lock, challenge_failures),
+        CodeCount::Locked(wait) => return locked(app, username, wait).await,
+        CodeCount::ChallengeSpent => {
+            return Ok(Verdict::Gone {
+                lock: record.code_lock,
+            });
+        }
+    };
     let mut record = record.clone();
     // Set once a code that matched lost its write: if it no longer matches, it was replayed.
     let mut raced = false;
     for _ in 0..MAX_ROUNDS {
-        let lock = record.code_lock;
-        if let Some(wait) = lock.wait(now) {
-            return locked(app, username, wait).await;
-        }
-        if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
+        if challenge.is_some_and(|(id, _)| {
+            record
+                .enrolment
+                .as_ref()
+                .is_some_and(|e| e.used_challenges.contains_key(id))
+        }) {
             return Ok(Verdict::Gone { lock });
         }
         let Some((enrolment, step)) = matching(app, &record, code, now)? else {
-            let counted = app
-                .store
-                .count_code_failure(username, lock, &record.challenge_failures, challenge, now)
-                .await?;
-            return match counted {
-                CodeCount::Counted {
-                    lock,
-                    challenge_failures,
-                } => Ok(Verdict::Refused {
-                    lock,
-                    replay: raced,
-                    challenge_failures,
-                }),
-                CodeCount::Locked(wait) => locked(app, username, wait).await,
-                CodeCount::ChallengeSpent => Ok(Verdict::Gone { lock }),
-            };
+            return Ok(Verdict::Refused {
+                lock,
+                replay: raced,
+                challenge_failures,
+            });
         };
         let used = Use::TotpStep {
             username,
@@ -122,11 +137,7 @@ pub async fn accept(
             step,
             challenge,
         };
-        match app
-            .store
-            .accept_factor(&used, &lock, completes, now)
-            .await?
-        {
+        match app.store.accept_factor(&used, completes, now).await? {
             Written::Done => {
                 return Ok(Verdict::Accepted {
                     enrolment: enrolment.clone(),
@@ -135,11 +146,14 @@ pub async fn accept(
             Written::CompletionGone => return Ok(Verdict::Gone { lock }),
             Written::Conflict => {
                 raced = true;
-                record = app
-                    .store
-                    .load_account(username)
-                    .await?
-                    .ok_or(Error::InvalidChallenge)?;
+                let epoch = record.account.session_epoch;
+                // An account that moved on (disabled, or a new epoch) meanwhile ends the attempt.
+                match app.store.load_account(username).await? {
+                    Some(r) if !r.account.disabled && r.account.session_epoch == epoch => {
+                        record = r;
+                    }
+                    _ => return Ok(Verdict::Gone { lock }),
+                }
             }
         }
     }

@@ -48,11 +48,9 @@ pub struct TokenGrant {
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
 /// Unknown users and wrong passwords take the same path and time and end in the same error.
 ///
-/// Two lock-out states count failures: the (username, address) pair, so guesses from one address
-/// never lock the owner out elsewhere, and the account across all addresses (100 in a row). Each
-/// outcome is counted with a compare-and-swap on the state it was evaluated against
-/// (`store::locks`), so however many requests race, no more are answered than the locks allow;
-/// a right password with nothing counted writes nothing.
+/// Each attempt is reserved before argon2 runs, with conditional writes on two lock-out states:
+/// the (username, address) pair, so guesses from one address never lock the owner out elsewhere,
+/// and the account across all addresses (100 in a row). Neither can be outrun by concurrency.
 async fn check_password(
     app: &App,
     username: &str,
@@ -77,11 +75,8 @@ async fn check_password(
         username_hash: &username_hash,
         address_hash: &address_hash,
     };
-    let (settings, record, address_state) = tokio::try_join!(
-        app.store.get_settings(),
-        app.store.load_account(&username),
-        app.store.lock_state(&by_address),
-    )?;
+    let (settings, record) =
+        tokio::try_join!(app.store.get_settings(), app.store.load_account(&username),)?;
     // What the user typed is only recorded when it names an account: a password typed into the
     // username box must not end up in the logs or the audit view.
     let who = if record.is_some() {
@@ -89,22 +84,37 @@ async fn check_password(
     } else {
         UNKNOWN_USER
     };
-    // A name that is no account has its own 100-failure count, so the lock's 429 says nothing
-    // about whether the account exists.
-    let by_account = match &record {
-        Some(_) => LockSite::PasswordAccount {
-            username: &username,
-        },
-        None => LockSite::PasswordUnknown {
-            username_hash: &username_hash,
-        },
+    let by_account = LockSite::PasswordAccount {
+        username: &username,
     };
-    let account_state = match &record {
-        Some(r) => r.password_lock,
-        None => app.store.lock_state(&by_account).await?,
+    let reserved = match &record {
+        Some(r) => {
+            let (a, b) = tokio::try_join!(
+                app.store.reserve_attempt(&by_address, None, now),
+                app.store
+                    .reserve_attempt(&by_account, Some(r.password_lock), now),
+            )?;
+            a.and(b)
+        }
+        // The same two reservations for a name that is no account: 100 failures lock it too, so
+        // the lock's 429 says nothing about whether the account exists.
+        None => {
+            let unknown = LockSite::PasswordUnknown {
+                username_hash: &username_hash,
+            };
+            let (a, b) = tokio::try_join!(
+                app.store.reserve_attempt(&by_address, None, now),
+                app.store.reserve_attempt(&unknown, None, now),
+            )?;
+            a.and(b)
+        }
     };
-    if let Some(wait) = address_state.wait(now).max(account_state.wait(now)) {
-        return throttled(app, who, wait).await;
+    if let Err(wait) = reserved {
+        app.audit(who, Action::SignIn, who, Outcome::Throttled)
+            .await;
+        return Err(Error::Throttled {
+            retry_after_secs: wait,
+        });
     }
     // A disabled account is refused like a wrong password: the same work, the same answer.
     let record = record.filter(|r| !r.account.disabled);
@@ -114,39 +124,21 @@ async fn check_password(
     let check = check_hash(password, phc.as_deref())?;
     match (record, check) {
         (Some(record), Check::Right { rehash }) => {
-            let (a, b) = tokio::try_join!(
-                app.store.count_success(&by_address, address_state, now),
-                app.store.count_success(&by_account, account_state, now),
+            tokio::try_join!(
+                app.store.clear_lock(&by_address),
+                app.store.clear_lock(&by_account),
             )?;
-            if let Err(wait) = a.and(b) {
-                return throttled(app, who, wait).await;
-            }
             if rehash {
                 upgrade_hash(app, &username, password).await;
             }
             Ok((record, settings))
         }
         _ => {
-            let (a, b) = tokio::try_join!(
-                app.store.count_failure(&by_address, address_state, now),
-                app.store.count_failure(&by_account, account_state, now),
-            )?;
-            if let Err(wait) = a.and(b) {
-                return throttled(app, who, wait).await;
-            }
             app.audit(who, Action::SignIn, who, Outcome::InvalidCredentials)
                 .await;
             Err(Error::InvalidCredentials)
         }
     }
-}
-
-async fn throttled<T>(app: &App, who: &str, wait: u64) -> Result<T> {
-    app.audit(who, Action::SignIn, who, Outcome::Throttled)
-        .await;
-    Err(Error::Throttled {
-        retry_after_secs: wait,
-    })
 }
 
 /// argon2id runs on the request's own thread. A Lambda instance serves one request at a time, so

@@ -1,5 +1,5 @@
 //! Where a sign-in challenge's state lives (the challenge itself is sealed, `flows::challenge`):
-//! its wrong codes in the account's code-count item (`challenges`: id -> {f, x}), written with
+//! its code attempts in the account's code-count item (`challenges`: id -> {f, x}), reserved with
 //! the count by the same compare-and-swap, and its use in the MFA item (`used_challenges`: id ->
 //! expiry), written with the step the accepted code used. Every write drops the entries of
 //! challenges that expired, so neither item grows past the few challenges alive at once.

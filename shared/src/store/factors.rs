@@ -1,8 +1,9 @@
 //! The writes that accept a second factor: the factor used up (with the sign-in challenge it
-//! completes, if any), the account's code count ended, and what the factor was given for, in one
-//! transaction (all or nothing). Each is conditioned on the state the factor was checked against
-//! (compare-and-swap), so a lost race is reported, never half-applied. One builder per write;
-//! `flows::factor` is the only caller.
+//! completes, if any), the account's code count cleared (the attempt was reserved on it before the
+//! factor was checked), and what the factor was given for, in one transaction (all or nothing).
+//! The factor's write is conditioned on the state it was checked against (compare-and-swap), so a
+//! lost race is reported, never half-applied. One builder per write; `flows::factor` is the only
+//! caller.
 
 use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 
@@ -14,7 +15,6 @@ use super::sessions::{NewSession, session_item};
 use super::{Store, cancelled_conditions, n, s, unavailable};
 use crate::account::{Enrolment, EnrolmentStatus};
 use crate::error::Result;
-use crate::softlock::SoftLock;
 
 /// How a factor is used up. A recovery code or a passkey becomes another variant here.
 pub enum Use<'a> {
@@ -61,8 +61,8 @@ pub enum Completes<'a> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Written {
     Done,
-    /// The enrolment or the code count changed since they were read (another code landed, a
-    /// wrong one was counted, the enrolment was replaced): read again and decide again.
+    /// The enrolment changed since it was read (another code landed, or it was replaced): read
+    /// it again and check the code again (its attempt is already reserved).
     Conflict,
     /// What it was to complete is gone: the session ended, the link used, expired or outlived
     /// by a change of the account.
@@ -118,15 +118,12 @@ fn use_update(table: &str, used: &Use<'_>, now: u64) -> Result<TransactWriteItem
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// Failures counted before this success end with it: the count is deleted on the condition that
-/// it is still what was read (a failure counted meanwhile makes this a conflict to decide again).
-fn clear_code_count(table: &str, username: &str, seen: &SoftLock) -> Result<TransactWriteItem> {
+/// The reservation made before the factor was checked counted this attempt; a success clears it
+/// (and the per-challenge counts kept with it).
+fn clear_code_count(table: &str, username: &str) -> Result<TransactWriteItem> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(keys::account(username, CODE_LOCK)))
-        .condition_expression("failures = :f AND locked_until = :l")
-        .expression_attribute_values(":f", n(seen.failures))
-        .expression_attribute_values(":l", n(seen.locked_until))
         .build()
         .map_err(build_err)?;
     Ok(TransactWriteItem::builder().delete(delete).build())
@@ -174,19 +171,18 @@ impl Store {
         })
     }
 
-    /// Uses the factor up, ends the account's code count (`seen`, as read; nothing to end when
-    /// nothing was counted) and completes `completes`, in one transaction.
+    /// Uses the factor up, clears the account's code count and completes `completes`, in one
+    /// transaction.
     pub async fn accept_factor(
         &self,
         used: &Use<'_>,
-        seen: &SoftLock,
         completes: &Completes<'_>,
         now: u64,
     ) -> Result<Written> {
-        let mut items = vec![use_update(&self.table, used, now)?];
-        if *seen != SoftLock::default() {
-            items.push(clear_code_count(&self.table, used.username(), seen)?);
-        }
+        let mut items = vec![
+            use_update(&self.table, used, now)?,
+            clear_code_count(&self.table, used.username())?,
+        ];
         let fixed = items.len();
         items.extend(self.completion_items(completes, now)?);
         match self

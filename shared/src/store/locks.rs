@@ -1,9 +1,7 @@
-//! Lock-out states (`softlock::SoftLock`) as items. An attempt's outcome is counted by writing the
-//! state `SoftLock::reserve` computes from the state the attempt was evaluated against, on the
-//! condition that the stored state is still that one (compare-and-swap). Of many Lambda instances
-//! racing, each outcome is counted exactly once and in some order, and an attempt whose outcome
-//! lands after a lock is answered as locked, so no more attempts are answered than the policy
-//! allows. A success against a state with nothing counted writes nothing: its read was its moment.
+//! Lock-out states (`softlock::SoftLock`) as items. An attempt is reserved by writing the state
+//! `SoftLock::reserve` computes, on the condition that the stored state is still the one it was
+//! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
+//! exactly once, and no more attempts are evaluated than the policy allows.
 
 use std::collections::BTreeMap;
 
@@ -77,17 +75,18 @@ impl LockSite<'_> {
     }
 }
 
-/// How a wrong code was counted.
+/// How a code attempt's reservation went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeCount {
-    /// Counted: the account's code count after it, and the challenge's wrong codes.
-    Counted {
+    /// Reserved (counted as a failure in advance, until a success clears it): the account's code
+    /// count after it, and the challenge's attempts.
+    Reserved {
         lock: SoftLock,
         challenge_failures: u64,
     },
-    /// Code entry was locked by the time the count landed: seconds to wait.
+    /// Code entry is locked: seconds to wait.
     Locked(u64),
-    /// The challenge had no wrong codes to spare by then.
+    /// The challenge has no codes to spare.
     ChallengeSpent,
 }
 
@@ -111,16 +110,18 @@ impl Store {
         Ok(item.as_ref().map(parse_lock).unwrap_or_default())
     }
 
-    /// Counts a failed attempt at `site` that was evaluated against `seen`: Ok(the state written),
-    /// or Err(seconds to wait) when the site is locked by the time the count lands (the attempt is
-    /// then ordered after the lock, answered as locked, and not counted).
-    pub async fn count_failure(
+    /// Reserves one attempt at `site`: Ok(the new state) to go ahead and evaluate it, or
+    /// Err(seconds to wait). `known` is the stored state if the caller has just read it.
+    pub async fn reserve_attempt(
         &self,
         site: &LockSite<'_>,
-        seen: SoftLock,
+        known: Option<SoftLock>,
         now: u64,
     ) -> Result<Result<SoftLock, u64>> {
-        let mut current = seen;
+        let mut current = match known {
+            Some(state) => state,
+            None => self.lock_state(site).await?,
+        };
         for _ in 0..MAX_ROUNDS {
             let next = match current.reserve(site.policy(), now) {
                 Ok(next) => next,
@@ -136,57 +137,12 @@ impl Store {
         })
     }
 
-    /// Ends the count at `site` after a success evaluated against `seen`: nothing to write when
-    /// nothing was counted, else a delete on the condition that the state is still the one read.
-    /// Err(seconds to wait) when failures counted meanwhile locked the site: the success is then
-    /// ordered after the lock, and refused like any attempt during it.
-    pub async fn count_success(
-        &self,
-        site: &LockSite<'_>,
-        seen: SoftLock,
-        now: u64,
-    ) -> Result<Result<(), u64>> {
-        let mut current = seen;
-        for _ in 0..MAX_ROUNDS {
-            if current == SoftLock::default() {
-                return Ok(Ok(()));
-            }
-            if let Some(wait) = current.wait(now) {
-                return Ok(Err(wait));
-            }
-            if self.delete_lock_if(site, &current).await? {
-                return Ok(Ok(()));
-            }
-            current = self.lock_state(site).await?;
-        }
-        Err(Error::Throttled {
-            retry_after_secs: 1,
-        })
-    }
-
-    /// Deletes the state if it is still `current`; false when another writer changed it.
-    async fn delete_lock_if(&self, site: &LockSite<'_>, current: &SoftLock) -> Result<bool> {
-        let out = self
-            .db
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(site.key()))
-            .condition_expression("failures = :f AND locked_until = :l")
-            .expression_attribute_values(":f", n(current.failures))
-            .expression_attribute_values(":l", n(current.locked_until))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(unavailable("end lock count")(e)),
-        }
-    }
-
-    /// Counts a wrong code for `username`'s account evaluated against `seen` (the code count and
-    /// the per-challenge failures read with the account), and against `challenge` (its id and
-    /// expiry) when it was given for a sign-in: both in one compare-and-swap of the code-count item.
-    pub async fn count_code_failure(
+    /// Reserves a code attempt on `username`'s account before the code is checked, starting from
+    /// `seen` (the code count and the per-challenge failures read with the account), and on
+    /// `challenge` (its id and expiry) when it is given for a sign-in: both in one compare-and-swap
+    /// of the code-count item, so however many requests race, no more codes are checked than the
+    /// account's count and the challenge's allow.
+    pub async fn reserve_code_attempt(
         &self,
         username: &str,
         seen: SoftLock,
@@ -222,7 +178,7 @@ impl Store {
                 .swap_lock_with(&site, &current, &next, now, extra)
                 .await?
             {
-                return Ok(CodeCount::Counted {
+                return Ok(CodeCount::Reserved {
                     lock: next,
                     challenge_failures: before + 1,
                 });
@@ -310,7 +266,7 @@ impl Store {
         }
     }
 
-    /// An administrator's unlock ends the count and any lock, whatever it stands at.
+    /// A success (or an administrator's unlock) ends the count and any lock.
     pub async fn clear_lock(&self, site: &LockSite<'_>) -> Result<()> {
         self.db
             .delete_item()
