@@ -90,7 +90,8 @@ pub struct Preload {
     /// The settings item: every function's first request reads it, or writes an audit entry
     /// whose retention it gives.
     pub settings: bool,
-    /// The token signing keys (the OpenID Connect endpoints).
+    /// The token signing keys (the OpenID Connect endpoints), read with the settings in one Query
+    /// of the organisation's partition.
     pub signing_keys: bool,
 }
 
@@ -176,35 +177,30 @@ impl App {
     ) -> Result<App> {
         let store = Store::new(aws_sdk_dynamodb::Client::new(sdk), &config.table_name);
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
-        let (keys, settings, sealed) = tokio::join!(
-            Keys::load(&secrets, &config.keys_secret_id),
-            async {
-                match preload.settings {
-                    true => Some(store.get_settings().await),
-                    false => None,
-                }
-            },
-            async {
-                match preload.signing_keys {
-                    true => Some(store.signing_keys().await),
-                    false => None,
-                }
-            },
-        );
+        let (keys, org) = tokio::join!(Keys::load(&secrets, &config.keys_secret_id), async {
+            match (preload.settings, preload.signing_keys) {
+                (_, true) => Some(store.settings_and_signing_keys().await.map(|(s, k)| (s, Some(k)))),
+                (true, false) => Some(store.get_settings().await.map(|s| (s, None))),
+                (false, false) => None,
+            }
+        });
         let keys = keys?;
         let now = clock.now();
-        let audit_retention = settings.and_then(|read| {
-            read.inspect_err(|e| tracing::warn!(error = ?e, "init: settings not read"))
+        let (settings, sealed) = match org {
+            Some(Ok((settings, sealed))) => (Some(settings), sealed),
+            Some(Err(e)) => {
+                tracing::warn!(error = ?e, "init: settings not read");
+                (None, None)
+            }
+            None => (None, None),
+        };
+        let audit_retention =
+            settings.map(|s| (now, u64::from(s.audit_retention_days()) * 86_400));
+        let key_ring = sealed.and_then(|sealed| {
+            crate::flows::signing_keys::open(sealed, &keys)
+                .and_then(|opened| Ok((now, Arc::new(KeyRing::new(&opened)?))))
+                .inspect_err(|e| tracing::warn!(error = ?e, "init: signing keys not opened"))
                 .ok()
-                .map(|s| (now, u64::from(s.audit_retention_days()) * 86_400))
-        });
-        let key_ring = sealed.and_then(|read| {
-            read.and_then(|sealed| {
-                let opened = crate::flows::signing_keys::open(sealed, &keys)?;
-                Ok((now, Arc::new(KeyRing::new(&opened)?)))
-            })
-            .inspect_err(|e| tracing::warn!(error = ?e, "init: signing keys not read"))
-            .ok()
         });
         let outbound = Outbound::new(crate::outbound::is_local(config.public_base_url.as_deref()));
         Ok(App {

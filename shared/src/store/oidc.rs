@@ -36,6 +36,23 @@ impl GrantKind {
     }
 }
 
+fn parse_sealed_key(i: &Item) -> Result<SealedKey> {
+    let corrupt = || Error::Internal("signing key item".into());
+    Ok(SealedKey {
+        kid: get_s(i, "kid").ok_or_else(corrupt)?.to_owned(),
+        sealed: get_b(i, "sealed").ok_or_else(corrupt)?.to_vec(),
+        created_at: get_n(i, "created_at").ok_or_else(corrupt)?,
+        state: match get_s(i, "state") {
+            Some("next") => KeyState::Next,
+            Some("current") => KeyState::Current,
+            Some("retired") => KeyState::Retired {
+                retire_at: get_n(i, "retire_at").ok_or_else(corrupt)?,
+            },
+            _ => return Err(corrupt()),
+        },
+    })
+}
+
 fn grant_key(kind: GrantKind, hash: &str) -> Item {
     keys::grant(kind.tag(), hash)
 }
@@ -203,6 +220,19 @@ impl Store {
         }
     }
 
+    /// Takes back a code's redemption whose tokens were never handed out (the account could not
+    /// be read after it): the code is unused again until it expires.
+    pub async fn undo_code_redemption(&self, hash: &str) -> Result<()> {
+        self.db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(GrantKind::Refresh, hash)))
+            .send()
+            .await
+            .map_err(unavailable("undo code redemption"))?;
+        Ok(())
+    }
+
     /// Whether the code whose refresh token hashes to `hash` was used: Some with the family its
     /// first use issued (None if it issued none), or None when it never was.
     pub async fn code_used(&self, hash: &str) -> Result<Option<Option<String>>> {
@@ -325,25 +355,36 @@ impl Store {
             .send()
             .await
             .map_err(unavailable("query signing keys"))?;
-        let corrupt = || Error::Internal("signing key item".into());
-        out.items()
-            .iter()
-            .map(|i| {
-                Ok(SealedKey {
-                    kid: get_s(i, "kid").ok_or_else(corrupt)?.to_owned(),
-                    sealed: get_b(i, "sealed").ok_or_else(corrupt)?.to_vec(),
-                    created_at: get_n(i, "created_at").ok_or_else(corrupt)?,
-                    state: match get_s(i, "state") {
-                        Some("next") => KeyState::Next,
-                        Some("current") => KeyState::Current,
-                        Some("retired") => KeyState::Retired {
-                            retire_at: get_n(i, "retire_at").ok_or_else(corrupt)?,
-                        },
-                        _ => return Err(corrupt()),
-                    },
-                })
-            })
-            .collect()
+        out.items().iter().map(parse_sealed_key).collect()
+    }
+
+    /// The organisation's settings and its sealed signing keys in one Query of its partition:
+    /// what the OpenID Connect function reads at init (one request instead of two).
+    pub async fn settings_and_signing_keys(
+        &self,
+    ) -> Result<(super::settings::Settings, Vec<SealedKey>)> {
+        let out = self
+            .db
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(ORG))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("query organisation"))?;
+        let mut settings = super::settings::Settings::default();
+        let mut sealed = vec![];
+        for item in out.items() {
+            match get_s(item, "sk") {
+                Some(keys::SETTINGS) => settings = super::settings::Settings::from_item(item),
+                Some(sk) if sk.starts_with(keys::SIGNING_KEY_PREFIX) => {
+                    sealed.push(parse_sealed_key(item)?);
+                }
+                _ => {}
+            }
+        }
+        Ok((settings, sealed))
     }
 
     /// Applies a rotation in one transaction: new keys added, states changed (each on the condition

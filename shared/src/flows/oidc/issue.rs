@@ -142,11 +142,18 @@ pub(in crate::flows::oidc) async fn issue(
             // after the issuance, like a demotion a moment after a sign-in: the tokens were issued
             // to the account as it was, the access token lives out its 15 minutes, and the family
             // dies at its next refresh, which checks the session's epoch again.
-            let unchanged = app
-                .store
-                .account_now(&session.username)
-                .await?
-                .is_some_and(|a| a.epoch == session.epoch && !a.disabled);
+            let now_account = match app.store.account_now(&session.username).await {
+                Ok(a) => a,
+                Err(e) => {
+                    // Nothing was handed out: take the write back, so that the client's retry
+                    // redeems the code instead of looking like a stolen copy of it.
+                    if let Err(undo) = app.store.undo_code_redemption(hash).await {
+                        tracing::warn!(error = ?undo, "code redemption not taken back");
+                    }
+                    return Err(e);
+                }
+            };
+            let unchanged = now_account.is_some_and(|a| a.epoch == session.epoch && !a.disabled);
             if !unchanged {
                 revoke_issued(app, family.map(str::to_owned)).await?;
                 return Ok(Redeemed::AccountChanged);
