@@ -65,7 +65,9 @@ impl Hook {
 
 /// `sdk` with its requests passing `hook` first.
 pub fn through(sdk: &SdkConfig, hook: &Hook) -> SdkConfig {
-    let inner = sdk.http_client().unwrap_or_else(|| shared::app::http_client().unwrap());
+    let inner = sdk
+        .http_client()
+        .unwrap_or_else(|| shared::app::http_client().unwrap());
     sdk.to_builder()
         .http_client(Hooked {
             inner,
