@@ -179,7 +179,12 @@ impl App {
         let secrets = aws_sdk_secretsmanager::Client::new(sdk);
         let (keys, org) = tokio::join!(Keys::load(&secrets, &config.keys_secret_id), async {
             match (preload.settings, preload.signing_keys) {
-                (_, true) => Some(store.settings_and_signing_keys().await.map(|(s, k)| (s, Some(k)))),
+                (_, true) => Some(
+                    store
+                        .settings_and_signing_keys()
+                        .await
+                        .map(|(s, k)| (s, Some(k))),
+                ),
                 (true, false) => Some(store.get_settings().await.map(|s| (s, None))),
                 (false, false) => None,
             }
@@ -194,8 +199,7 @@ impl App {
             }
             None => (None, None),
         };
-        let audit_retention =
-            settings.map(|s| (now, u64::from(s.audit_retention_days()) * 86_400));
+        let audit_retention = settings.map(|s| (now, u64::from(s.audit_retention_days()) * 86_400));
         let key_ring = sealed.and_then(|sealed| {
             crate::flows::signing_keys::open(sealed, &keys)
                 .and_then(|opened| Ok((now, Arc::new(KeyRing::new(&opened)?))))
