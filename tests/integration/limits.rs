@@ -166,6 +166,42 @@ async fn guesses_from_one_address_never_lock_the_owner_out_from_another() {
     assert_eq!(r.status, 200, "the owner signs in from elsewhere: {r:?}");
 }
 
+/// An address that is locked out spends nothing of the account's 100: its requests are refused
+/// before the account's count is touched, so it cannot lock the owner out everywhere by sending a
+/// hundred requests in a few seconds.
+#[tokio::test]
+async fn a_locked_out_address_spends_nothing_of_the_accounts_hundred() {
+    let s = Stack::new().await;
+    s.add("admin", Sysadmin, Some(&address("admin")), None)
+        .await;
+    let attacker = "203.0.113.9";
+    let mut statuses = vec![];
+    for _ in 0..105 {
+        let r = s
+            .post_from(
+                attacker,
+                "/sign-in",
+                json!({ "username": "admin", "password": "guess" }),
+            )
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses.iter().filter(|st| **st == 401).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|st| **st == 429).count(), 100);
+    let r = s
+        .post_from(
+            "198.51.100.21",
+            "/sign-in",
+            json!({ "username": "admin", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "the owner signs in from elsewhere: {r:?}");
+}
+
 #[tokio::test]
 async fn a_hundred_wrong_passwords_lock_the_account_until_an_admin_unlocks() {
     let (s, _, admin_secret) = enrolled().await;

@@ -87,27 +87,21 @@ async fn check_password(
     let by_account = LockSite::PasswordAccount {
         username: &username,
     };
-    let reserved = match &record {
-        Some(r) => {
-            let (a, b) = tokio::try_join!(
-                app.store.reserve_attempt(&by_address, None, now),
-                app.store
-                    .reserve_attempt(&by_account, Some(r.password_lock), now),
-            )?;
-            a.and(b)
-        }
-        // The same two reservations for a name that is no account: 100 failures lock it too, so
-        // the lock's 429 says nothing about whether the account exists.
-        None => {
-            let unknown = LockSite::PasswordUnknown {
-                username_hash: &username_hash,
-            };
-            let (a, b) = tokio::try_join!(
-                app.store.reserve_attempt(&by_address, None, now),
-                app.store.reserve_attempt(&unknown, None, now),
-            )?;
-            a.and(b)
-        }
+    // The name's count across all addresses is reserved only once the address's is granted: an
+    // address locked out can send as many requests as it likes without spending the account's 100
+    // (which would lock its owner out everywhere). Both states are read before they are written,
+    // known name or not, so the two paths take the same requests and the same time.
+    let by_name = match &record {
+        Some(_) => by_account,
+        // A name that is no account has its own count: 100 failures lock it too, so the lock's
+        // 429 says nothing about whether the account exists.
+        None => LockSite::PasswordUnknown {
+            username_hash: &username_hash,
+        },
+    };
+    let reserved = match app.store.reserve_attempt(&by_address, None, now).await? {
+        Ok(_) => app.store.reserve_attempt(&by_name, None, now).await?,
+        Err(wait) => Err(wait),
     };
     if let Err(wait) = reserved {
         app.audit(who, Action::SignIn, who, Outcome::Throttled)
@@ -126,7 +120,7 @@ async fn check_password(
         (Some(record), Check::Right { rehash }) => {
             tokio::try_join!(
                 app.store.clear_lock(&by_address),
-                app.store.clear_lock(&by_account),
+                app.store.clear_lock(&by_name),
             )?;
             if rehash {
                 upgrade_hash(app, &username, password).await;

@@ -13,6 +13,7 @@ use crate::flows::notices;
 use crate::flows::sessions::ActiveSession;
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::policy::MfaState;
+use crate::softlock::CODES_PER_ACCOUNT;
 use crate::store::sessions::NewSession;
 use crate::token::{Purpose, new_token};
 use crate::totp::Code;
@@ -76,7 +77,14 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
             };
             app.audit(username, Action::MfaVerify, username, outcome)
                 .await;
-            let attempts_left = CHALLENGE_MAX_FAILURES.saturating_sub(challenge_failures);
+            // The fewer of the challenge's and the account's: either ends the sign-in.
+            let attempts_left = CHALLENGE_MAX_FAILURES
+                .saturating_sub(challenge_failures)
+                .min(
+                    CODES_PER_ACCOUNT
+                        .free_failures
+                        .saturating_sub(lock.failures),
+                );
             return Err(factor::refusal(&lock, now, Some(attempts_left)));
         }
     };

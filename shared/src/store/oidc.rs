@@ -213,24 +213,55 @@ impl Store {
         match out {
             Ok(_) => Ok(Redeemed::Fresh(())),
             Err(e) if is_condition_failure(&e) => Ok(Redeemed::Reused {
-                // Gone already (its TTL passed after the condition failed): used all the same.
-                family: self.code_used(hash).await?.flatten(),
+                // Marked first: a first use that is taken back (`undo_code_redemption`) after a
+                // second one was seen leaves the code dead, not redeemable again. (If the item is
+                // gone already, its TTL passed after the condition failed: used all the same.)
+                family: {
+                    self.mark_code_reused(hash, now).await?;
+                    self.code_used(hash).await?.flatten()
+                },
             }),
             Err(e) => Err(unavailable("redeem code")(e)),
         }
     }
 
-    /// Takes back a code's redemption whose tokens were never handed out (the account could not
-    /// be read after it): the code is unused again until it expires.
-    pub async fn undo_code_redemption(&self, hash: &str) -> Result<()> {
+    /// Records that a code was shown again (on its refresh-token item, made if it is gone).
+    async fn mark_code_reused(&self, hash: &str, now: u64) -> Result<()> {
         self.db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(grant_key(GrantKind::Refresh, hash)))
+            .update_expression(
+                "SET reused_at = :now, used_at = if_not_exists(used_at, :now), #ttl = if_not_exists(#ttl, :ttl)",
+            )
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":ttl", n(now + 24 * 3600))
+            .send()
+            .await
+            .map_err(unavailable("mark code reused"))?;
+        Ok(())
+    }
+
+    /// Takes back a code's redemption that issued `family` and whose tokens were never handed out
+    /// (the account could not be read after it): the code is unused again until it expires. Not
+    /// when another use of the code was seen meanwhile: that one revoked the family, and the code
+    /// stays dead.
+    pub async fn undo_code_redemption(&self, hash: &str, family: &str) -> Result<()> {
+        let out = self
+            .db
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(grant_key(GrantKind::Refresh, hash)))
+            .condition_expression("issued_family = :f AND attribute_not_exists(reused_at)")
+            .expression_attribute_values(":f", s(family))
             .send()
-            .await
-            .map_err(unavailable("undo code redemption"))?;
-        Ok(())
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("undo code redemption")(e)),
+        }
     }
 
     /// Whether the code whose refresh token hashes to `hash` was used: Some with the family its

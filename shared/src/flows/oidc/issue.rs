@@ -146,8 +146,11 @@ pub(in crate::flows::oidc) async fn issue(
                 Ok(a) => a,
                 Err(e) => {
                     // Nothing was handed out: take the write back, so that the client's retry
-                    // redeems the code instead of looking like a stolen copy of it.
-                    if let Err(undo) = app.store.undo_code_redemption(hash).await {
+                    // redeems the code instead of looking like a stolen copy of it. (A code that
+                    // issues no refresh token stays used: a retry is refused, and revokes nothing.)
+                    if let Some(f) = family
+                        && let Err(undo) = app.store.undo_code_redemption(hash, f).await
+                    {
                         tracing::warn!(error = ?undo, "code redemption not taken back");
                     }
                     return Err(e);
