@@ -87,8 +87,6 @@ pub struct AccountRecord {
     pub code_lock: SoftLock,
     /// Code attempts per live sign-in challenge (5 each), kept with the code count.
     pub challenge_failures: BTreeMap<String, ChallengeFailures>,
-    /// Password entry for the account from every address (100 consecutive failures lock it).
-    pub password_lock: SoftLock,
 }
 
 impl AccountRecord {

@@ -117,7 +117,6 @@ impl Store {
         let mut enrolment = None;
         let mut code_lock = SoftLock::default();
         let mut challenge_failures = Default::default();
-        let mut password_lock = SoftLock::default();
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
@@ -126,7 +125,6 @@ impl Store {
                     code_lock = parse_lock(item);
                     challenge_failures = super::challenges::parse_failures(item);
                 }
-                Some(PASSWORD_LOCK) => password_lock = parse_lock(item),
                 _ => {}
             }
         }
@@ -135,7 +133,6 @@ impl Store {
             enrolment,
             code_lock,
             challenge_failures,
-            password_lock,
         }))
     }
 
