@@ -79,17 +79,49 @@ pub struct ChallengeFailures {
     pub expires_at: u64,
 }
 
+/// The account's code count as stored, with the enrolment's last accepted step when it was
+/// written. An accepted code ends the count without writing it: it moves the enrolment's step past
+/// `since_step`, and a count from before the step moved reads as none. So the code step's
+/// transaction need not touch the count (a third of its writes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CodeCount {
+    pub stored: SoftLock,
+    pub since_step: u64,
+}
+
+impl CodeCount {
+    /// The count in effect, given the enrolment's last accepted step.
+    pub fn in_effect(&self, last_step: Option<u64>) -> SoftLock {
+        if last_step.unwrap_or(0) > self.since_step {
+            SoftLock::default()
+        } else {
+            self.stored
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AccountRecord {
     pub account: Account,
     pub enrolment: Option<Enrolment>,
-    /// Code entry for the account (10 consecutive wrong codes lock it).
-    pub code_lock: SoftLock,
+    /// Code entry for the account (10 consecutive wrong codes lock it), as stored: see
+    /// `code_lock` for the count in effect.
+    pub code_count: CodeCount,
     /// Code attempts per live sign-in challenge (5 each), kept with the code count.
     pub challenge_failures: BTreeMap<String, ChallengeFailures>,
 }
 
 impl AccountRecord {
+    /// The enrolment's last accepted step, if a code was ever accepted.
+    pub fn last_step(&self) -> Option<u64> {
+        self.enrolment.as_ref().and_then(|e| e.last_step)
+    }
+
+    /// Code entry's count and lock in effect.
+    pub fn code_lock(&self) -> SoftLock {
+        self.code_count.in_effect(self.last_step())
+    }
+
     pub fn active_enrolment(&self) -> Option<&Enrolment> {
         self.enrolment
             .as_ref()

@@ -474,8 +474,10 @@ impl Stack {
                 let text = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
                 let (pk, sk) = (text("pk").unwrap(), text("sk").unwrap_or_default());
                 if !pk.starts_with("AUDIT#") {
-                    let mut fields: Vec<String> =
-                        item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                    let mut fields: Vec<String> = item
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", canonical(v)))
+                        .collect();
                     fields.sort();
                     out.insert((pk, sk), fields.join(","));
                 }
@@ -579,4 +581,25 @@ pub fn link_token(body: &str) -> Option<String> {
 /// A unique address per test, since moto's outbox is shared by all of them.
 pub fn address(name: &str) -> String {
     format!("{}@example.org", unique(name))
+}
+
+/// An attribute value as text, maps in key order at every depth (a map's own `Debug` follows its
+/// hash order, which differs from one read to the next).
+fn canonical(v: &aws_sdk_dynamodb::types::AttributeValue) -> String {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    match v {
+        V::M(m) => {
+            let mut fields: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}:{}", canonical(v)))
+                .collect();
+            fields.sort();
+            format!("{{{}}}", fields.join(","))
+        }
+        V::L(l) => format!(
+            "[{}]",
+            l.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => format!("{other:?}"),
+    }
 }

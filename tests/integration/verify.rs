@@ -198,6 +198,47 @@ async fn ten_wrong_codes_across_challenges_lock_code_entry() {
     assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
 }
 
+/// A right code ends the account's count of wrong ones, even the lock its own attempt set (the
+/// tenth in a row): the next wrong codes start from one, and neither the readiness figures nor the
+/// accounts page show the account as locked.
+#[tokio::test]
+async fn a_right_code_ends_the_count_even_the_lock_its_own_attempt_set() {
+    let (s, secret) = enrolled().await;
+    let wrong = if s.code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..9 {
+        let c = s.challenge("alice").await;
+        assert_eq!(s.verify(&c, wrong).await.status, 401);
+    }
+    let c = s.challenge("alice").await;
+    let r = s.verify(&c, &s.code(&secret)).await;
+    assert_eq!(r.status, 200, "the tenth attempt, right: {r:?}");
+    let staff = s.app.store.staff_accounts().await.unwrap().staff;
+    let alice = staff
+        .iter()
+        .find(|a| a.account.username == "alice")
+        .unwrap();
+    assert_eq!(alice.code_locked_until, None, "readiness: not locked");
+    let (rows, _) = s
+        .app
+        .store
+        .list_accounts(&[Staff], "alice", None, 10, s.app.now())
+        .await
+        .unwrap();
+    assert_eq!(rows[0].locked_until, None, "the accounts page: not locked");
+    s.app.clock.advance(30);
+    for _ in 0..9 {
+        let c = s.challenge("alice").await;
+        let r = s.verify(&c, wrong).await;
+        assert_eq!(r.status, 401, "counted from one again: {r:?}");
+    }
+    let c = s.challenge("alice").await;
+    assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
+}
+
 #[tokio::test]
 async fn bad_codes_and_bodies_are_400_and_change_nothing() {
     let (s, _) = enrolled().await;

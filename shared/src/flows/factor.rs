@@ -6,8 +6,8 @@
 //!        |--locked-->  429 (nothing checked)      |--challenge out of codes-->  Gone
 //!   check the factor  --wrong-->  Refused (the attempt stays counted)
 //!        |
-//!   one transaction: use the factor up (conditioned on the step as read) + clear the count +
-//!   complete
+//!   one transaction: use the factor up (conditioned on the step as read; the step moving on
+//!   ends the count) + complete
 //!        |--the enrolment changed meanwhile-->  read it again and check again (still reserved)
 //!        |--session or link gone------------>  Gone
 //!        '---------------------------------->  Accepted
@@ -87,18 +87,12 @@ pub async fn accept(
     let Factor::Totp(code) = factor;
     if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
         return Ok(Verdict::Gone {
-            lock: record.code_lock,
+            lock: record.code_lock(),
         });
     }
     let reserved = app
         .store
-        .reserve_code_attempt(
-            username,
-            record.code_lock,
-            &record.challenge_failures,
-            challenge,
-            now,
-        )
+        .reserve_code_attempt(username, record, challenge, now)
         .await?;
     let (lock, challenge_failures) = match reserved {
         CodeCount::Reserved {
@@ -108,7 +102,7 @@ pub async fn accept(
         CodeCount::Locked(wait) => return locked(app, username, wait).await,
         CodeCount::ChallengeSpent => {
             return Ok(Verdict::Gone {
-                lock: record.code_lock,
+                lock: record.code_lock(),
             });
         }
     };

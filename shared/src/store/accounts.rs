@@ -7,14 +7,14 @@ use super::keys::{
     self, CODE_LOCK, ENROLMENT_INDEX, LOCKED_INDEX, MFA, OTHER_INDEX, PASSWORD_LOCK, PROFILE,
     STAFF_INDEX, account_pk,
 };
-use super::locks::parse_lock;
+use super::locks::parse_code_count;
 use super::{Item, Store, get_b, get_n, get_s, key, n, s, unavailable};
 use crate::account::{
-    Account, AccountRecord, Enrolment, EnrolmentStatus, NewAccount, StaffDirectory, StaffSummary,
+    Account, AccountRecord, CodeCount, Enrolment, EnrolmentStatus, NewAccount, StaffDirectory,
+    StaffSummary,
 };
 use crate::error::{Error, Result};
 use crate::policy::AccountKind;
-use crate::softlock::SoftLock;
 
 /// Which index partition lists a profile: staff apart, for readiness.
 fn index_of(kind: AccountKind) -> &'static str {
@@ -115,14 +115,14 @@ impl Store {
             .map_err(unavailable("query account"))?;
         let mut account = None;
         let mut enrolment = None;
-        let mut code_lock = SoftLock::default();
+        let mut code_count = CodeCount::default();
         let mut challenge_failures = Default::default();
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
                 Some(MFA) => enrolment = Some(parse_enrolment(item)?),
                 Some(CODE_LOCK) => {
-                    code_lock = parse_lock(item);
+                    code_count = parse_code_count(item);
                     challenge_failures = super::challenges::parse_failures(item);
                 }
                 _ => {}
@@ -131,7 +131,7 @@ impl Store {
         Ok(account.map(|account| AccountRecord {
             account,
             enrolment,
-            code_lock,
+            code_count,
             challenge_failures,
         }))
     }
@@ -249,17 +249,25 @@ impl Store {
         let mut staff = vec![];
         for item in &profiles {
             let account = parse_profile(item)?;
-            let enrolment = match enrolments.get(&account.username) {
-                Some(e) => Some(parse_enrolment(e)?.status),
-                None => None,
+            let (enrolment, last_step) = match enrolments.get(&account.username) {
+                Some(e) => {
+                    let e = parse_enrolment(e)?;
+                    (Some(e.status), e.last_step)
+                }
+                None => (None, None),
             };
             let until = |locks: &std::collections::HashMap<String, Item>| {
                 locks
                     .get(&account.username)
                     .and_then(|l| get_n(l, "locked_until"))
             };
+            // A code accepted since the count was written ended it (`CodeCount`).
+            let code_locked_until = code_locks
+                .get(&account.username)
+                .map(|l| parse_code_count(l).in_effect(last_step).locked_until)
+                .filter(|until| *until > 0);
             staff.push(StaffSummary {
-                code_locked_until: until(&code_locks),
+                code_locked_until,
                 password_locked_until: until(&password_locks),
                 account,
                 enrolment,
@@ -564,9 +572,13 @@ impl Store {
                     Some("pending") => Some("pending"),
                     _ => None,
                 });
-                let locked_until = [PASSWORD_LOCK, CODE_LOCK]
-                    .iter()
-                    .filter_map(|sk| get(sk).and_then(|l| get_n(l, "locked_until")))
+                let last_step = get(MFA).and_then(|m| get_n(m, "last_step"));
+                let code =
+                    get(CODE_LOCK).map(|l| parse_code_count(l).in_effect(last_step).locked_until);
+                let password = get(PASSWORD_LOCK).and_then(|l| get_n(l, "locked_until"));
+                let locked_until = [code, password]
+                    .into_iter()
+                    .flatten()
                     .filter(|until| *until > now)
                     .max();
                 AccountRow {

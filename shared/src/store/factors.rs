@@ -1,14 +1,16 @@
 //! The writes that accept a second factor: the factor used up (with the sign-in challenge it
-//! completes, if any), the account's code count cleared (the attempt was reserved on it before the
-//! factor was checked), and what the factor was given for, in one transaction (all or nothing).
+//! completes, if any) and what the factor was given for, in one transaction (all or nothing). The
+//! account's code count (the attempt was reserved on it before the factor was checked) is not
+//! written: the step this writes moves past the one the count was written against, which ends it
+//! (`account::CodeCount`).
 //! The factor's write is conditioned on the state it was checked against (compare-and-swap), so a
 //! lost race is reported, never half-applied. One builder per write; `flows::factor` is the only
 //! caller.
 
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::challenges::used_value;
-use super::keys::{self, CODE_LOCK, MFA};
+use super::keys::{self, MFA};
 use super::password_links::{PasswordLink, set_password_update, take_link_delete};
 use super::schema::build_err;
 use super::sessions::{NewSession, session_item};
@@ -29,14 +31,6 @@ pub enum Use<'a> {
         step: u64,
         challenge: Option<(&'a str, u64)>,
     },
-}
-
-impl Use<'_> {
-    fn username(&self) -> &str {
-        match self {
-            Use::TotpStep { username, .. } => username,
-        }
-    }
 }
 
 /// What a correct factor completes, in the same transaction.
@@ -118,17 +112,6 @@ fn use_update(table: &str, used: &Use<'_>, now: u64) -> Result<TransactWriteItem
     Ok(TransactWriteItem::builder().update(update).build())
 }
 
-/// The reservation made before the factor was checked counted this attempt; a success clears it
-/// (and the per-challenge counts kept with it).
-fn clear_code_count(table: &str, username: &str) -> Result<TransactWriteItem> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(keys::account(username, CODE_LOCK)))
-        .build()
-        .map_err(build_err)?;
-    Ok(TransactWriteItem::builder().delete(delete).build())
-}
-
 impl Store {
     fn completion_items(
         &self,
@@ -171,7 +154,7 @@ impl Store {
         })
     }
 
-    /// Uses the factor up, clears the account's code count and completes `completes`, in one
+    /// Uses the factor up (which ends the account's code count) and completes `completes`, in one
     /// transaction.
     pub async fn accept_factor(
         &self,
@@ -179,10 +162,7 @@ impl Store {
         completes: &Completes<'_>,
         now: u64,
     ) -> Result<Written> {
-        let mut items = vec![
-            use_update(&self.table, used, now)?,
-            clear_code_count(&self.table, used.username())?,
-        ];
+        let mut items = vec![use_update(&self.table, used, now)?];
         let fixed = items.len();
         items.extend(self.completion_items(completes, now)?);
         match self

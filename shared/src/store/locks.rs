@@ -3,12 +3,10 @@
 //! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
 //! exactly once, and no more attempts are evaluated than the policy allows.
 
-use std::collections::BTreeMap;
-
 use super::challenges;
 use super::keys::{self, CODE_LOCK, LOCKED_INDEX, PASSWORD_LOCK};
 use super::{Item, Store, get_n, is_condition_failure, n, s, unavailable};
-use crate::account::ChallengeFailures;
+use crate::account::{AccountRecord, ChallengeFailures, CodeCount as StoredCodeCount};
 use crate::error::{Error, Result};
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::softlock::{
@@ -93,14 +91,26 @@ pub enum CodeCount {
 /// What a count writes beside the lock state.
 enum Extra {
     None,
-    /// The per-challenge failures of the code-count item (None: none left).
-    Challenges(Option<aws_sdk_dynamodb::types::AttributeValue>),
+    /// The code-count item's: the per-challenge failures (None: none left), and the enrolment's
+    /// last accepted step as it was before (`was`) and as read now (`now`).
+    CodeCount {
+        challenges: Option<aws_sdk_dynamodb::types::AttributeValue>,
+        was: u64,
+        now: u64,
+    },
 }
 
 pub(crate) fn parse_lock(item: &Item) -> SoftLock {
     SoftLock {
         failures: get_n(item, "failures").unwrap_or(0),
         locked_until: get_n(item, "locked_until").unwrap_or(0),
+    }
+}
+
+pub(crate) fn parse_code_count(item: &Item) -> StoredCodeCount {
+    StoredCodeCount {
+        stored: parse_lock(item),
+        since_step: get_n(item, "since_step").unwrap_or(0),
     }
 }
 
@@ -138,20 +148,23 @@ impl Store {
     }
 
     /// Reserves a code attempt on `username`'s account before the code is checked, starting from
-    /// `seen` (the code count and the per-challenge failures read with the account), and on
-    /// `challenge` (its id and expiry) when it is given for a sign-in: both in one compare-and-swap
-    /// of the code-count item, so however many requests race, no more codes are checked than the
-    /// account's count and the challenge's allow.
+    /// `seen` (the code count, the per-challenge failures and the enrolment's last accepted step,
+    /// read with the account), and on `challenge` (its id and expiry) when it is given for a
+    /// sign-in: both in one compare-and-swap of the code-count item, so however many requests race,
+    /// no more codes are checked than the account's count and the challenge's allow.
     pub async fn reserve_code_attempt(
         &self,
         username: &str,
-        seen: SoftLock,
-        failures: &BTreeMap<String, ChallengeFailures>,
+        seen: &AccountRecord,
         challenge: Option<(&str, u64)>,
         now: u64,
     ) -> Result<CodeCount> {
         let site = LockSite::CodeEntry { username };
-        let (mut current, mut map) = (seen, failures.clone());
+        let (mut count, mut map, mut last_step) = (
+            seen.code_count,
+            seen.challenge_failures.clone(),
+            seen.last_step(),
+        );
         for _ in 0..MAX_ROUNDS {
             let before = challenge
                 .and_then(|(id, _)| map.get(id))
@@ -159,7 +172,7 @@ impl Store {
             if before >= CHALLENGE_MAX_FAILURES {
                 return Ok(CodeCount::ChallengeSpent);
             }
-            let next = match current.reserve(site.policy(), now) {
+            let next = match count.in_effect(last_step).reserve(site.policy(), now) {
                 Ok(next) => next,
                 Err(wait) => return Ok(CodeCount::Locked(wait)),
             };
@@ -173,9 +186,13 @@ impl Store {
                     },
                 );
             }
-            let extra = Extra::Challenges(challenges::failures_value(&written, now));
+            let extra = Extra::CodeCount {
+                challenges: challenges::failures_value(&written, now),
+                was: count.since_step,
+                now: count.since_step.max(last_step.unwrap_or(0)),
+            };
             if self
-                .swap_lock_with(&site, &current, &next, now, extra)
+                .swap_lock_with(&site, &count.stored, &next, now, extra)
                 .await?
             {
                 return Ok(CodeCount::Reserved {
@@ -183,12 +200,15 @@ impl Store {
                     challenge_failures: before + 1,
                 });
             }
-            let item = self.get(site.key(), "get code count").await?;
-            current = item.as_ref().map(parse_lock).unwrap_or_default();
-            map = item
-                .as_ref()
-                .map(challenges::parse_failures)
-                .unwrap_or_default();
+            // Read the count and the enrolment's step together again: a code accepted meanwhile
+            // ended the count.
+            match self.load_account(username).await? {
+                Some(r) => {
+                    (count, map, last_step) =
+                        (r.code_count, r.challenge_failures.clone(), r.last_step());
+                }
+                None => return Err(Error::InvalidChallenge),
+            }
         }
         Err(Error::Throttled {
             retry_after_secs: 1,
@@ -236,13 +256,35 @@ impl Store {
         };
         let mut set = "SET failures = :nf, locked_until = :nl, #ttl = :ttl".to_owned();
         let mut remove = vec![];
-        match extra {
-            Extra::None => {}
-            Extra::Challenges(Some(map)) => {
-                set.push_str(", challenges = :ch");
-                update = update.expression_attribute_values(":ch", map);
+        if let Extra::CodeCount {
+            challenges,
+            was,
+            now: step,
+        } = extra
+        {
+            set.push_str(", since_step = :ns");
+            update = update.expression_attribute_values(":ns", n(step));
+            if *current != SoftLock::default() {
+                // Counts written before this field existed have none: they were counted against
+                // no step.
+                update = update
+                    .condition_expression(format!(
+                        "failures = :f AND locked_until = :l AND {}",
+                        if was == 0 {
+                            "(attribute_not_exists(since_step) OR since_step = :ps)"
+                        } else {
+                            "since_step = :ps"
+                        }
+                    ))
+                    .expression_attribute_values(":ps", n(was));
             }
-            Extra::Challenges(None) => remove.push("challenges"),
+            match challenges {
+                Some(map) => {
+                    set.push_str(", challenges = :ch");
+                    update = update.expression_attribute_values(":ch", map);
+                }
+                None => remove.push("challenges"),
+            }
         }
         match site.listed_as() {
             Some(username) if next.is_locked(now) => {
