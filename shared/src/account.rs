@@ -82,20 +82,20 @@ pub struct ChallengeFailures {
 /// The account's code count as stored, with the enrolment's last accepted step when it was
 /// written. An accepted code ends the count without writing it: it moves the enrolment's step past
 /// `since_step`, and a count from before the step moved reads as none. So the code step's
-/// transaction need not touch the count (a third of its writes).
+/// transaction need not touch the count (a third of its writes). A count written before this rule
+/// (no `since_step`) stays in effect until its next write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CodeCount {
     pub stored: SoftLock,
-    pub since_step: u64,
+    pub since_step: Option<u64>,
 }
 
 impl CodeCount {
     /// The count in effect, given the enrolment's last accepted step.
     pub fn in_effect(&self, last_step: Option<u64>) -> SoftLock {
-        if last_step.unwrap_or(0) > self.since_step {
-            SoftLock::default()
-        } else {
-            self.stored
+        match (self.since_step, last_step) {
+            (Some(since), Some(last)) if last > since => SoftLock::default(),
+            _ => self.stored,
         }
     }
 }
@@ -169,6 +169,26 @@ pub struct StaffDirectory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_accepted_code_ends_the_count_written_before_it() {
+        let locked = SoftLock {
+            failures: 10,
+            locked_until: 900,
+        };
+        let count = |since_step| CodeCount {
+            stored: locked,
+            since_step,
+        };
+        assert_eq!(count(Some(7)).in_effect(Some(8)), SoftLock::default());
+        assert_eq!(count(Some(7)).in_effect(Some(7)), locked, "no code since");
+        assert_eq!(count(Some(0)).in_effect(None), locked, "never a code");
+        assert_eq!(
+            count(None).in_effect(Some(8)),
+            locked,
+            "a count written before counts carried their step stays"
+        );
+    }
 
     #[test]
     fn usernames_are_case_insensitive_and_checked() {

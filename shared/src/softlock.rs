@@ -1,10 +1,10 @@
 //! The one lock-out rule, as a pure state machine (after kanidm's `credential/softlock.rs`): a
 //! counter of consecutive failures and a time before which no attempt is evaluated. Used for
-//! passwords per (account, address), passwords per account, and codes per account.
+//! passwords per (name, address), passwords per name, and codes per account.
 //!
 //! Limits must hold however many Lambda instances evaluate at once, so an attempt is *reserved*
 //! before it is evaluated: `reserve` counts it as a failure in advance, and the store writes the
-//! new state with a condition on the old one (compare-and-swap). A success then clears the state.
+//! new state with a condition on the old one (compare-and-swap). A success then ends the count.
 //! Whatever the concurrency, no more attempts are evaluated than the policy allows, and because
 //! every write is computed from the state it replaces, a lock is never shortened.
 
@@ -103,6 +103,76 @@ impl SoftLock {
     }
 }
 
+/// Source addresses whose password counts one name keeps; past this, the one that tried least
+/// recently (a lock still running is kept over one that is not) is forgotten. The name's own count
+/// still holds for every address, so forgetting one only gives that address its five free tries
+/// back, each of which still counts towards the name's 100.
+pub const MAX_ADDRESSES_PER_NAME: usize = 32;
+
+/// One source address's password count for a name, and when it last tried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddressCount {
+    pub lock: SoftLock,
+    pub last_try: u64,
+}
+
+/// A typed name's password counts: its own, across every address, and one per source address
+/// (keyed hashes), kept together so that one compare-and-swap reserves an attempt on both.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PasswordCounts {
+    pub name: SoftLock,
+    pub addresses: std::collections::BTreeMap<String, AddressCount>,
+}
+
+impl PasswordCounts {
+    /// Reserves a password attempt from `address` at `now`: the counts to write, or the seconds to
+    /// wait. The address is asked first, so an address that is locked out spends nothing of the
+    /// name's count (which would lock its owner out everywhere). `idle_secs`: how long a count is
+    /// kept after its last try or the end of its lock.
+    pub fn reserve(
+        &self,
+        name_policy: &LockPolicy,
+        address_policy: &LockPolicy,
+        address: &str,
+        now: u64,
+        idle_secs: u64,
+    ) -> Result<PasswordCounts, u64> {
+        let seen = self.addresses.get(address).copied().unwrap_or_default();
+        let lock = seen.lock.reserve(address_policy, now)?;
+        let name = self.name.reserve(name_policy, now)?;
+        let mut addresses: std::collections::BTreeMap<String, AddressCount> = self
+            .addresses
+            .iter()
+            .filter(|(_, c)| {
+                c.last_try
+                    .max(c.lock.locked_until)
+                    .saturating_add(idle_secs)
+                    > now
+            })
+            .map(|(k, c)| (k.clone(), *c))
+            .collect();
+        addresses.remove(address);
+        while addresses.len() >= MAX_ADDRESSES_PER_NAME {
+            let oldest = addresses
+                .iter()
+                .min_by_key(|(_, c)| (c.lock.is_locked(now), c.lock.locked_until, c.last_try))
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => addresses.remove(&k),
+                None => break,
+            };
+        }
+        addresses.insert(
+            address.to_owned(),
+            AddressCount {
+                lock,
+                last_try: now,
+            },
+        );
+        Ok(PasswordCounts { name, addresses })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +266,59 @@ mod tests {
         };
         let r = s.reserve(&PASSWORD_PER_ADDRESS, u64::MAX - 10).unwrap();
         assert_eq!(r.locked_until, u64::MAX);
+    }
+
+    const DAY: u64 = 86_400;
+
+    fn attempt(c: &PasswordCounts, address: &str, now: u64) -> Result<PasswordCounts, u64> {
+        c.reserve(
+            &PASSWORD_PER_ACCOUNT,
+            &PASSWORD_PER_ADDRESS,
+            address,
+            now,
+            DAY,
+        )
+    }
+
+    #[test]
+    fn a_locked_out_address_spends_nothing_of_the_names_count() {
+        let mut c = PasswordCounts::default();
+        for _ in 0..5 {
+            c = attempt(&c, "a", 0).unwrap();
+        }
+        assert_eq!(c.name.failures, 5);
+        assert_eq!(attempt(&c, "a", 0), Err(30));
+        // Another address is not held up, and counts on the name.
+        let other = attempt(&c, "b", 0).unwrap();
+        assert_eq!(other.name.failures, 6);
+        assert_eq!(other.addresses["b"].lock.failures, 1);
+    }
+
+    #[test]
+    fn a_locked_name_refuses_every_address() {
+        let mut c = PasswordCounts::default();
+        for i in 0..100 {
+            c = attempt(&c, &format!("a{}", i / 4), 0).unwrap();
+        }
+        assert_eq!(attempt(&c, "new", 0), Err(3600));
+    }
+
+    #[test]
+    fn idle_addresses_are_forgotten_and_a_full_list_keeps_running_locks() {
+        let mut c = PasswordCounts::default();
+        c = attempt(&c, "old", 0).unwrap();
+        c = attempt(&c, "new", DAY).unwrap();
+        assert!(!c.addresses.contains_key("old"), "a day idle");
+        let mut c = PasswordCounts::default();
+        for _ in 0..5 {
+            c = attempt(&c, "locked", 1000).unwrap();
+        }
+        for i in 0..MAX_ADDRESSES_PER_NAME + 5 {
+            c.name = SoftLock::default();
+            c = attempt(&c, &format!("x{i}"), 1000 + i as u64).unwrap();
+        }
+        assert_eq!(c.addresses.len(), MAX_ADDRESSES_PER_NAME);
+        assert!(c.addresses.contains_key("locked"), "its lock still runs");
+        assert!(!c.addresses.contains_key("x0"), "the least recent went");
     }
 }

@@ -48,9 +48,9 @@ pub struct TokenGrant {
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
 /// Unknown users and wrong passwords take the same path and time and end in the same error.
 ///
-/// Each attempt is reserved before argon2 runs, with conditional writes on two lock-out states:
-/// the (username, address) pair, so guesses from one address never lock the owner out elsewhere,
-/// and the account across all addresses (100 in a row). Neither can be outrun by concurrency.
+/// Each attempt is reserved before argon2 runs, by one conditional write of the name's two counts:
+/// the (name, address) pair's, so guesses from one address never lock the owner out elsewhere, and
+/// the name's across all addresses (100 in a row). Neither can be outrun by concurrency.
 async fn check_password(
     app: &App,
     username: &str,
@@ -71,10 +71,6 @@ async fn check_password(
     // Keyed hashes: the table never holds what was typed into the username box.
     let username_hash = app.keys.tokens.hash(Purpose::ThrottleUser, &username);
     let address_hash = app.keys.tokens.hash(Purpose::ThrottleAddress, source);
-    let by_address = LockSite::PasswordAddress {
-        username_hash: &username_hash,
-        address_hash: &address_hash,
-    };
     let (settings, record) =
         tokio::try_join!(app.store.get_settings(), app.store.load_account(&username),)?;
     // What the user typed is only recorded when it names an account: a password typed into the
@@ -87,10 +83,10 @@ async fn check_password(
     let by_account = LockSite::PasswordAccount {
         username: &username,
     };
-    // The name's count across all addresses is reserved only once the address's is granted: an
-    // address locked out can send as many requests as it likes without spending the account's 100
-    // (which would lock its owner out everywhere). Both states are read before they are written,
-    // known name or not, so the two paths take the same requests and the same time.
+    // The name's count and the address's are one item, reserved together once the address's
+    // allows it: an address locked out can send as many requests as it likes without spending the
+    // account's 100 (which would lock its owner out everywhere). The item is read before it is
+    // written, known name or not, so the two paths take the same requests and the same time.
     let by_name = match &record {
         Some(_) => by_account,
         // A name that is no account has its own count: 100 failures lock it too, so the lock's
@@ -99,10 +95,10 @@ async fn check_password(
             username_hash: &username_hash,
         },
     };
-    let reserved = match app.store.reserve_attempt(&by_address, None, now).await? {
-        Ok(_) => app.store.reserve_attempt(&by_name, None, now).await?,
-        Err(wait) => Err(wait),
-    };
+    let reserved = app
+        .store
+        .reserve_password_attempt(&by_name, &address_hash, now)
+        .await?;
     if let Err(wait) = reserved {
         app.audit(who, Action::SignIn, who, Outcome::Throttled)
             .await;
@@ -118,10 +114,9 @@ async fn check_password(
     let check = check_hash(password, phc.as_deref())?;
     match (record, check) {
         (Some(record), Check::Right { rehash }) => {
-            tokio::try_join!(
-                app.store.clear_lock(&by_address),
-                app.store.clear_lock(&by_name),
-            )?;
+            app.store
+                .clear_password_attempts(&by_name, &address_hash)
+                .await?;
             if rehash {
                 upgrade_hash(app, &username, password).await;
             }

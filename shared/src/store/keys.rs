@@ -82,14 +82,7 @@ pub(crate) fn link_sk(subject: &str) -> String {
 pub(crate) fn throttle_pk(hash: &str) -> String {
     format!("THROTTLE#{hash}")
 }
-/// Passwords for a (username, address) pair.
-pub(crate) fn throttle_address(username_hash: &str, address_hash: &str) -> Item {
-    key(
-        throttle_pk(username_hash),
-        &format!("ADDRESS#{address_hash}"),
-    )
-}
-/// Passwords for a name that is no account, from every address.
+/// Passwords for a name that is no account: its count, and its per-address counts.
 pub(crate) fn throttle_unknown_account(username_hash: &str) -> Item {
     key(throttle_pk(username_hash), "ACCOUNT")
 }

@@ -3,6 +3,9 @@
 //! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
 //! exactly once, and no more attempts are evaluated than the policy allows.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::AttributeValue;
+
 use super::challenges;
 use super::keys::{self, CODE_LOCK, LOCKED_INDEX, PASSWORD_LOCK};
 use super::{Item, Store, get_n, is_condition_failure, n, s, unavailable};
@@ -10,7 +13,8 @@ use crate::account::{AccountRecord, ChallengeFailures, CodeCount as StoredCodeCo
 use crate::error::{Error, Result};
 use crate::limits::CHALLENGE_MAX_FAILURES;
 use crate::softlock::{
-    CODES_PER_ACCOUNT, LockPolicy, PASSWORD_PER_ACCOUNT, PASSWORD_PER_ADDRESS, SoftLock,
+    AddressCount, CODES_PER_ACCOUNT, LockPolicy, PASSWORD_PER_ACCOUNT, PASSWORD_PER_ADDRESS,
+    PasswordCounts, SoftLock,
 };
 
 /// How long an idle lock-out state is kept after its last attempt (or the end of its lock).
@@ -29,12 +33,6 @@ pub enum LockSite<'a> {
     /// Passwords for a name that is no account, from every address (a keyed hash): the 100-failure
     /// lock answers alike whether or not the name is an account.
     PasswordUnknown { username_hash: &'a str },
-    /// Passwords for a (username, source address) pair. Both are keyed hashes: what was typed
-    /// into the username box is never stored, account or not.
-    PasswordAddress {
-        username_hash: &'a str,
-        address_hash: &'a str,
-    },
 }
 
 impl LockSite<'_> {
@@ -45,10 +43,6 @@ impl LockSite<'_> {
             LockSite::PasswordUnknown { username_hash } => {
                 keys::throttle_unknown_account(username_hash)
             }
-            LockSite::PasswordAddress {
-                username_hash,
-                address_hash,
-            } => keys::throttle_address(username_hash, address_hash),
         }
     }
 
@@ -58,7 +52,6 @@ impl LockSite<'_> {
             LockSite::PasswordAccount { .. } | LockSite::PasswordUnknown { .. } => {
                 &PASSWORD_PER_ACCOUNT
             }
-            LockSite::PasswordAddress { .. } => &PASSWORD_PER_ADDRESS,
         }
     }
 
@@ -68,7 +61,7 @@ impl LockSite<'_> {
             LockSite::CodeEntry { username } | LockSite::PasswordAccount { username } => {
                 Some(username)
             }
-            LockSite::PasswordAddress { .. } | LockSite::PasswordUnknown { .. } => None,
+            LockSite::PasswordUnknown { .. } => None,
         }
     }
 }
@@ -76,8 +69,8 @@ impl LockSite<'_> {
 /// How a code attempt's reservation went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CodeCount {
-    /// Reserved (counted as a failure in advance, until a success clears it): the account's code
-    /// count after it, and the challenge's attempts.
+    /// Reserved (counted as a failure in advance, until a success ends the count): the account's
+    /// code count after it, and the challenge's attempts.
     Reserved {
         lock: SoftLock,
         challenge_failures: u64,
@@ -86,18 +79,6 @@ pub enum CodeCount {
     Locked(u64),
     /// The challenge has no codes to spare.
     ChallengeSpent,
-}
-
-/// What a count writes beside the lock state.
-enum Extra {
-    None,
-    /// The code-count item's: the per-challenge failures (None: none left), and the enrolment's
-    /// last accepted step as it was before (`was`) and as read now (`now`).
-    CodeCount {
-        challenges: Option<aws_sdk_dynamodb::types::AttributeValue>,
-        was: u64,
-        now: u64,
-    },
 }
 
 pub(crate) fn parse_lock(item: &Item) -> SoftLock {
@@ -110,41 +91,177 @@ pub(crate) fn parse_lock(item: &Item) -> SoftLock {
 pub(crate) fn parse_code_count(item: &Item) -> StoredCodeCount {
     StoredCodeCount {
         stored: parse_lock(item),
-        since_step: get_n(item, "since_step").unwrap_or(0),
+        since_step: get_n(item, "since_step"),
     }
 }
 
-impl Store {
-    pub async fn lock_state(&self, site: &LockSite<'_>) -> Result<SoftLock> {
-        let item = self.get(site.key(), "get lock state").await?;
-        Ok(item.as_ref().map(parse_lock).unwrap_or_default())
-    }
+/// A name's password counts as stored (`addresses`: address key -> {f, l, t}), and the version
+/// the compare-and-swap is conditioned on (0: never written with one).
+fn parse_password_counts(item: &Item) -> (PasswordCounts, u64) {
+    let number = |v: &AttributeValue| v.as_n().ok().and_then(|n| n.parse::<u64>().ok());
+    let addresses = match item.get("addresses").map(AttributeValue::as_m) {
+        Some(Ok(map)) => map
+            .iter()
+            .filter_map(|(k, v)| {
+                let m = v.as_m().ok()?;
+                let field = |f: &str| m.get(f).and_then(number).unwrap_or(0);
+                Some((
+                    k.clone(),
+                    AddressCount {
+                        lock: SoftLock {
+                            failures: field("f"),
+                            locked_until: field("l"),
+                        },
+                        last_try: field("t"),
+                    },
+                ))
+            })
+            .collect(),
+        _ => Default::default(),
+    };
+    let counts = PasswordCounts {
+        name: parse_lock(item),
+        addresses,
+    };
+    (counts, get_n(item, "version").unwrap_or(0))
+}
 
-    /// Reserves one attempt at `site`: Ok(the new state) to go ahead and evaluate it, or
-    /// Err(seconds to wait). `known` is the stored state if the caller has just read it.
-    pub async fn reserve_attempt(
+fn addresses_value(counts: &PasswordCounts) -> AttributeValue {
+    AttributeValue::M(
+        counts
+            .addresses
+            .iter()
+            .map(|(k, c)| {
+                let entry = [
+                    ("f".to_owned(), n(c.lock.failures)),
+                    ("l".to_owned(), n(c.lock.locked_until)),
+                    ("t".to_owned(), n(c.last_try)),
+                ];
+                (k.clone(), AttributeValue::M(entry.into_iter().collect()))
+            })
+            .collect(),
+    )
+}
+
+/// The key of a source address in a name's counts: half of its keyed hash (128 bits) is plenty
+/// to tell a name's few addresses apart, and keeps the item, and so each write, under 1 KB.
+fn address_key(address_hash: &str) -> &str {
+    address_hash.get(..32).unwrap_or(address_hash)
+}
+
+impl Store {
+    /// Reserves a password attempt on the name at `site` from the source address `address_hash`:
+    /// Ok to check the password, or Err(seconds to wait). The name's count and the address's live
+    /// in one item and are reserved by one compare-and-swap on its version, the address asked
+    /// first (`PasswordCounts::reserve`): an address that is locked out writes nothing.
+    pub async fn reserve_password_attempt(
         &self,
         site: &LockSite<'_>,
-        known: Option<SoftLock>,
+        address_hash: &str,
         now: u64,
-    ) -> Result<Result<SoftLock, u64>> {
-        let mut current = match known {
-            Some(state) => state,
-            None => self.lock_state(site).await?,
-        };
+    ) -> Result<Result<(), u64>> {
+        let address = address_key(address_hash);
         for _ in 0..MAX_ROUNDS {
-            let next = match current.reserve(site.policy(), now) {
+            let item = self.get(site.key(), "get password counts").await?;
+            let (counts, version) = item.as_ref().map(parse_password_counts).unwrap_or_default();
+            let next = match counts.reserve(
+                site.policy(),
+                &PASSWORD_PER_ADDRESS,
+                address,
+                now,
+                KEEP_SECS,
+            ) {
                 Ok(next) => next,
                 Err(wait) => return Ok(Err(wait)),
             };
-            if self.swap_lock(site, &current, &next, now).await? {
-                return Ok(Ok(next));
+            if self.swap_password_counts(site, version, &next, now).await? {
+                return Ok(Ok(()));
             }
-            current = self.lock_state(site).await?;
         }
         Err(Error::Throttled {
             retry_after_secs: 1,
         })
+    }
+
+    async fn swap_password_counts(
+        &self,
+        site: &LockSite<'_>,
+        version: u64,
+        next: &PasswordCounts,
+        now: u64,
+    ) -> Result<bool> {
+        let latest = next
+            .addresses
+            .values()
+            .map(|c| c.lock.locked_until.max(c.last_try))
+            .chain([next.name.locked_until, now])
+            .max()
+            .unwrap_or(now);
+        let mut update = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(site.key()))
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":nf", n(next.name.failures))
+            .expression_attribute_values(":nl", n(next.name.locked_until))
+            .expression_attribute_values(":a", addresses_value(next))
+            .expression_attribute_values(":nv", n(version + 1))
+            .expression_attribute_values(":ttl", n(latest.saturating_add(KEEP_SECS)));
+        update = if version == 0 {
+            update.condition_expression("attribute_not_exists(version)")
+        } else {
+            update
+                .condition_expression("version = :v")
+                .expression_attribute_values(":v", n(version))
+        };
+        let mut set =
+            "SET failures = :nf, locked_until = :nl, addresses = :a, version = :nv, #ttl = :ttl"
+                .to_owned();
+        let mut remove = vec![];
+        update = with_listing(update, site, &next.name, now, &mut set, &mut remove);
+        match update
+            .update_expression(expression(set, &remove))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("count password attempt")(e)),
+        }
+    }
+
+    /// A right password: the name's count ends, and the address's; other addresses keep theirs
+    /// (an attacker's count elsewhere is not wiped by the owner signing in).
+    pub async fn clear_password_attempts(
+        &self,
+        site: &LockSite<'_>,
+        address_hash: &str,
+    ) -> Result<()> {
+        let mut remove = "addresses.#a".to_owned();
+        if site.listed_as().is_some() {
+            remove.push_str(", gsi1pk, gsi1sk");
+        }
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(site.key()))
+            .update_expression(format!(
+                "SET failures = :z, locked_until = :z ADD version :one REMOVE {remove}"
+            ))
+            // Nothing to clear if an administrator's unlock removed the counts meanwhile.
+            .condition_expression("attribute_exists(addresses)")
+            .expression_attribute_names("#a", address_key(address_hash))
+            .expression_attribute_values(":z", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("clear password attempts")(e)),
+        }
     }
 
     /// Reserves a code attempt on `username`'s account before the code is checked, starting from
@@ -186,13 +303,10 @@ impl Store {
                     },
                 );
             }
-            let extra = Extra::CodeCount {
-                challenges: challenges::failures_value(&written, now),
-                was: count.since_step,
-                now: count.since_step.max(last_step.unwrap_or(0)),
-            };
+            let since_step = count.since_step.max(last_step).unwrap_or(0);
+            let challenges = challenges::failures_value(&written, now);
             if self
-                .swap_lock_with(&site, &count.stored, &next, now, extra)
+                .swap_code_count(&site, &count, &next, since_step, challenges, now)
                 .await?
             {
                 return Ok(CodeCount::Reserved {
@@ -215,25 +329,16 @@ impl Store {
         })
     }
 
-    async fn swap_lock(
+    /// Writes the code count `next` (counted against `since_step`, with the per-challenge
+    /// failures `challenges`) if the stored item is still `current`; false when another writer won.
+    async fn swap_code_count(
         &self,
         site: &LockSite<'_>,
-        current: &SoftLock,
+        current: &StoredCodeCount,
         next: &SoftLock,
+        since_step: u64,
+        challenges: Option<AttributeValue>,
         now: u64,
-    ) -> Result<bool> {
-        self.swap_lock_with(site, current, next, now, Extra::None)
-            .await
-    }
-
-    /// Writes `next` if the stored state is still `current`; false when another writer won.
-    async fn swap_lock_with(
-        &self,
-        site: &LockSite<'_>,
-        current: &SoftLock,
-        next: &SoftLock,
-        now: u64,
-        extra: Extra,
     ) -> Result<bool> {
         let ttl = next.locked_until.max(now) + KEEP_SECS;
         let mut update = self
@@ -244,71 +349,50 @@ impl Store {
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":nf", n(next.failures))
             .expression_attribute_values(":nl", n(next.locked_until))
+            .expression_attribute_values(":ns", n(since_step))
             .expression_attribute_values(":ttl", n(ttl));
-        // A state of nothing is an absent item: a success deletes rather than writing zeros.
-        update = if *current == SoftLock::default() {
+        // Every write counts at least one failure: a stored state of none is an absent item.
+        update = if current.stored == SoftLock::default() {
             update.condition_expression("attribute_not_exists(failures)")
         } else {
-            update
-                .condition_expression("failures = :f AND locked_until = :l")
-                .expression_attribute_values(":f", n(current.failures))
-                .expression_attribute_values(":l", n(current.locked_until))
+            let update = update
+                .expression_attribute_values(":f", n(current.stored.failures))
+                .expression_attribute_values(":l", n(current.stored.locked_until));
+            match current.since_step {
+                Some(since) => update
+                    .condition_expression(
+                        "failures = :f AND locked_until = :l AND since_step = :ps",
+                    )
+                    .expression_attribute_values(":ps", n(since)),
+                // Written before counts carried their step.
+                None => update.condition_expression(
+                    "failures = :f AND locked_until = :l AND attribute_not_exists(since_step)",
+                ),
+            }
         };
-        let mut set = "SET failures = :nf, locked_until = :nl, #ttl = :ttl".to_owned();
+        let mut set =
+            "SET failures = :nf, locked_until = :nl, since_step = :ns, #ttl = :ttl".to_owned();
         let mut remove = vec![];
-        if let Extra::CodeCount {
-            challenges,
-            was,
-            now: step,
-        } = extra
+        match challenges {
+            Some(map) => {
+                set.push_str(", challenges = :ch");
+                update = update.expression_attribute_values(":ch", map);
+            }
+            None => remove.push("challenges"),
+        }
+        update = with_listing(update, site, next, now, &mut set, &mut remove);
+        match update
+            .update_expression(expression(set, &remove))
+            .send()
+            .await
         {
-            set.push_str(", since_step = :ns");
-            update = update.expression_attribute_values(":ns", n(step));
-            if *current != SoftLock::default() {
-                // Counts written before this field existed have none: they were counted against
-                // no step.
-                update = update
-                    .condition_expression(format!(
-                        "failures = :f AND locked_until = :l AND {}",
-                        if was == 0 {
-                            "(attribute_not_exists(since_step) OR since_step = :ps)"
-                        } else {
-                            "since_step = :ps"
-                        }
-                    ))
-                    .expression_attribute_values(":ps", n(was));
-            }
-            match challenges {
-                Some(map) => {
-                    set.push_str(", challenges = :ch");
-                    update = update.expression_attribute_values(":ch", map);
-                }
-                None => remove.push("challenges"),
-            }
-        }
-        match site.listed_as() {
-            Some(username) if next.is_locked(now) => {
-                set.push_str(", gsi1pk = :idx, gsi1sk = :user");
-                update = update
-                    .expression_attribute_values(":idx", s(LOCKED_INDEX))
-                    .expression_attribute_values(":user", s(username));
-            }
-            Some(_) => remove.extend(["gsi1pk", "gsi1sk"]),
-            None => {}
-        }
-        let expression = if remove.is_empty() {
-            set
-        } else {
-            format!("{set} REMOVE {}", remove.join(", "))
-        };
-        match update.update_expression(expression).send().await {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(unavailable("count attempt")(e)),
         }
     }
 
-    /// A success (or an administrator's unlock) ends the count and any lock.
+    /// An administrator's unlock: the count, and any lock, end.
     pub async fn clear_lock(&self, site: &LockSite<'_>) -> Result<()> {
         self.db
             .delete_item()
@@ -318,5 +402,39 @@ impl Store {
             .await
             .map_err(unavailable("clear lock"))?;
         Ok(())
+    }
+}
+
+/// While an account's lock runs it is listed (readiness, the admin page) through the sparse index:
+/// adds the index keys to the update (`set`), or their removal (`remove`).
+fn with_listing(
+    update: UpdateItemFluentBuilder,
+    site: &LockSite<'_>,
+    state: &SoftLock,
+    now: u64,
+    set: &mut String,
+    remove: &mut Vec<&'static str>,
+) -> UpdateItemFluentBuilder {
+    match site.listed_as() {
+        Some(username) if state.is_locked(now) => {
+            set.push_str(", gsi1pk = :idx, gsi1sk = :user");
+            update
+                .expression_attribute_values(":idx", s(LOCKED_INDEX))
+                .expression_attribute_values(":user", s(username))
+        }
+        Some(_) => {
+            remove.extend(["gsi1pk", "gsi1sk"]);
+            update
+        }
+        None => update,
+    }
+}
+
+/// `SET ...` and `REMOVE ...` as one update expression.
+fn expression(set: String, remove: &[&str]) -> String {
+    if remove.is_empty() {
+        set
+    } else {
+        format!("{set} REMOVE {}", remove.join(", "))
     }
 }
