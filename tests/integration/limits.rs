@@ -228,6 +228,19 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_an_admin_unlocks() {
 
     let r = s.post_as(&admin, "/accounts/alice/unlock", json!({})).await;
     assert_eq!(r.status, 204, "{r:?}");
+    // Each address's back-off outlives the unlock: 203.0.113.0 had four wrong passwords before
+    // it, so its fifth locks it.
+    let wrong = json!({ "username": "alice", "password": "guess" });
+    let r = s.post_from("203.0.113.0", "/sign-in", wrong).await;
+    assert_eq!(r.status, 401, "{r:?}");
+    let r = s
+        .post_from(
+            "203.0.113.0",
+            "/sign-in",
+            json!({ "username": "alice", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status, 429, "that address waits: {r:?}");
     let r = s
         .post_from(
             "198.51.100.1",

@@ -181,7 +181,7 @@ pub async fn unlock(app: &App, actor: &Actor<'_>, username: &str) -> Result<()> 
         LockSite::CodeEntry { username },
     );
     tokio::try_join!(
-        app.store.clear_lock(&passwords),
+        app.store.unlock_name(&passwords),
         app.store.clear_lock(&codes)
     )?;
     app.audit(actor.name(), Action::Unlock, username, Outcome::Success)

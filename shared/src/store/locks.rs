@@ -144,7 +144,8 @@ fn addresses_value(counts: &PasswordCounts) -> AttributeValue {
 }
 
 /// The key of a source address in a name's counts: half of its keyed hash (128 bits) is plenty
-/// to tell a name's few addresses apart, and keeps the item, and so each write, under 1 KB.
+/// to tell a name's addresses apart, and keeps each entry near 55 bytes: under 1 KB (one write
+/// unit) for the dozen or so addresses a name sees in a day; about 2 KB at the cap, under attack.
 fn address_key(address_hash: &str) -> &str {
     address_hash.get(..32).unwrap_or(address_hash)
 }
@@ -174,7 +175,10 @@ impl Store {
                 Ok(next) => next,
                 Err(wait) => return Ok(Err(wait)),
             };
-            if self.swap_password_counts(site, version, &next, now).await? {
+            if self
+                .swap_password_counts(site, (&counts, version), &next, now)
+                .await?
+            {
                 return Ok(Ok(()));
             }
         }
@@ -183,10 +187,12 @@ impl Store {
         })
     }
 
+    /// Writes `next` if the stored counts are still `seen` (with their version); false when
+    /// another writer won.
     async fn swap_password_counts(
         &self,
         site: &LockSite<'_>,
-        version: u64,
+        (seen, version): (&PasswordCounts, u64),
         next: &PasswordCounts,
         now: u64,
     ) -> Result<bool> {
@@ -208,8 +214,16 @@ impl Store {
             .expression_attribute_values(":a", addresses_value(next))
             .expression_attribute_values(":nv", n(version + 1))
             .expression_attribute_values(":ttl", n(latest.saturating_add(KEEP_SECS)));
-        update = if version == 0 {
-            update.condition_expression("attribute_not_exists(version)")
+        update = if version == 0 && *seen == PasswordCounts::default() {
+            update.condition_expression("attribute_not_exists(pk)")
+        } else if version == 0 {
+            // Written before counts carried a version: pinned by the name's count instead.
+            update
+                .condition_expression(
+                    "attribute_not_exists(version) AND failures = :f AND locked_until = :l",
+                )
+                .expression_attribute_values(":f", n(seen.name.failures))
+                .expression_attribute_values(":l", n(seen.name.locked_until))
         } else {
             update
                 .condition_expression("version = :v")
@@ -392,7 +406,7 @@ impl Store {
         }
     }
 
-    /// An administrator's unlock: the count, and any lock, end.
+    /// An administrator's unlock of code entry: the count, and any lock, end.
     pub async fn clear_lock(&self, site: &LockSite<'_>) -> Result<()> {
         self.db
             .delete_item()
@@ -402,6 +416,30 @@ impl Store {
             .await
             .map_err(unavailable("clear lock"))?;
         Ok(())
+    }
+
+    /// An administrator's unlock of a name's passwords: its count and lock end; each address's
+    /// back-off stays (it only ever slows the address that earned it). The version moves on, so a
+    /// reservation computed before the unlock is computed again.
+    pub async fn unlock_name(&self, site: &LockSite<'_>) -> Result<()> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(site.key()))
+            .update_expression(
+                "SET failures = :z, locked_until = :z ADD version :one REMOVE gsi1pk, gsi1sk",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":z", n(0))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("unlock passwords")(e)),
+        }
     }
 }
 
