@@ -65,6 +65,8 @@ pub struct Enrolment {
     pub sealed_secret: Vec<u8>,
     /// The time step of the last accepted code.
     pub last_step: Option<u64>,
+    /// When it was made (its setup mail sent).
+    pub created_at: u64,
     /// When the setup page showed the key (pending enrolments).
     pub key_shown: Vec<u64>,
     /// Sign-in challenges a code from this enrolment completed, by id, with their expiry: a
@@ -122,6 +124,15 @@ impl AccountRecord {
         self.code_count.in_effect(self.last_step())
     }
 
+    /// Whether the account has an authenticator app: an active enrolment, or a pending one whose
+    /// key the setup page has shown (the user is setting it up). A pending enrolment nobody opened
+    /// (a setup mail unread) is not an app.
+    pub fn has_app(&self) -> bool {
+        self.enrolment
+            .as_ref()
+            .is_some_and(|e| e.status == EnrolmentStatus::Active || !e.key_shown.is_empty())
+    }
+
     pub fn active_enrolment(&self) -> Option<&Enrolment> {
         self.enrolment
             .as_ref()
@@ -154,6 +165,8 @@ pub struct NewAccount<'a> {
 pub struct StaffSummary {
     pub account: Account,
     pub enrolment: Option<EnrolmentStatus>,
+    /// An app set up, or being set up (`AccountRecord::has_app`).
+    pub has_app: bool,
     /// When code entry is locked for the account, until when.
     pub code_locked_until: Option<u64>,
     /// When password entry is locked for the account (from every address), until when.

@@ -54,6 +54,7 @@ vocabulary! {
         AccountLink => "account_link",
         AdminCall => "admin_call",
         Authorize => "authorize",
+        Campaign => "campaign",
         ClientAuth => "client_auth",
         ClientChange => "client_change",
         EndSession => "end_session",

@@ -40,6 +40,14 @@ impl Clock {
     }
 }
 
+/// An RFC 3339 time (as `rfc3339` writes them, or with an offset) as Unix seconds; None when it
+/// is not one, or is before 1970.
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+}
+
 /// RFC 3339 in UTC, as the API shows times.
 pub fn rfc3339(unix: u64) -> String {
     let t = i64::try_from(unix)

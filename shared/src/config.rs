@@ -18,6 +18,9 @@ pub struct Config {
     pub session_idle_secs: u64,
     /// Absolute session lifetime (`MFA_SESSION_MAX_SECONDS`, default 43200).
     pub session_max_secs: u64,
+    /// Mails per second the rollout campaign may send (`MFA_SES_SEND_RATE`, default 1: SES's
+    /// rate in its sandbox; an account out of it has a higher one, shown in the SES console).
+    pub ses_send_rate: u64,
 }
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -51,6 +54,17 @@ impl Config {
                     })
             }
         };
+        let rate = |name: &'static str, default: u64| match get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|r| (1..=1000).contains(r))
+                .ok_or_else(|| ConfigError::Invalid {
+                    name,
+                    reason: format!("{v:?} is not a number of mails per second from 1 to 1000"),
+                }),
+        };
         let public_base_url = get("PUBLIC_BASE_URL").filter(|v| !v.trim().is_empty());
         if let Some(url) = &public_base_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -66,6 +80,7 @@ impl Config {
             public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_owned()),
             session_idle_secs: seconds("MFA_SESSION_IDLE_SECONDS", 30 * 60)?,
             session_max_secs: seconds("MFA_SESSION_MAX_SECONDS", 12 * 60 * 60)?,
+            ses_send_rate: rate("MFA_SES_SEND_RATE", 1)?,
         };
         if config.session_idle_secs > config.session_max_secs {
             return Err(ConfigError::Invalid {

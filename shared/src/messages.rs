@@ -23,13 +23,27 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
+/// "30 minutes", "3 days": how long a link lives, as its mail says it.
+fn lifetime(secs: u64) -> String {
+    let (n, unit) = if secs.is_multiple_of(86_400) {
+        (secs / 86_400, "day")
+    } else if secs.is_multiple_of(3600) {
+        (secs / 3600, "hour")
+    } else {
+        (secs.div_ceil(60), "minute")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `lives`: the link's lifetime in seconds (its expiry is `expires_at`).
+pub fn setup_email(org: &str, link: &str, expires_at: u64, lives: u64) -> Rendered {
     let expires = rfc3339(expires_at);
+    let lives = lifetime(lives);
     let apps = APPS.join(", ");
     let text = format!(
         "Set up multi-factor authentication for {org}\n\n\
-         Your organisation now asks for a security code from an authenticator app when you sign in.\n\n\
-         Open this link to set it up (it expires at {expires}, in 30 minutes):\n{link}\n\n\
+         Your organisation protects sign-in with a security code from an authenticator app.\n\n\
+         Open this link to set it up (it expires at {expires}, in {lives}):\n{link}\n\n\
          You need one of these apps on your phone: {apps}.\n\n\
          Steps:\n\
          1. Open the link. It shows a QR code and a key.\n\
@@ -45,9 +59,9 @@ pub fn setup_email(org: &str, link: &str, expires_at: u64) -> Rendered {
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
          <h1>Set up multi-factor authentication for {org_h}</h1>\
-         <p>Your organisation now asks for a security code from an authenticator app when you sign in.</p>\
+         <p>Your organisation protects sign-in with a security code from an authenticator app.</p>\
          <p><a href=\"{link_h}\">Set up your authenticator app</a></p>\
-         <p>This link expires at {expires} (in 30 minutes).</p>\
+         <p>This link expires at {expires} (in {lives}).</p>\
          <p>You need one of these apps on your phone:</p><ul>{apps_h}</ul>\
          <ol><li>Open the link. It shows a QR code and a key.</li>\
          <li>In your authenticator app, add an account and scan the QR code (or type the key).</li>\
@@ -179,15 +193,24 @@ mod tests {
             "Acme",
             "https://x.example/mfa/setup?token=abc",
             1_800_000_000,
+            30 * 60,
         );
         for part in [&m.text, &m.html] {
             assert!(part.contains("https://x.example/mfa/setup?token=abc"));
             assert!(part.contains("2027-01-15T08:00:00Z"));
+            assert!(part.contains("in 30 minutes"));
             for app in APPS {
                 assert!(part.contains(app), "{app}");
             }
             assert!(part.contains("never send security codes"));
         }
+    }
+
+    #[test]
+    fn lifetimes_read_as_people_say_them() {
+        assert_eq!(lifetime(30 * 60), "30 minutes");
+        assert_eq!(lifetime(3 * 86_400), "3 days");
+        assert_eq!(lifetime(3600), "1 hour");
     }
 
     #[test]

@@ -72,6 +72,14 @@ impl MfaState {
     }
 }
 
+/// Whether multi-factor authentication applies to one account: the organisation's switch is on,
+/// or the account has an authenticator app of its own accord (`AccountRecord::has_app`). Staff may
+/// enrol while the switch is off, and are asked for their code from then on: an app once set up
+/// is never skipped. Pass the result as `mfa_enabled` below.
+pub fn mfa_applies(mfa_enabled: bool, enrolled: bool) -> bool {
+    mfa_enabled || enrolled
+}
+
 /// After a correct password: is a security code required? There are no per-user exemptions.
 pub fn code_required(kind: AccountKind, mfa_enabled: bool) -> bool {
     mfa_enabled && kind.is_staff()
@@ -134,6 +142,25 @@ mod tests {
         for (kind, on, expected) in rows {
             assert_eq!(code_required(kind, on), expected, "{kind:?} with MFA {on}");
         }
+    }
+
+    #[test]
+    fn an_app_set_up_while_the_switch_is_off_is_asked_for() {
+        for (on, enrolled, applies) in [
+            (true, true, true),
+            (true, false, true),
+            (false, true, true),
+            (false, false, false),
+        ] {
+            assert_eq!(
+                mfa_applies(on, enrolled),
+                applies,
+                "on {on}, enrolled {enrolled}"
+            );
+        }
+        assert!(code_required(Staff, mfa_applies(false, true)));
+        assert!(!token_grant_allowed(Sysadmin, mfa_applies(false, true)));
+        assert!(!code_required(Member, mfa_applies(false, true)));
     }
 
     #[test]

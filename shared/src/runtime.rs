@@ -43,6 +43,80 @@ pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambd
     lambda_http::run(router).await
 }
 
+/// What a function does when its schedule fires.
+pub type OnSchedule =
+    fn(App) -> futures_util::future::BoxFuture<'static, Result<serde_json::Value>>;
+
+/// `run`, for a function that also runs on a schedule: EventBridge's scheduled events go to
+/// `on_schedule`, everything else to the router. API Gateway cannot send a scheduled event (what
+/// it sends is always a request in its own envelope), so nobody on the internet can fire one.
+pub async fn run_scheduled(
+    build: fn(App) -> Router,
+    preload: Preload,
+    on_schedule: OnSchedule,
+) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let config = Config::from_env().inspect_err(|e| {
+        tracing::error!(error = %e, "cold start failed: configuration");
+        eprintln!("cold start failed: {e}");
+    })?;
+    let sdk = function_sdk_config().await.inspect_err(|e| {
+        tracing::error!(error = %e, "cold start failed: AWS configuration");
+    })?;
+    let clock = Clock::system();
+    let ready: Arc<OnceCell<App>> = Arc::default();
+    let router = match App::connect_preloading(config.clone(), &sdk, clock.clone(), preload).await {
+        Ok(app) => {
+            let router = build(app.clone());
+            let _ = ready.set(app);
+            router
+        }
+        Err(Error::Unavailable { context }) => {
+            tracing::error!(%context, "cold start without keys: requests will retry");
+            deferred(config.clone(), sdk.clone(), clock.clone(), build)
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "cold start failed: keys or clients");
+            return Err(e.into());
+        }
+    };
+    let handler = move |event: lambda_http::LambdaEvent<serde_json::Value>| {
+        let (router, ready, config, sdk, clock) = (
+            router.clone(),
+            ready.clone(),
+            config.clone(),
+            sdk.clone(),
+            clock.clone(),
+        );
+        async move {
+            let (payload, context) = event.into_parts();
+            if is_scheduled(&payload) {
+                let app = ready
+                    .get_or_try_init(|| App::connect(config, &sdk, clock))
+                    .await?
+                    .clone();
+                let done = on_schedule(app).await.inspect_err(|e| {
+                    tracing::error!(error = ?e, "scheduled run failed; the next one tries again");
+                })?;
+                tracing::info!(%done, "scheduled run");
+                return Ok::<_, lambda_http::Error>(done);
+            }
+            let request: lambda_http::request::LambdaRequest = serde_json::from_value(payload)?;
+            let response = lambda_http::Adapter::from(router)
+                .oneshot(lambda_http::LambdaEvent::new(request, context))
+                .await?;
+            Ok(serde_json::to_value(response)?)
+        }
+    };
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(handler)).await
+}
+
+/// EventBridge's scheduled event: `{"source": "aws.events", "detail-type": "Scheduled Event", ..}`.
+fn is_scheduled(event: &serde_json::Value) -> bool {
+    event.get("source").and_then(|s| s.as_str()) == Some("aws.events")
+        && event.get("detail-type").and_then(|s| s.as_str()) == Some("Scheduled Event")
+}
+
 /// The function's router. When the keys cannot be fetched at cold start because Secrets Manager
 /// is unreachable, the instance starts anyway and each request tries again, answering 503 JSON
 /// until one succeeds: a failed cold start would reach the caller as API Gateway's bare 500.

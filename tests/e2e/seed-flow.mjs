@@ -207,14 +207,21 @@ test('seed flow in headless Chromium', async (t) => {
     await screenshot(admin, 'admin-mfa-off');
   });
 
-  await step('staff user signs in without a code', async () => {
-    const again = await newPage('jane (MFA off)');
+  await step('with MFA off: staff without an app sign in without a code; jane, who has one, gives hers', async () => {
+    const again = await newPage('manager (MFA off)');
     current = again;
     await again.goto(`${BASE}/sign-in`);
-    await passwordStep(again, JANE);
-    await again.getByText('Signed in as jane.', { exact: true }).waitFor();
+    await passwordStep(again, { username: 'manager', password: 'manager password 2026' });
+    await again.getByText('Signed in as manager.', { exact: true }).waitFor();
     assert.equal(await again.getByLabel('Security code').isVisible(), false);
-    await screenshot(again, 'jane-signed-in-without-code');
+    await again.getByRole('button', { name: 'Set up your security code' }).waitFor();
+    await screenshot(again, 'staff-signed-in-without-code');
+    const jane = await newPage('jane (MFA off)');
+    current = jane;
+    await jane.goto(`${BASE}/sign-in`);
+    await passwordStep(jane, JANE);
+    await jane.getByLabel('Security code').waitFor();
+    await screenshot(jane, 'jane-asked-for-her-code-with-mfa-off');
   });
 
   await step('/admin: strict CSP, no framing, every field labelled', async () => {

@@ -62,6 +62,8 @@ pub struct Stack {
     setup_email: Router,
     verify_code: Router,
     settings: Router,
+    /// The settings function's own instance, which also runs the rollout's schedule.
+    settings_app: App,
     oidc: Router,
 }
 
@@ -150,7 +152,8 @@ impl Stack {
         self.sign_in = sign_in::router(connect("sign-in").await);
         self.setup_email = setup_email::router(connect("setup-email").await);
         self.verify_code = verify_code::router(connect("verify-code").await);
-        self.settings = settings::router(connect("settings").await);
+        self.settings_app = connect("settings").await;
+        self.settings = settings::router(self.settings_app.clone());
         self.oidc = oidc::router(connect("oidc").await);
     }
 
@@ -167,6 +170,8 @@ impl Stack {
             public_base_url: Some("http://127.0.0.1:9000".into()),
             session_idle_secs: 1800,
             session_max_secs: 43200,
+            // moto has no send rate: the campaign's pacing is not what the tests are about.
+            ses_send_rate: 1000,
         };
         let app = App::connect(config, &function_sdk, Clock::system())
             .await
@@ -176,6 +181,7 @@ impl Stack {
             setup_email: setup_email::router(app.clone()),
             verify_code: verify_code::router(app.clone()),
             settings: settings::router(app.clone()),
+            settings_app: app.clone(),
             oidc: oidc::router(app.clone()),
             app,
             sdk: admin_sdk,
@@ -299,6 +305,13 @@ impl Stack {
         .unwrap_or_else(|e| panic!("add {username}: {e:?}"));
     }
 
+    /// One run of the rollout's schedule, as EventBridge fires it in the settings function.
+    pub async fn tick(&self) -> shared::flows::rollout::Tick {
+        shared::flows::rollout::tick(&self.settings_app)
+            .await
+            .unwrap_or_else(|e| panic!("tick: {e:?}"))
+    }
+
     /// Sets the organisation email and switches MFA on or off (through the admin flow).
     pub async fn set_mfa(&self, enabled: bool) {
         shared::flows::admin::change_settings(
@@ -308,7 +321,7 @@ impl Stack {
                 mfa_enabled: Some(enabled),
                 org_default_email: Some(SENDER.into()),
                 org_name: Some("Acme".into()),
-                audit_retention_days: None,
+                ..Default::default()
             },
         )
         .await
@@ -401,18 +414,28 @@ impl Stack {
             .tokens
             .hash(Purpose::SetupLink, &new_token().unwrap());
         let now = self.app.now();
+        let enrolment_id = unique("enrolment");
         self.app
             .store
             .put_pending_enrolment(&shared::store::enrolments::PendingEnrolment {
                 username,
-                enrolment_id: &unique("enrolment"),
+                enrolment_id: &enrolment_id,
                 sealed_secret: &sealed,
                 link_hash: &link,
                 now,
                 link_expires_at: now + 3600,
+                replaces_shown: true,
             })
             .await
             .unwrap();
+        // The key was shown, as the setup page shows it.
+        assert!(
+            self.app
+                .store
+                .record_key_reveal(&link, username, &enrolment_id, now)
+                .await
+                .unwrap()
+        );
         secret.to_vec()
     }
 

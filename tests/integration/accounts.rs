@@ -443,37 +443,111 @@ async fn a_filtered_accounts_list_pages_exactly_through_every_match() {
         ("kind=staff&limit=3", 10),
         ("kind=sysadmin&search=u0&limit=2", 10),
     ] {
-        let mut seen = vec![];
-        let mut path = format!("/accounts?{query}");
-        loop {
-            let r = s.get(&path, Some(&admin)).await;
-            let page = r.body["accounts"].as_array().unwrap().clone();
-            let next = r.body["next"].as_str().map(str::to_owned);
-            if next.is_some() {
-                assert_eq!(
-                    page.len(),
-                    query
-                        .split("limit=")
-                        .nth(1)
-                        .unwrap()
-                        .parse::<usize>()
-                        .unwrap(),
-                    "{query}: a short page before the end"
-                );
-            }
-            seen.extend(
-                page.iter()
-                    .map(|a| a["username"].as_str().unwrap().to_owned()),
-            );
-            match next {
-                Some(next) => path = format!("/accounts?{query}&cursor={next}"),
-                None => break,
-            }
-        }
+        let seen = every_page(&s, &admin, query).await;
         assert_eq!(seen.len(), want, "{query}: {seen:?}");
-        let mut sorted = seen.clone();
-        sorted.sort();
-        sorted.dedup();
-        assert_eq!(sorted, seen, "{query}: in order, each once");
+    }
+}
+
+/// Every page of `GET /accounts?{query}` (which gives `limit`), checking that only the last is
+/// short and that names come in order, each once.
+async fn every_page(s: &Stack, admin: &str, query: &str) -> Vec<String> {
+    let limit: usize = query
+        .split("limit=")
+        .nth(1)
+        .and_then(|l| l.split('&').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut seen = vec![];
+    let mut path = format!("/accounts?{query}");
+    loop {
+        let r = s.get(&path, Some(admin)).await;
+        assert_eq!(r.status, 200, "{query}: {r:?}");
+        let page = r.body["accounts"].as_array().unwrap().clone();
+        let next = r.body["next"].as_str().map(str::to_owned);
+        if next.is_some() {
+            assert_eq!(page.len(), limit, "{query}: a short page before the end");
+        }
+        seen.extend(
+            page.iter()
+                .map(|a| a["username"].as_str().unwrap().to_owned()),
+        );
+        match next {
+            Some(next) => path = format!("/accounts?{query}&cursor={next}"),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, seen, "{query}: in order, each once");
+    seen
+}
+
+#[tokio::test]
+async fn accounts_filter_by_enrolment_and_lock_and_page_exactly() {
+    let s = stack().await;
+    for i in 0..10 {
+        s.add(&format!("u{i:02}a"), Sysadmin, Some(&address("a")), None)
+            .await;
+        s.add(&format!("u{i:02}b"), Staff, Some(&address("b")), None)
+            .await;
+    }
+    // Four staff set an app up; two of them have given their first code.
+    for u in ["u00b", "u02b", "u04b", "u06b"] {
+        let secret = s.enrol_directly(u).await;
+        if u == "u00b" || u == "u02b" {
+            let c = s.challenge(u).await;
+            assert_eq!(s.verify(&c, &s.code(&secret)).await.status, 200);
+        }
+    }
+    // A hundred wrong passwords (reserved as the sign-in does, from 25 addresses) lock a name.
+    let now = s.app.now();
+    for u in ["u01a", "u03b", "u05a"] {
+        let site = shared::store::locks::LockSite::PasswordAccount { username: u };
+        for i in 0..100 {
+            let from = format!("address-{:02}", i / 4);
+            let r = s
+                .app
+                .store
+                .reserve_password_attempt(&site, &from, now)
+                .await;
+            assert!(matches!(r, Ok(Ok(()))), "{r:?}");
+        }
+    }
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (query, want) in [
+        ("enrolment=active&limit=1", vec!["u00b", "u02b"]),
+        ("enrolment=pending&limit=1", vec!["u04b", "u06b"]),
+        (
+            "enrolment=none&kind=staff&limit=3",
+            vec!["u01b", "u03b", "u05b", "u07b", "u08b", "u09b"],
+        ),
+        ("locked=true&limit=1", vec!["u01a", "u03b", "u05a"]),
+        ("locked=true&kind=sysadmin&limit=1", vec!["u01a", "u05a"]),
+        (
+            "locked=false&kind=sysadmin&search=u0&limit=4",
+            vec![
+                "u00a", "u02a", "u03a", "u04a", "u06a", "u07a", "u08a", "u09a",
+            ],
+        ),
+        (
+            "locked=true&enrolment=none&kind=staff&limit=2",
+            vec!["u03b"],
+        ),
+    ] {
+        let seen = every_page(&s, &admin, query).await;
+        assert_eq!(seen, want, "{query}");
+    }
+    for bad in ["enrolment=some", "locked=yes"] {
+        let r = s.get(&format!("/accounts?{bad}"), Some(&admin)).await;
+        assert_eq!(
+            (r.status, r.error()),
+            (400, "invalid_request"),
+            "{bad}: {r:?}"
+        );
     }
 }

@@ -260,3 +260,93 @@ async fn a_malformed_query_is_a_json_400() {
         );
     }
 }
+
+/// `POST /settings/clients` creates and never overwrites (409, however many administrators race);
+/// `PUT` changes an existing site and never creates one (404).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_site_is_created_once_and_changed_only_where_it_exists() {
+    let (s, admin) = with_admin().await;
+    let s = std::sync::Arc::new(s);
+    let site = |name: &str| json!({ "client_id": "wiki", "name": name, "redirect_uris": ["https://wiki.example.org/cb"] });
+    let racers: Vec<_> = (0..6)
+        .map(|i| {
+            let (s, admin, body) = (s.clone(), admin.clone(), site(&format!("Wiki {i}")));
+            tokio::spawn(async move {
+                s.send(
+                    axum::http::Method::POST,
+                    "/settings/clients",
+                    Some(&body),
+                    Some(&admin),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut answers = vec![];
+    for r in racers {
+        answers.push(r.await.unwrap());
+    }
+    let created: Vec<_> = answers.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    assert!(created[0].body["client_secret"].is_string());
+    for r in answers.iter().filter(|r| r.status != 201) {
+        assert_eq!((r.status, r.error()), (409, "conflict"), "{r:?}");
+        assert!(r.body["message"].as_str().unwrap().contains("wiki"));
+    }
+    let name = created[0].body["name"].clone();
+    let list = s.get("/settings/clients", Some(&admin)).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+    assert_eq!(list.body[0]["name"], name, "the first write stands");
+
+    let put = async |id: &str, body: serde_json::Value| {
+        s.send(
+            axum::http::Method::PUT,
+            &format!("/settings/clients/{id}"),
+            Some(&body),
+            Some(&admin),
+        )
+        .await
+    };
+    let changed = put(
+        "wiki",
+        json!({ "name": "The wiki", "redirect_uris": ["https://wiki.example.org/cb"] }),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{changed:?}");
+    assert_eq!(changed.body["name"], "The wiki");
+    assert!(
+        changed.body.get("client_secret").is_none(),
+        "kept, not shown"
+    );
+    let missing = put(
+        "blog",
+        json!({ "redirect_uris": ["https://blog.example.org/cb"] }),
+    )
+    .await;
+    assert_eq!(missing.status, 404, "{missing:?}");
+    for bad in [
+        json!({ "redirect_uris": ["https://wiki.example.org/cb"] }),
+        json!({ "client_id": "not an id", "redirect_uris": ["https://x.example.org/cb"] }),
+        json!({ "client_id": "x", "redirect_uris": "nope" }),
+    ] {
+        let r = s
+            .send(
+                axum::http::Method::POST,
+                "/settings/clients",
+                Some(&bad),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {r:?}");
+    }
+    assert_eq!(
+        s.get("/settings/clients", Some(&admin))
+            .await
+            .body
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "nothing else was made"
+    );
+}

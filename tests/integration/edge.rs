@@ -92,3 +92,11 @@ async fn bodies_that_are_not_utf8_or_not_declared_json_are_a_json_400() {
     let r = s.raw(req).await;
     assert_eq!((r.status, r.error()), (400, "invalid_request"));
 }
+
+#[tokio::test]
+async fn the_front_door_leads_to_the_sign_in_page() {
+    let s = Stack::new().await;
+    let r = s.get("/", None).await;
+    assert_eq!(r.status, 303, "{r:?}");
+    assert_eq!(r.header("location"), Some("/sign-in"));
+}

@@ -384,12 +384,12 @@ drills! {
         let (_, _, session) = signed_in(&s, Sysadmin).await;
         Req::get("/accounts?limit=5").bearer(&session)
     };
-    register_a_site: 200, async |s: Arc<Stack>| {
+    register_a_site: 201, async |s: Arc<Stack>| {
         let (_, _, session) = signed_in(&s, Sysadmin).await;
         Req::json(
-            Method::PUT,
-            &format!("/settings/clients/{}", unique("site")),
-            json!({ "redirect_uris": [REDIRECT] }),
+            Method::POST,
+            "/settings/clients",
+            json!({ "client_id": unique("site"), "redirect_uris": [REDIRECT] }),
         )
         .bearer(&session)
     };

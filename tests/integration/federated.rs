@@ -339,3 +339,69 @@ async fn provider_settings_are_validated() {
         "symmetric keys are refused"
     );
 }
+
+#[tokio::test]
+async fn a_removed_provider_signs_nobody_in_and_takes_its_links_with_it() {
+    let s = stack(false, &[]).await;
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let list = s.get("/settings/providers", Some(&admin)).await;
+    assert_eq!(list.status, 200, "{list:?}");
+    let ids: Vec<&str> = list
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["corp-sso", "social"]);
+    assert_eq!(list.body[1]["kind"], "social");
+    assert_eq!(
+        s.get("/settings/providers", None).await.status,
+        401,
+        "administrators only"
+    );
+
+    let pending = nonce(&s, "social").await;
+    let delete = async |id: &str| {
+        s.send(
+            axum::http::Method::DELETE,
+            &format!("/settings/providers/{id}"),
+            None,
+            Some(&admin),
+        )
+        .await
+    };
+    assert_eq!(delete("social").await.status, 204);
+    assert_eq!(delete("social").await.status, 404, "gone already");
+    assert_eq!(delete("Not_An_Id").await.status, 404);
+    let r = federated(&s, "social", &rs256(&claims("sub-staff", &pending))).await;
+    assert_ne!(r.status, 200, "nobody signs in through it: {r:?}");
+    let list = s.get("/settings/providers", Some(&admin)).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 1);
+
+    // Added again under the same id and issuer, it starts with no links.
+    let jwks = json!({ "keys": [jwk(&rsa(), Algorithm::RS256, "rsa-1")] });
+    let body = json!({ "kind": "social", "issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks });
+    let r = s
+        .send(
+            axum::http::Method::PUT,
+            "/settings/providers/social",
+            Some(&body),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let n = nonce(&s, "social").await;
+    let r = federated(&s, "social", &rs256(&claims("sub-staff", &n))).await;
+    assert_ne!(r.status, 200, "the old link went with the provider: {r:?}");
+    let entries = s.app.recent_audit(100).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.action == "provider_change"
+            && e.target == "social"
+            && e.outcome == "deleted"),
+        "audited"
+    );
+}

@@ -94,6 +94,7 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
     let provider =
         json!({ "kind": "sso", "issuer": "https://idp.example", "audience": "a", "jwks": jwks });
     assert_eq!(put("/settings/providers/corp", provider).await.status, 200);
+    assert_eq!(s.get("/settings/providers", Some(&admin)).await.status, 200);
     let nonce = s
         .post("/sign-in/federated/nonce", json!({ "provider": "corp" }))
         .await;
@@ -183,13 +184,22 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
     assert_eq!(again.status, 200, "{again:?}");
 
     // settings: clients.
+    let client = s
+        .send(
+            axum::http::Method::POST,
+            "/settings/clients",
+            Some(&json!({ "client_id": "wiki", "redirect_uris": ["https://wiki.example.org/cb"] })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(client.status, 201, "{client:?}");
+    let client_secret = client.body["client_secret"].as_str().unwrap().to_owned();
     let client = put(
         "/settings/clients/wiki",
         json!({ "redirect_uris": ["https://wiki.example.org/cb"], "home_url": "https://wiki.example.org/" }),
     )
     .await;
     assert_eq!(client.status, 200, "{client:?}");
-    let client_secret = client.body["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(s.get("/settings/clients", Some(&admin)).await.status, 200);
 
     // oidc: discovery, keys, authorize (to the sign-in page), the code flow through sign-in and
@@ -298,13 +308,45 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         )
         .await;
     assert_eq!(removed.status, 204);
+    let removed = s
+        .send(
+            axum::http::Method::DELETE,
+            "/settings/providers/corp",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+
+    // settings: the rollout campaign, and its schedule (EventBridge runs it in this function).
+    s.app.clock.advance(30);
+    let again = s
+        .post_as(
+            &admin,
+            "/mfa/reauthenticate",
+            json!({ "code": s.code(&secret) }),
+        )
+        .await;
+    assert_eq!(again.status, 200, "{again:?}");
+    let started = s
+        .send(
+            axum::http::Method::POST,
+            "/settings/campaign",
+            Some(&json!({ "reminder_days": 1 })),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    assert_eq!(s.get("/settings/campaign", Some(&admin)).await.status, 200);
+    s.tick().await;
 
     // setup-email when SES refuses: the pending enrolment is withdrawn.
-    put(
+    let unverified = put(
         "/settings",
         json!({ "org_default_email": address("unverified") }),
     )
     .await;
+    assert_eq!(unverified.status, 200, "{unverified:?}");
     s.app.clock.advance(15 * 60);
     let c = s.challenge("jane").await;
     assert_eq!(

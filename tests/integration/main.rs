@@ -12,6 +12,7 @@ mod iam;
 mod limits;
 mod oidc;
 mod relying_party;
+mod rollout;
 mod routes;
 mod setup;
 mod sign_in;

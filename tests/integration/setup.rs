@@ -335,3 +335,96 @@ async fn a_failed_send_keeps_the_earlier_link_and_gives_the_mail_slot_back() {
         "3 sent this hour"
     );
 }
+
+/// Rolling out: while MFA is off, staff signed in without a code may set up an app of their own
+/// accord (the same setup mail, asked for by their session), and are asked for their code from
+/// then on: at sign-in, and by the password grant and social sign-in, which would skip it.
+#[tokio::test]
+async fn staff_may_enrol_while_mfa_is_off_and_are_asked_for_their_code_from_then_on() {
+    let s = Stack::new().await;
+    s.add("admin", Sysadmin, Some(&address("admin")), None)
+        .await;
+    let to = address("jane");
+    s.add("jane", Staff, Some(&to), None).await;
+    s.add("mo", Member, Some(&address("mo")), None).await;
+    s.set_mfa(false).await;
+
+    let r = s.sign_in("jane", PASSWORD).await;
+    assert_eq!(
+        r.body["status"], "signed_in",
+        "no code while MFA is off: {r:?}"
+    );
+    let session = r.body["session"].as_str().unwrap().to_owned();
+    let ask = async |bearer: Option<&str>| {
+        s.send(
+            axum::http::Method::POST,
+            "/mfa/setup-email",
+            Some(&json!({})),
+            bearer,
+        )
+        .await
+    };
+    assert_eq!(
+        ask(None).await.status,
+        401,
+        "a session asks, or a challenge"
+    );
+    let member = s.sign_in("mo", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        ask(Some(&member)).await.status,
+        403,
+        "members have no code to set up"
+    );
+    let r = ask(Some(&session)).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(r.body["status"], "sent");
+    let mail = latest_mail_to(&to).expect("the setup mail");
+    assert!(!mail.body.contains(PASSWORD));
+    let token = link_token(&mail.body).expect("a setup link");
+    let r = s.sign_in("jane", PASSWORD).await;
+    assert_eq!(
+        r.body["status"], "signed_in",
+        "a mail nobody opened asks nothing: {r:?}"
+    );
+    let key = s.post("/mfa/setup/key", json!({ "token": token })).await;
+    assert_eq!(key.status, 200, "{key:?}");
+    let secret = data_encoding::BASE32_NOPAD
+        .decode(key.body["secret"].as_str().unwrap().as_bytes())
+        .unwrap();
+
+    // The next sign-in asks for the code, which activates the app.
+    let r = s.sign_in("jane", PASSWORD).await;
+    assert_eq!(r.body["status"], "mfa_required", "{r:?}");
+    let c = r.body["challenge"].as_str().unwrap().to_owned();
+    let r = s.verify(&c, &s.code(&secret)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    s.app.clock.advance(30);
+    let r = s.sign_in("jane", PASSWORD).await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["enrolled"].as_bool()),
+        (Some("mfa_required"), Some(true)),
+        "and every time after: {r:?}"
+    );
+    let r = s
+        .form(
+            "/token",
+            &format!(
+                "grant_type=password&username=jane&password={}",
+                url::form_urlencoded::byte_serialize(PASSWORD.as_bytes()).collect::<String>()
+            ),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"].as_str()),
+        (400, Some("unauthorized_client")),
+        "the password grant would skip the code: {r:?}"
+    );
+    let r = ask(Some(&session)).await;
+    assert_ne!(
+        r.status, 202,
+        "enrolled already, or the old session ended: {r:?}"
+    );
+}

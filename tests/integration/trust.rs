@@ -387,12 +387,14 @@ async fn a_client_gives_its_codes_and_tokens_only_to_the_kinds_and_factors_it_al
 async fn a_client_that_requires_a_code_refuses_a_code_less_staff_session() {
     let o = provider().await;
     o.s.set_mfa(false).await;
+    // A staff member without an app (jane has one, and is asked for its code even now).
+    o.s.add("joe", Staff, Some(&address("joe")), None).await;
     let r = o.s.get(&authorize_url("wiki", REDIRECT, ""), None).await;
     let authorization = query_param(r.header("location").unwrap(), "authorization").unwrap();
     let r =
         o.s.post(
             "/sign-in",
-            json!({ "username": "jane", "password": PASSWORD, "authorization": authorization }),
+            json!({ "username": "joe", "password": PASSWORD, "authorization": authorization }),
         )
         .await;
     assert_eq!(r.body["status"], "signed_in", "no code while MFA is off");

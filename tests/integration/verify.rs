@@ -225,7 +225,17 @@ async fn a_right_code_ends_the_count_even_the_lock_its_own_attempt_set() {
     let (rows, _) = s
         .app
         .store
-        .list_accounts(&[Staff], "alice", None, 10, s.app.now())
+        .list_accounts(
+            &shared::store::accounts::AccountFilter {
+                kinds: &[Staff],
+                prefix: "alice",
+                enrolment: None,
+                locked: None,
+            },
+            None,
+            10,
+            s.app.now(),
+        )
         .await
         .unwrap();
     assert_eq!(rows[0].locked_until, None, "the accounts page: not locked");

@@ -1,7 +1,8 @@
 //! settings: what administrators do. `GET`/`PUT /settings`, `GET /settings/mfa-readiness`,
-//! `PUT /settings/providers/{id}`, `POST /accounts/{username}/mfa/reset`,
-//! `POST /accounts/{username}/unlock`, `GET /audit`, and the OpenID Connect clients:
-//! `GET /settings/clients`, `PUT`/`DELETE /settings/clients/{id}`, `POST /settings/clients/{id}/secret`.
+//! `GET /settings/providers`, `PUT`/`DELETE /settings/providers/{id}`, the accounts
+//! (`GET /accounts`, reset, unlock, disable, enable, delete), `GET /audit`, and the OpenID Connect
+//! clients: `GET`/`POST /settings/clients`, `PUT`/`DELETE /settings/clients/{id}`,
+//! `POST /settings/clients/{id}/secret`.
 
 mod page;
 
@@ -18,8 +19,8 @@ use shared::account::normalise_username;
 use shared::clock::rfc3339;
 use shared::flows::admin;
 use shared::flows::guard::{self, Actor};
-use shared::flows::{clients, providers};
-use shared::http::{JsonBody, bearer, finish};
+use shared::flows::{clients, providers, rollout};
+use shared::http::{Caller, JsonBody, bearer, finish};
 use shared::store::settings::Settings;
 use shared::{App, Error};
 
@@ -29,7 +30,12 @@ pub fn router(app: App) -> Router {
             .route("/admin", get(page::admin_page))
             .route("/settings", get(get_settings).put(put_settings))
             .route("/settings/mfa-readiness", get(readiness))
-            .route("/settings/providers/{id}", put(put_provider))
+            .route("/settings/campaign", get(campaign).post(start_campaign))
+            .route("/settings/providers", get(list_providers))
+            .route(
+                "/settings/providers/{id}",
+                put(put_provider).delete(delete_provider),
+            )
             .route("/accounts/{username}/mfa/reset", post(reset))
             .route("/accounts", get(list_accounts))
             .route("/accounts/{username}/unlock", post(unlock))
@@ -40,7 +46,7 @@ pub fn router(app: App) -> Router {
                 axum::routing::delete(delete_account),
             )
             .route("/audit", get(audit))
-            .route("/settings/clients", get(list_clients))
+            .route("/settings/clients", get(list_clients).post(create_client))
             .route(
                 "/settings/clients/{id}",
                 put(put_client).delete(delete_client),
@@ -58,6 +64,7 @@ fn settings_json(s: &Settings) -> Response {
             "org_default_email": s.org_default_email,
             "org_name": s.org_name,
             "audit_retention_days": s.audit_retention_days(),
+            "enforce_at": s.enforce_at.map(rfc3339),
         }),
     )
 }
@@ -75,6 +82,14 @@ struct SettingsChange {
     org_default_email: Option<String>,
     org_name: Option<String>,
     audit_retention_days: Option<u32>,
+    /// An RFC 3339 time to switch MFA on at, or null to call it off.
+    #[serde(default, deserialize_with = "present")]
+    enforce_at: Option<Option<String>>,
+}
+
+/// A field given as null is `Some(None)`, told apart from a field left out (`None`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 async fn put_settings(
@@ -85,6 +100,13 @@ async fn put_settings(
     // Who asks comes first: a caller without a session learns nothing from how the body is read.
     let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(change) = body?;
+    let enforce_at = match change.enforce_at {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(text)) => Some(Some(shared::clock::parse_rfc3339(&text).ok_or_else(
+            || bad("enforce_at must be an RFC 3339 time, like 2026-12-01T09:00:00Z, or null."),
+        )?)),
+    };
     let saved = admin::change_settings(
         &app,
         &Actor::Admin(&admin),
@@ -93,6 +115,8 @@ async fn put_settings(
             org_default_email: change.org_default_email,
             org_name: change.org_name,
             audit_retention_days: change.audit_retention_days,
+            enforce_at,
+            scheduled_for: None,
         },
     )
     .await?;
@@ -131,6 +155,115 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
             "sender_verified": sender_verified,
         }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CampaignStart {
+    reminder_days: Option<u64>,
+}
+
+/// `POST /settings/campaign`: mails the setup email to every staff member and system
+/// administrator without an app (within SES's send rate; the schedule sends the rest), and
+/// reminders every `reminder_days` (default 3) until they set one up. Sensitive: a recent code.
+async fn start_campaign(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<JsonBody<CampaignStart>, Error>,
+) -> Result<Response, Error> {
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
+    let JsonBody(start) = body?;
+    let base = app
+        .config
+        .public_base_url
+        .clone()
+        .or(caller.api_base.clone())
+        .ok_or_else(|| Error::Internal("no base URL for the campaign's links".into()))?;
+    let sent =
+        rollout::start_campaign(&app, &Actor::Admin(&admin), start.reminder_days, &base).await?;
+    let mut body = progress_json(&rollout::progress(&app).await?, None, 50)?;
+    body["sent_now"] = json!(sent);
+    Ok(shared::http::json(StatusCode::ACCEPTED, body))
+}
+
+#[derive(Deserialize)]
+struct CampaignQuery {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /settings/campaign`: the rollout's figures (total, enrolled, mailed, pending, by kind)
+/// and the accounts without an app, paged by username.
+async fn campaign(
+    State(app): State<App>,
+    headers: HeaderMap,
+    query: Result<Query<CampaignQuery>, QueryRejection>,
+) -> Result<Response, Error> {
+    guard::require_admin(&app, bearer(&headers)).await?;
+    let Query(q) = query.map_err(|_| bad("The query string is malformed."))?;
+    let limit = page_limit(q.limit.as_deref())?;
+    let cursor = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            Some(normalise_username(c).ok_or_else(|| bad("cursor is not one this service gave."))?)
+        }
+    };
+    let body = progress_json(&rollout::progress(&app).await?, cursor.as_deref(), limit)?;
+    Ok(shared::http::json(StatusCode::OK, body))
+}
+
+fn page_limit(limit: Option<&str>) -> Result<usize, Error> {
+    match limit {
+        None => Ok(50),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| bad("limit must be a number from 1 to 200.")),
+    }
+}
+
+fn progress_json(
+    p: &rollout::Progress,
+    after: Option<&str>,
+    limit: usize,
+) -> Result<serde_json::Value, Error> {
+    let figures = |[total, enrolled, mailed, pending]: [usize; 4]| json!({ "total": total, "enrolled": enrolled, "mailed": mailed, "pending": pending });
+    let mut by_kind = serde_json::Map::new();
+    for (kind, c) in &p.by_kind {
+        by_kind.insert(kind.as_str().to_owned(), figures(*c));
+    }
+    let rest: Vec<&rollout::Standing> = p
+        .not_enrolled
+        .iter()
+        .filter(|s| after.is_none_or(|a| s.username.as_str() > a))
+        .collect();
+    let page: Vec<_> = rest
+        .iter()
+        .take(limit)
+        .map(|s| {
+            json!({
+                "username": s.username, "kind": s.kind.as_str(), "enrolment": s.enrolment,
+                "mailed_at": s.mailed_at.map(rfc3339), "mails": s.mails,
+                "cannot_mail": s.cannot_mail,
+            })
+        })
+        .collect();
+    let next = (rest.len() > limit).then(|| rest[limit - 1].username.clone());
+    let mut body = figures([p.total, p.enrolled, p.mailed, p.pending]);
+    body["campaign"] = match &p.campaign {
+        Some(c) => json!({
+            "started_at": rfc3339(c.started_at),
+            "started_by": c.started_by,
+            "reminder_days": c.reminder_days,
+        }),
+        None => json!(null),
+    };
+    body["by_kind"] = serde_json::Value::Object(by_kind);
+    body["not_enrolled"] = json!(page);
+    body["next"] = json!(next);
+    Ok(body)
 }
 
 async fn reset(
@@ -292,6 +425,33 @@ async fn put_provider(
     ))
 }
 
+async fn list_providers(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    guard::require_admin(&app, bearer(&headers)).await?;
+    let list: Vec<_> = app
+        .store
+        .list_providers()
+        .await?
+        .iter()
+        .map(providers::describe)
+        .collect();
+    Ok(shared::http::json(StatusCode::OK, json!(list)))
+}
+
+/// Removes a provider and its links (sensitive: a recent code).
+async fn delete_provider(
+    State(app): State<App>,
+    headers: HeaderMap,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, Error> {
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
+    let Path(id) = id.map_err(|_| Error::NotFound)?;
+    if !shared::federation::is_provider_id(&id) {
+        return Err(Error::NotFound);
+    }
+    providers::delete(&app, &Actor::Admin(&admin), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn list_clients(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
     guard::require_admin(&app, bearer(&headers)).await?;
     let clients: Vec<_> = app
@@ -307,15 +467,40 @@ async fn list_clients(State(app): State<App>, headers: HeaderMap) -> Result<Resp
 fn client_id(id: Result<Path<String>, PathRejection>) -> Result<String, Error> {
     let Path(id) = id.map_err(|_| Error::NotFound)?;
     if !shared::oidc::is_client_id(&id) {
-        return Err(Error::bad_request(
-            "invalid_client_metadata",
-            "The client id must be 1 to 64 letters, digits, dots, underscores or hyphens.",
-        ));
+        return Err(bad_client_id());
     }
     Ok(id)
 }
 
-/// Creates or replaces a client; a new confidential client's secret is in the answer, once.
+fn bad_client_id() -> Error {
+    Error::bad_request(
+        "invalid_client_metadata",
+        "The client id must be 1 to 64 letters, digits, dots, underscores or hyphens.",
+    )
+}
+
+/// `POST /settings/clients`: a new client (`client_id` and the rest of its description); 409
+/// when the id is taken. A confidential client's secret is in the answer, once.
+async fn create_client(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Result<JsonBody<serde_json::Map<String, serde_json::Value>>, Error>,
+) -> Result<Response, Error> {
+    // Who asks comes first: a caller without a session learns nothing from how the body is read.
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
+    let JsonBody(mut body) = body?;
+    let id = match body.remove("client_id") {
+        Some(serde_json::Value::String(id)) if shared::oidc::is_client_id(&id) => id,
+        _ => return Err(bad_client_id()),
+    };
+    let spec: clients::ClientSpec = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| {
+            Error::bad_request("invalid_request", format!("The body is not a site: {e}."))
+        })?;
+    save_client(&app, &admin, &id, spec, clients::Save::Create).await
+}
+
+/// `PUT /settings/clients/{id}`: changes an existing client (404 when there is none).
 async fn put_client(
     State(app): State<App>,
     headers: HeaderMap,
@@ -326,13 +511,27 @@ async fn put_client(
     let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(spec) = body?;
     let id = client_id(id)?;
-    let secret = clients::put(&app, &Actor::Admin(&admin), &id, spec).await?;
-    let client = app.store.get_client(&id).await?.ok_or(Error::NotFound)?;
+    save_client(&app, &admin, &id, spec, clients::Save::Update).await
+}
+
+async fn save_client(
+    app: &App,
+    admin: &shared::flows::sessions::ActiveSession,
+    id: &str,
+    spec: clients::ClientSpec,
+    how: clients::Save,
+) -> Result<Response, Error> {
+    let secret = clients::save(app, &Actor::Admin(admin), id, spec, how).await?;
+    let client = app.store.get_client(id).await?.ok_or(Error::NotFound)?;
     let mut body = clients::describe(&client);
     if let Some(secret) = secret {
         body["client_secret"] = json!(secret);
     }
-    Ok(shared::http::json(StatusCode::OK, body))
+    let status = match how {
+        clients::Save::Create => StatusCode::CREATED,
+        _ => StatusCode::OK,
+    };
+    Ok(shared::http::json(status, body))
 }
 
 async fn delete_client(
@@ -364,12 +563,16 @@ async fn rotate_client_secret(
 struct AccountsQuery {
     search: Option<String>,
     kind: Option<String>,
+    enrolment: Option<String>,
+    locked: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
 }
 
 /// `GET /accounts`: the accounts list of the admin page, by username, with their kind,
-/// enrolment, lock and whether disabled; `search` is a username prefix; pages by `cursor`.
+/// enrolment, lock and whether disabled; `search` is a username prefix, `kind`, `enrolment`
+/// (`none`, `pending`, `active`) and `locked` (`true`, `false`) filter; pages by `cursor`, exactly
+/// under every filter.
 async fn list_accounts(
     State(app): State<App>,
     headers: HeaderMap,
@@ -377,14 +580,7 @@ async fn list_accounts(
 ) -> Result<Response, Error> {
     guard::require_admin(&app, bearer(&headers)).await?;
     let Query(q) = query.map_err(|_| bad("The query string is malformed."))?;
-    let limit = match q.limit.as_deref() {
-        None => 50,
-        Some(v) => v
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=200).contains(n))
-            .ok_or_else(|| bad("limit must be a number from 1 to 200."))?,
-    };
+    let limit = page_limit(q.limit.as_deref())?;
     let kinds: Vec<shared::policy::AccountKind> = match q.kind.as_deref() {
         None | Some("") => shared::policy::AccountKind::ALL.to_vec(),
         Some(k) => vec![
@@ -404,9 +600,29 @@ async fn list_accounts(
             Some(normalise_username(c).ok_or_else(|| bad("cursor is not one this service gave."))?)
         }
     };
+    use shared::store::accounts::{AccountFilter, EnrolmentFilter};
+    let enrolment = match q.enrolment.as_deref() {
+        None | Some("") => None,
+        Some("none") => Some(EnrolmentFilter::None),
+        Some("pending") => Some(EnrolmentFilter::Pending),
+        Some("active") => Some(EnrolmentFilter::Active),
+        Some(_) => return Err(bad("enrolment must be none, pending or active.")),
+    };
+    let locked = match q.locked.as_deref() {
+        None | Some("") => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => return Err(bad("locked must be true or false.")),
+    };
+    let filter = AccountFilter {
+        kinds: &kinds,
+        prefix: &prefix,
+        enrolment,
+        locked,
+    };
     let (rows, next) = app
         .store
-        .list_accounts(&kinds, &prefix, cursor.as_deref(), limit, app.now())
+        .list_accounts(&filter, cursor.as_deref(), limit, app.now())
         .await?;
     let accounts: Vec<_> = rows
         .iter()

@@ -50,6 +50,33 @@ const BODY: &str = r#"<main>
 </form>
 </section>
 
+<section aria-labelledby="rollout-heading">
+<h2 id="rollout-heading">Rollout</h2>
+<p>Get every staff member an authenticator app before the switch: the campaign emails everyone without one the setup email, with reminders, and the switch can be scheduled.</p>
+<p id="rollout-figures"></p>
+<p id="rollout-campaign"></p>
+<form id="campaign-form" novalidate>
+  <label for="campaign-days">Days between reminders</label>
+  <input id="campaign-days" name="reminder_days" type="number" min="1" max="30" value="3" required>
+  <button type="submit">Start campaign</button>
+  <p id="campaign-message" role="status" aria-live="polite"></p>
+</form>
+<form id="enforce-form" novalidate>
+  <p id="enforce-state"></p>
+  <label for="enforce-at">Switch on at (your local time)</label>
+  <input id="enforce-at" name="enforce_at" type="datetime-local" required>
+  <button type="submit">Schedule the switch-on</button>
+  <button type="button" id="enforce-clear">Call it off</button>
+  <p id="enforce-message" role="status" aria-live="polite"></p>
+</form>
+<h3 id="waiting-heading">Without an app</h3>
+<table aria-labelledby="waiting-heading">
+<thead><tr><th scope="col">User</th><th scope="col">Kind</th><th scope="col">Setup emails sent</th><th scope="col">Last sent (UTC)</th></tr></thead>
+<tbody id="waiting"></tbody>
+</table>
+<button type="button" id="waiting-more" hidden>More people without an app</button>
+</section>
+
 <section aria-labelledby="org-heading">
 <h2 id="org-heading">Organisation</h2>
 <form id="org-form" novalidate>
@@ -107,6 +134,10 @@ const BODY: &str = r#"<main>
   <input id="accounts-search" name="search" autocomplete="off">
   <label for="accounts-kind">Kind</label>
   <select id="accounts-kind" name="kind"><option value="">Any</option><option>staff</option><option>sysadmin</option><option>member</option><option>api</option></select>
+  <label for="accounts-enrolment">Authenticator</label>
+  <select id="accounts-enrolment" name="enrolment"><option value="">Any</option><option value="active">set up</option><option value="pending">being set up</option><option value="none">none</option></select>
+  <label for="accounts-locked">Locked</label>
+  <select id="accounts-locked" name="locked"><option value="">Any</option><option value="true">locked now</option><option value="false">not locked</option></select>
   <button type="submit">Search accounts</button>
 </form>
 <table aria-labelledby="accounts-heading">
@@ -246,7 +277,7 @@ async function enter(t){
   if(!r)return;
   if(r.status!==200){say(explain(r),true);return;}
   say('');show('panel');showSettings(r.data);
-  await Promise.all([loadReadiness(),loadAudit(),loadClients(),loadAccounts(false)]);
+  await Promise.all([loadReadiness(),loadRollout(false),loadAudit(),loadClients(),loadAccounts(false)]);
 }
 function showSettings(s){
   settings=s;
@@ -254,7 +285,56 @@ function showSettings(s){
   $('mfa-toggle').textContent=s.mfa_enabled?'Switch off':'Switch on';
   $('org-email').value=s.org_default_email||'';
   $('org-name').value=s.org_name||'';
+  $('enforce-state').textContent=s.mfa_enabled?'Multi-factor authentication is on: nothing to schedule.':
+    s.enforce_at?('Scheduled: multi-factor authentication switches on at '+when(s.enforce_at)+' UTC'+(new Date(s.enforce_at)<new Date()?' (overdue: check the organisation email and that an administrator can sign in).':'.')):'No switch-on is scheduled.';
+  $('enforce-form').hidden=s.mfa_enabled;
 }
+let waitingNext=null;
+async function loadRollout(more){
+  const q=new URLSearchParams({limit:'25'});
+  if(more&&waitingNext)q.set('cursor',waitingNext);
+  const r=await api('GET','/settings/campaign?'+q.toString());
+  if(!r)return;
+  if(r.status!==200){note('rollout-figures',explain(r),true);return;}
+  const d=r.data;
+  $('rollout-figures').textContent=d.enrolled+' of '+d.total+' staff and system administrators have an app; '+d.pending+' do not yet, of whom '+d.mailed+' have had a setup email.';
+  $('rollout-campaign').textContent=d.campaign?('Campaign running since '+when(d.campaign.started_at)+' UTC (started by '+d.campaign.started_by+'), reminding every '+d.campaign.reminder_days+' days.'):'No campaign yet.';
+  waitingNext=d.next||null;$('waiting-more').hidden=!waitingNext;
+  const body=$('waiting');if(!more)body.replaceChildren();
+  (d.not_enrolled||[]).forEach(a=>{
+    const row=document.createElement('tr');
+    cell(row,a.username);cell(row,a.kind);
+    cell(row,a.cannot_mail?('cannot be emailed: '+(REASONS[a.cannot_mail]||a.cannot_mail)):String(a.mails));
+    cell(row,a.mailed_at?when(a.mailed_at):'');
+    body.appendChild(row);
+  });
+}
+$('waiting-more').addEventListener('click',()=>loadRollout(true));
+$('campaign-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('campaign-message','');
+  const days=Number($('campaign-days').value);
+  const r=await api('POST','/settings/campaign',{reminder_days:days});
+  if(!r)return;
+  if(r.status!==202){note('campaign-message',explain(r),true);return;}
+  note('campaign-message','Campaign started: '+r.data.sent_now+' setup emails sent now; the rest follow every minute.');
+  await Promise.all([loadRollout(false),loadAudit()]);
+});
+$('enforce-form').addEventListener('submit',async e=>{
+  e.preventDefault();note('enforce-message','');
+  const local=$('enforce-at').value;
+  if(!local){note('enforce-message','Choose a date and time.',true);return;}
+  const r=await api('PUT','/settings',{enforce_at:new Date(local).toISOString().replace(/\.\d{3}Z$/,'Z')});
+  if(!r)return;
+  if(r.status!==200){note('enforce-message',explain(r),true);return;}
+  showSettings(r.data);note('enforce-message','Saved.');await loadAudit();
+});
+$('enforce-clear').addEventListener('click',async()=>{
+  if(!confirm('Call off the scheduled switch-on?'))return;
+  const r=await api('PUT','/settings',{enforce_at:null});
+  if(!r)return;
+  if(r.status!==200){note('enforce-message',explain(r),true);return;}
+  showSettings(r.data);note('enforce-message','Called off.');await loadAudit();
+});
 function cell(row,text){const td=document.createElement('td');td.textContent=text;row.appendChild(td);return td;}
 async function loadReadiness(){
   const r=await api('GET','/settings/mfa-readiness');
@@ -346,10 +426,11 @@ $('client-form').addEventListener('submit',async e=>{
   if($('client-name').value.trim())spec.name=$('client-name').value.trim();
   if($('client-home').value.trim())spec.home_url=$('client-home').value.trim();
   if(!id){note('client-message','Enter a client id.',true);return;}
-  const r=await api('PUT','/settings/clients/'+encodeURIComponent(id),spec);
+  spec.client_id=id;
+  const r=await api('POST','/settings/clients',spec);
   if(!r)return;
-  if(r.status!==200){note('client-message',explain(r),true);return;}
-  note('client-message','Saved '+id+'.'+(r.data.client_secret?' Its secret (shown once): '+r.data.client_secret:''));
+  if(r.status!==201){note('client-message',explain(r),true);return;}
+  note('client-message','Added '+id+'.'+(r.data.client_secret?' Its secret (shown once): '+r.data.client_secret:''));
   $('client-form').reset();
   await loadClients();await loadAudit();
 });
@@ -357,7 +438,9 @@ let accountsNext=null;
 async function loadAccounts(more){
   const q=new URLSearchParams({limit:'25'});
   const search=$('accounts-search').value.trim(), kind=$('accounts-kind').value;
+  const enrolment=$('accounts-enrolment').value, locked=$('accounts-locked').value;
   if(search)q.set('search',search);if(kind)q.set('kind',kind);
+  if(enrolment)q.set('enrolment',enrolment);if(locked)q.set('locked',locked);
   if(more&&accountsNext)q.set('cursor',accountsNext);
   const r=await api('GET','/accounts?'+q.toString());
   if(!r)return;
@@ -370,19 +453,26 @@ async function loadAccounts(more){
     cell(row,a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none');
     cell(row,a.locked_until?when(a.locked_until):'');
     const actions=cell(row,'');
-    const b=document.createElement('button');b.type='button';
-    b.textContent=(a.disabled?'Enable ':'Disable ')+a.username;
-    b.addEventListener('click',async()=>{
-      const x=await api('POST','/accounts/'+encodeURIComponent(a.username)+(a.disabled?'/enable':'/disable'));
-      if(x&&x.status===204){note('accounts-message',(a.disabled?'Enabled ':'Disabled ')+a.username+'.');await loadAccounts(false);await loadAudit();}
-      else if(x)note('accounts-message',explain(x),true);
-    });
-    actions.appendChild(b);body.appendChild(row);
+    const act=(label,path,done,ask)=>{
+      const b=document.createElement('button');b.type='button';b.textContent=label+' '+a.username;
+      b.addEventListener('click',async()=>{
+        if(ask&&!confirm(ask))return;
+        const x=await api('POST','/accounts/'+encodeURIComponent(a.username)+path);
+        if(x&&x.status===204){note('accounts-message',done+' '+a.username+'.');await loadAccounts(false);await afterChange();}
+        else if(x)note('accounts-message',explain(x),true);
+      });
+      actions.appendChild(b);
+    };
+    if(a.locked_until)act('Unlock','/unlock','Unlocked');
+    if(a.enrolment)act('Reset MFA of','/mfa/reset','Reset the MFA of','Reset the authenticator app of '+a.username+'? They set up again at their next sign-in.');
+    if(a.disabled)act('Enable','/enable','Enabled');
+    else act('Disable','/disable','Disabled','Disable '+a.username+'? They cannot sign in, and their sessions end.');
+    body.appendChild(row);
   });
 }
 $('accounts-form').addEventListener('submit',e=>{e.preventDefault();loadAccounts(false);});
 $('accounts-more').addEventListener('click',()=>loadAccounts(true));
-async function afterChange(){await Promise.all([loadReadiness(),loadAudit()]);}
+async function afterChange(){await Promise.all([loadReadiness(),loadRollout(false),loadAudit()]);}
 
 $('password-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');

@@ -5,13 +5,14 @@ mod page;
 
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
-use shared::flows::setup;
-use shared::http::{Caller, JsonBody, finish};
+use shared::flows::{sessions, setup};
+use shared::http::{Caller, JsonBody, bearer, cookie_session, finish, same_origin};
 use shared::totp::{DIGITS, PERIOD, grouped};
 use shared::{App, Error};
 
@@ -25,17 +26,39 @@ pub fn router(app: App) -> Router {
     )
 }
 
+/// A sign-in challenge's, or none: then the caller's session asks (signed in without a code
+/// while MFA is off), by `Authorization: Bearer` or by the cookie from this origin.
 #[derive(Deserialize)]
-struct ChallengeBody {
-    challenge: String,
+struct SetupMailBody {
+    challenge: Option<String>,
 }
 
 async fn send_setup_email(
     State(app): State<App>,
     caller: Caller,
-    JsonBody(req): JsonBody<ChallengeBody>,
+    headers: HeaderMap,
+    JsonBody(req): JsonBody<SetupMailBody>,
 ) -> Result<Response, Error> {
-    let sent = setup::send_setup_email(&app, &req.challenge, caller.api_base.as_deref()).await?;
+    let session;
+    let asker = match req.challenge.as_deref() {
+        Some(challenge) => setup::Asker::Challenge(challenge),
+        None => {
+            let token = match bearer(&headers) {
+                Some(token) => Some(token),
+                None => {
+                    let cookie = cookie_session(&headers).ok_or(Error::Unauthenticated)?;
+                    // A cookie rides along with any site's request: only this origin's count.
+                    if !same_origin(&headers, &app.issuer(caller.api_base.as_deref())?) {
+                        return Err(Error::Forbidden);
+                    }
+                    Some(cookie)
+                }
+            };
+            session = sessions::authenticate(&app, token).await?;
+            setup::Asker::Session(&session)
+        }
+    };
+    let sent = setup::send_setup_email(&app, asker, caller.api_base.as_deref()).await?;
     Ok(shared::http::json(
         StatusCode::ACCEPTED,
         json!({ "status": "sent", "sent_to": sent.sent_to }),

@@ -1,4 +1,4 @@
-//! sign-in: `GET /sign-in` (the page), `POST /sign-in`, `POST /sign-in/federated`,
+//! sign-in: `GET /` (to the sign-in page), `GET /sign-in` (the page), `POST /sign-in`, `POST /sign-in/federated`,
 //! `GET /sign-in/sites`, `GET /session`, `POST /sign-out`. Each handler parses, calls a shared
 //! flow, and answers. A completed sign-in sets the session cookie and, when a site asked for it
 //! (`authorization`), answers with `redirect_to`: the site's redirect with a code.
@@ -26,6 +26,7 @@ use shared::{App, Error};
 pub fn router(app: App) -> Router {
     finish(
         Router::new()
+            .route("/", get(front_door))
             .route("/sign-in", get(sign_in_page).post(password_sign_in))
             .route("/sign-in/federated", post(federated_sign_in))
             .route("/sign-in/federated/nonce", post(federated_nonce))
@@ -39,6 +40,16 @@ pub fn router(app: App) -> Router {
             .route("/sign-out", post(sign_out))
             .with_state(app),
     )
+}
+
+/// `/`: people who type the service's address land on the sign-in page.
+async fn front_door() -> Response {
+    let mut r = axum::response::IntoResponse::into_response(StatusCode::SEE_OTHER);
+    r.headers_mut().insert(
+        header::LOCATION,
+        axum::http::HeaderValue::from_static("/sign-in"),
+    );
+    r
 }
 
 #[derive(Deserialize)]
@@ -121,6 +132,7 @@ async fn password_sign_in(
             username,
             kind,
             auth_time,
+            mfa_from,
         } => {
             let issuer = app.issuer(caller.api_base.as_deref())?;
             let amr = shared::oidc::amr(MfaState::NotRequired, None);
@@ -134,11 +146,14 @@ async fn password_sign_in(
             };
             let redirect =
                 oidc::after_sign_in(&app, authorization.as_deref(), &done, &issuer).await?;
-            let body = json!({
+            let mut body = json!({
                 "status": "signed_in",
                 "session": session,
                 "expires_at": rfc3339(expires_at),
             });
+            if let Some(at) = mfa_from {
+                body["mfa_from"] = json!(rfc3339(at));
+            }
             Ok(signed_in(&app, &session, body, redirect))
         }
         SignIn::MfaRequired {

@@ -19,6 +19,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 </form>
 <form id="code-form" hidden novalidate>
   <p>Enter the 6-digit security code from your authenticator app.</p>
+  <p id="not-enrolled" hidden>You have not set up an authenticator app yet. Choose "I don't have a security code" below and we will email you a link to set one up.</p>
   <label for="code">Security code</label>
   <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
   <button type="submit">Verify</button>
@@ -31,6 +32,9 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 </section>
 <p id="message" role="status" aria-live="polite"></p>
 <section id="signed-in" hidden><p class="ok" id="welcome"></p>
+<p id="mfa-from" class="error" hidden></p>
+<p id="setup-offer" hidden>Protect your account with a security code from an authenticator app.
+<button type="button" id="setup-own">Set up your security code</button></p>
 <h2 id="sites-heading" hidden>Your organisation's sites</h2>
 <ul id="sites" aria-labelledby="sites-heading"></ul>
 <button type="button" id="sign-out">Sign out</button></section>
@@ -61,12 +65,15 @@ function explain(res){
 // Signed in: back to the site that asked, or our own list of the organisation's sites. The
 // session itself is an HttpOnly cookie; this script never holds it.
 async function signedIn(data){
+  const from=$('mfa-from');from.hidden=!data.mfa_from;
+  if(data.mfa_from)from.textContent='From '+new Date(data.mfa_from).toLocaleString()+', signing in will need a security code from an authenticator app. Set yours up now, below.';
   if(data.redirect_to){say('Signed in. Returning to the site...');location.assign(data.redirect_to);return;}
   if(authorization)say('Signed in, but the site\'s sign-in request has expired. Go back to the site and try again.',true);
   else say('');
   const r=await call('/session');
   if(r.status!==200)return;
   show('signed-in');$('welcome').textContent='Signed in as '+r.data.username+'.';
+  $('setup-offer').hidden=!(r.data.mfa==='not_required'&&(r.data.kind==='staff'||r.data.kind==='sysadmin'));
   const s=await call('/sign-in/sites');
   const list=$('sites');list.replaceChildren();
   ((s.data&&s.data.sites)||[]).forEach(site=>{
@@ -84,6 +91,7 @@ $('password-form').addEventListener('submit',async e=>{
   $('password').value='';
   if(r.data.status==='signed_in'){await signedIn(r.data);return;}
   challenge=r.data.challenge;setupTo=r.data.setup_email_to;
+  $('not-enrolled').hidden=r.data.enrolled!==false;
   show('code-form');$('code').focus();
 });
 $('code-form').addEventListener('submit',async e=>{
@@ -92,6 +100,11 @@ $('code-form').addEventListener('submit',async e=>{
   $('code').value='';
   if(r.status===200){await signedIn(r.data);return;}
   say(explain(r),true);
+});
+$('setup-own').addEventListener('click',async()=>{
+  const r=await call('/mfa/setup-email',{});
+  if(r.status===202){$('setup-offer').hidden=true;say('We sent a setup email to '+r.data.sent_to+'. Open its link to set up your app; from your next sign-in you will be asked for a code.');}
+  else say(explain(r),true);
 });
 $('no-code').addEventListener('click',()=>{
   say('');

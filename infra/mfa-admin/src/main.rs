@@ -53,6 +53,9 @@ enum Command {
         #[command(subcommand)]
         command: SigningKeyCommand,
     },
+    /// Runs the rollout's schedule once, as EventBridge does every minute on AWS: a scheduled
+    /// switch-on whose time has come, then the campaign's next batch of setup mails.
+    Tick,
 }
 
 #[derive(Subcommand)]
@@ -289,6 +292,15 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     .await?;
             println!("{}", shared::flows::providers::describe(&saved));
         }
+        Command::Tick => {
+            let app = mfa_admin::connect(&sdk).await?;
+            let done = shared::flows::rollout::tick(&app).await?;
+            println!(
+                "MFA switched on: {}; campaign mails sent: {}",
+                if done.switched_on { "yes" } else { "no" },
+                done.mailed
+            );
+        }
         Command::SigningKey { command } => {
             let app = mfa_admin::connect(&sdk).await?;
             match command {
@@ -523,6 +535,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     org_default_email,
                     org_name,
                     audit_retention_days,
+                    ..Default::default()
                 },
             )
             .await?;

@@ -12,12 +12,17 @@ use crate::policy::AccountKind;
 use crate::store::locks::LockSite;
 use crate::store::settings::Settings;
 
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SettingsChange {
     pub mfa_enabled: Option<bool>,
     pub org_default_email: Option<String>,
     pub org_name: Option<String>,
     pub audit_retention_days: Option<u32>,
+    /// Some(Some(t)): switch MFA on at `t` (by the schedule); Some(None): cancel that.
+    pub enforce_at: Option<Option<u64>>,
+    /// The schedule's switch-on: made only while the switch-on scheduled is still this one (an
+    /// administrator may call it off or move it at the same moment).
+    pub scheduled_for: Option<u64>,
 }
 
 /// The settings as an audit entry's before and after show them.
@@ -27,6 +32,7 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         "org_default_email": s.org_default_email,
         "org_name": s.org_name,
         "audit_retention_days": s.audit_retention_days(),
+        "enforce_at": s.enforce_at.map(crate::clock::rfc3339),
     })
 }
 
@@ -53,6 +59,14 @@ pub async fn change_settings(
             "The organisation name must be 1 to 64 characters and contain no colon.",
         ));
     }
+    if let Some(Some(at)) = change.enforce_at
+        && at <= app.now()
+    {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "enforce_at must be in the future: to switch MFA on now, set mfa_enabled.",
+        ));
+    }
     if change
         .audit_retention_days
         .is_some_and(|d| !(30..=3650).contains(&d))
@@ -62,12 +76,30 @@ pub async fn change_settings(
             "The audit retention must be 30 to 3650 days.",
         ));
     }
-    // Shortening what the trail keeps is as sensitive as switching MFA off.
-    if change.mfa_enabled == Some(false) || change.audit_retention_days.is_some() {
+    // Shortening what the trail keeps, or calling off a scheduled switch-on, is as sensitive as
+    // switching MFA off (a recent code, while MFA is on: a switch-on is only ever scheduled
+    // while it is off, so calling one off asks for no code).
+    if change.mfa_enabled == Some(false)
+        || change.audit_retention_days.is_some()
+        || change.enforce_at == Some(None)
+    {
         require_step_up(app, actor, Action::SettingsChange, "settings").await?;
     }
     for _ in 0..5 {
         let current = app.store.get_settings().await?;
+        if let Some(at) = change.scheduled_for
+            && current.enforce_at != Some(at)
+        {
+            return Ok(current);
+        }
+        if matches!(change.enforce_at, Some(Some(_)))
+            && change.mfa_enabled.unwrap_or(current.mfa_enabled)
+        {
+            return Err(Error::bad_request(
+                "invalid_request",
+                "Multi-factor authentication is on already: there is no switch-on to schedule.",
+            ));
+        }
         let next = Settings {
             mfa_enabled: change.mfa_enabled.unwrap_or(current.mfa_enabled),
             org_default_email: change
@@ -76,9 +108,18 @@ pub async fn change_settings(
                 .or(current.org_default_email.clone()),
             org_name: change.org_name.clone().or(current.org_name.clone()),
             audit_retention_days: change.audit_retention_days.or(current.audit_retention_days),
+            enforce_at: change.enforce_at.unwrap_or(current.enforce_at),
             version: current.version,
         };
-        if next.mfa_enabled && !current.mfa_enabled {
+        // Once MFA is on there is nothing left to schedule.
+        let next = Settings {
+            enforce_at: next.enforce_at.filter(|_| !next.mfa_enabled),
+            ..next
+        };
+        // A scheduled switch-on must be able to happen: the same checks as switching on now.
+        let switching_on = next.mfa_enabled && !current.mfa_enabled;
+        let scheduling = next.enforce_at.is_some() && next.enforce_at != current.enforce_at;
+        if switching_on || scheduling {
             if !next.org_default_email.as_deref().is_some_and(is_valid) {
                 return Err(Error::OrgEmailRequired);
             }
@@ -122,6 +163,12 @@ fn describe(before: &Settings, after: &Settings) -> String {
     }
     if before.org_name != after.org_name {
         parts.push("org_name changed".to_owned());
+    }
+    if before.enforce_at != after.enforce_at {
+        parts.push(match after.enforce_at {
+            Some(at) => format!("enforce_at={}", crate::clock::rfc3339(at)),
+            None => "enforce_at cleared".to_owned(),
+        });
     }
     if before.audit_retention_days != after.audit_retention_days {
         parts.push(format!(

@@ -30,14 +30,11 @@ fn bad(message: &str) -> Error {
 fn time_param(value: Option<&str>, name: &str) -> Result<Option<u64>> {
     value
         .map(|v| {
-            time::OffsetDateTime::parse(v, &time::format_description::well_known::Rfc3339)
-                .ok()
-                .and_then(|t| u64::try_from(t.unix_timestamp()).ok())
-                .ok_or_else(|| {
-                    bad(&format!(
-                        "{name} must be an RFC 3339 time, like 2026-11-29T09:00:00Z."
-                    ))
-                })
+            crate::clock::parse_rfc3339(v).ok_or_else(|| {
+                bad(&format!(
+                    "{name} must be an RFC 3339 time, like 2026-11-29T09:00:00Z."
+                ))
+            })
         })
         .transpose()
 }

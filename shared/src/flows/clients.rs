@@ -27,15 +27,32 @@ pub struct ClientSpec {
     pub require_code: Option<bool>,
 }
 
-/// Creates or replaces a client. A new confidential client gets a secret, returned once; a
-/// replaced one keeps its secret (rotate it with `rotate_secret`).
-pub async fn put(
+/// How a client is saved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Save {
+    /// `POST /settings/clients`: a new id only (409 when it is taken).
+    Create,
+    /// `PUT /settings/clients/{id}`: an existing client only (404 when there is none).
+    Update,
+    /// `mfa-admin client add`: either.
+    CreateOrReplace,
+}
+
+/// Creates or replaces a client (`put`), as `how` allows. A new confidential client gets a
+/// secret, returned once; a replaced one keeps its secret (rotate it with `rotate_secret`).
+pub async fn save(
     app: &App,
     actor: &Actor<'_>,
     id: &str,
     spec: ClientSpec,
+    how: Save,
 ) -> Result<Option<String>> {
     let existing = app.store.get_client(id).await?;
+    match (how, &existing) {
+        (Save::Create, Some(_)) => return Err(taken(id)),
+        (Save::Update, None) => return Err(Error::NotFound),
+        _ => {}
+    }
     let mut client = Client {
         id: id.to_owned(),
         name: spec.name.clone().unwrap_or_else(|| id.to_owned()),
@@ -68,7 +85,22 @@ pub async fn put(
             }
         }
     }
-    app.store.put_client(&client).await?;
+    // The write checks again what was read: a client created or deleted meanwhile is neither
+    // overwritten nor brought back.
+    let saved = match how {
+        Save::CreateOrReplace => {
+            app.store.put_client(&client).await?;
+            true
+        }
+        Save::Create => app.store.put_client_if(&client, true).await?,
+        Save::Update => app.store.put_client_if(&client, false).await?,
+    };
+    if !saved {
+        return Err(match how {
+            Save::Create => taken(id),
+            _ => Error::NotFound,
+        });
+    }
     let outcome = if existing.is_some() {
         Outcome::Updated
     } else {
@@ -77,6 +109,22 @@ pub async fn put(
     app.audit(actor.name(), Action::ClientChange, id, outcome)
         .await;
     Ok(secret)
+}
+
+/// Creates or replaces a client (`mfa-admin client add`); see `save`.
+pub async fn put(
+    app: &App,
+    actor: &Actor<'_>,
+    id: &str,
+    spec: ClientSpec,
+) -> Result<Option<String>> {
+    save(app, actor, id, spec, Save::CreateOrReplace).await
+}
+
+fn taken(id: &str) -> Error {
+    Error::Conflict(format!(
+        "A site with the id {id} exists already: edit it, or choose another id."
+    ))
 }
 
 /// A new secret for a confidential client; the old one stops working at once.
@@ -91,7 +139,9 @@ pub async fn rotate_secret(app: &App, actor: &Actor<'_>, id: &str) -> Result<Str
     require_step_up(app, actor, Action::ClientChange, id).await?;
     let secret = new_token()?;
     client.secret_hash = Some(app.keys.tokens.hash(Purpose::ClientSecret, &secret));
-    app.store.put_client(&client).await?;
+    if !app.store.put_client_if(&client, false).await? {
+        return Err(Error::NotFound);
+    }
     app.audit(
         actor.name(),
         Action::ClientChange,

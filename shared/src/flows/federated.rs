@@ -128,7 +128,8 @@ async fn sign_in_as(
         .await;
     }
     let account = &record.account;
-    let mfa = match decide(provider.kind, account.kind, settings.mfa_enabled) {
+    let applies = crate::policy::mfa_applies(settings.mfa_enabled, record.has_app());
+    let mfa = match decide(provider.kind, account.kind, applies) {
         FederatedDecision::SocialRefused => {
             return refuse(
                 app,

@@ -1,5 +1,5 @@
-//! Configuring identity providers (`PUT /settings/providers/{id}`): sensitive administration,
-//! audited with before and after. A provider is configured by its issuer, whose discovery document
+//! Configuring identity providers (`GET /settings/providers`, `PUT`/`DELETE
+//! /settings/providers/{id}`): sensitive administration, audited with before and after. A provider is configured by its issuer, whose discovery document
 //! is fetched (and must name exactly that issuer), our `client_id` and `client_secret` there (sealed
 //! at rest, never shown again), `kind`, `display_name` and `require_amr`. A provider given an
 //! inline JWK set instead is for raw ID tokens only (`POST /sign-in/federated`).
@@ -139,4 +139,30 @@ pub async fn put(app: &App, actor: &Actor<'_>, id: &str, spec: ProviderSpec) -> 
     )
     .await;
     Ok(provider)
+}
+
+/// Removes a provider and every link to it: nobody signs in through it any more, and a provider
+/// added later under the same id starts with no links.
+pub async fn delete(app: &App, actor: &Actor<'_>, id: &str) -> Result<()> {
+    let before = app.store.get_provider(id).await?.ok_or(Error::NotFound)?;
+    require_step_up(app, actor, Action::ProviderChange, id).await?;
+    // Links first: if removing the provider then fails, nothing can sign in that could not before.
+    let dropped = app.store.drop_links(id, &before.issuer).await?;
+    if !app.store.delete_provider(id).await? {
+        return Err(Error::NotFound);
+    }
+    let change = serde_json::json!({
+        "before": describe(&before),
+        "after": null,
+        "links_dropped": dropped,
+    });
+    app.audit_detail(
+        actor.name(),
+        Action::ProviderChange,
+        id,
+        Outcome::Deleted,
+        Some(&change),
+    )
+    .await;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! "I don't have a security code": the setup email (`POST /mfa/setup-email`) and the key behind
-//! its link (`POST /mfa/setup/key`). Only a user with no active enrolment can self-enrol.
+//! its link (`POST /mfa/setup/key`). Only a user with no active enrolment can self-enrol: from a
+//! sign-in challenge, or, while MFA is off, from a staff session ("Set up your security code").
 
 use crate::audit::{Action, Outcome};
 use qrcode::QrCode;
@@ -16,6 +17,15 @@ use crate::messages;
 use crate::store::enrolments::PendingEnrolment;
 use crate::token::{Purpose, is_well_formed, new_token, random_bytes};
 use crate::totp;
+
+/// Who asks for the setup mail.
+pub enum Asker<'a> {
+    /// A sign-in challenge: the password was right and a code is due.
+    Challenge(&'a str),
+    /// A staff session: setting an app up of one's own accord (while MFA is off, staff sign in
+    /// without a code). From then on the account is asked for its code.
+    Session(&'a crate::flows::sessions::ActiveSession),
+}
 
 pub struct SetupMailSent {
     /// The recipient, masked: the caller has only proved a password.
@@ -35,17 +45,36 @@ pub struct SetupKey {
 /// names none.
 pub async fn send_setup_email(
     app: &App,
-    challenge: &str,
+    asker: Asker<'_>,
     request_base: Option<&str>,
 ) -> Result<SetupMailSent> {
     let now = app.now();
-    let live = crate::flows::challenge::open(app, challenge, now)?;
-    let username = live.username.as_str();
-    let (record, settings) =
-        tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
-    let record = record
-        .filter(|r| r.account.session_epoch == live.epoch && r.challenge_alive(&live.id))
-        .ok_or(Error::InvalidChallenge)?;
+    let (username, record, settings) = match asker {
+        Asker::Challenge(challenge) => {
+            let live = crate::flows::challenge::open(app, challenge, now)?;
+            let (record, settings) = tokio::try_join!(
+                app.store.load_account(&live.username),
+                app.store.get_settings()
+            )?;
+            let record = record
+                .filter(|r| r.account.session_epoch == live.epoch && r.challenge_alive(&live.id))
+                .ok_or(Error::InvalidChallenge)?;
+            (live.username, record, settings)
+        }
+        Asker::Session(session) => {
+            // Only staff are ever asked for a code; a member or an API user has nothing to set up.
+            if !session.kind.is_staff() {
+                return Err(Error::Forbidden);
+            }
+            let (record, settings) = tokio::try_join!(
+                app.store.load_account(&session.username),
+                app.store.get_settings()
+            )?;
+            let record = record.ok_or(Error::Unauthenticated)?;
+            (session.username.clone(), record, settings)
+        }
+    };
+    let username = username.as_str();
     if record.active_enrolment().is_some() {
         app.audit(
             username,
@@ -71,48 +100,27 @@ pub async fn send_setup_email(
         });
     }
 
-    let secret = totp::new_secret()?;
-    let sealed = app.keys.secrets.seal(&secret, username.as_bytes())?;
-    let enrolment_id = data_encoding::HEXLOWER.encode(&random_bytes::<16>()?);
-    let link_token = new_token()?;
-    let link_hash = app.keys.tokens.hash(Purpose::SetupLink, &link_token);
-    let link_expires_at = now + SETUP_LINK_SECS;
-    app.store
-        .put_pending_enrolment(&PendingEnrolment {
-            username,
-            enrolment_id: &enrolment_id,
-            sealed_secret: &sealed,
-            link_hash: &link_hash,
-            now,
-            link_expires_at,
-        })
-        .await?;
-
     let base = app
         .config
         .public_base_url
         .as_deref()
         .or(request_base)
         .ok_or_else(|| Error::Internal("no base URL for the setup link".into()))?;
-    let link = format!("{base}/mfa/setup?token={link_token}");
-    let body = messages::setup_email(settings.issuer(), &link, link_expires_at);
-    let sent = deliver(app, from, to, &body).await;
-    if let Err(e) = sent {
-        // The link never reached anyone: take it back, put the earlier pending enrolment (if any)
-        // back as it was, and give back the mail slot, so the failure costs the user nothing.
-        let undo = async {
-            app.store
-                .withdraw_pending_enrolment(
-                    username,
-                    &enrolment_id,
-                    &link_hash,
-                    record.enrolment.as_ref(),
-                )
-                .await?;
-            app.store.refund_setup_mail_slot(username).await
-        };
-        if let Err(undo) = undo.await {
-            tracing::error!(error = ?undo, "could not undo an unsent setup link; it was never delivered");
+    let link = SetupLinkMail {
+        username,
+        previous: record.enrolment.as_ref(),
+        to,
+        from,
+        issuer: settings.issuer(),
+        lives: SETUP_LINK_SECS,
+        base,
+        replaces_shown: true,
+    };
+    if let Err(e) = mail_setup_link(app, &link, now).await {
+        // The link never reached anyone and was taken back: give back the mail slot too, so
+        // the failure costs the user nothing.
+        if let Err(undo) = app.store.refund_setup_mail_slot(username).await {
+            tracing::error!(error = ?undo, "could not give back a setup mail slot");
         }
         app.audit(username, Action::SetupEmail, username, Outcome::SendFailed)
             .await;
@@ -121,6 +129,58 @@ pub async fn send_setup_email(
     app.audit(username, Action::SetupEmail, username, Outcome::Sent)
         .await;
     Ok(SetupMailSent { sent_to: mask(to) })
+}
+
+/// A setup link to mail: a new pending enrolment (replacing `previous`, if pending) and its link.
+pub(crate) struct SetupLinkMail<'a> {
+    pub username: &'a str,
+    pub previous: Option<&'a crate::account::Enrolment>,
+    pub to: &'a str,
+    pub from: &'a str,
+    pub issuer: &'a str,
+    /// How long the link lives.
+    pub lives: u64,
+    /// Where people reach the API.
+    pub base: &'a str,
+    /// See `PendingEnrolment::replaces_shown`.
+    pub replaces_shown: bool,
+}
+
+/// Makes a new pending enrolment and its setup link and mails the link. When the mail cannot be
+/// sent, the link is taken back and the enrolment is what it was before (the earlier pending one,
+/// whose app setup and link keep working, or none): a failed send leaves nothing usable and takes
+/// nothing away.
+pub(crate) async fn mail_setup_link(app: &App, m: &SetupLinkMail<'_>, now: u64) -> Result<()> {
+    let secret = totp::new_secret()?;
+    let sealed = app.keys.secrets.seal(&secret, m.username.as_bytes())?;
+    let enrolment_id = data_encoding::HEXLOWER.encode(&random_bytes::<16>()?);
+    let link_token = new_token()?;
+    let link_hash = app.keys.tokens.hash(Purpose::SetupLink, &link_token);
+    let link_expires_at = now + m.lives;
+    app.store
+        .put_pending_enrolment(&PendingEnrolment {
+            username: m.username,
+            enrolment_id: &enrolment_id,
+            sealed_secret: &sealed,
+            link_hash: &link_hash,
+            now,
+            link_expires_at,
+            replaces_shown: m.replaces_shown,
+        })
+        .await?;
+    let link = format!("{}/mfa/setup?token={link_token}", m.base);
+    let body = messages::setup_email(m.issuer, &link, link_expires_at, m.lives);
+    if let Err(e) = deliver(app, m.from, m.to, &body).await {
+        if let Err(undo) = app
+            .store
+            .withdraw_pending_enrolment(m.username, &enrolment_id, &link_hash, m.previous)
+            .await
+        {
+            tracing::error!(error = ?undo, "could not undo an unsent setup link; it was never delivered");
+        }
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The key behind a setup link. The page that shows it consumes nothing (mail scanners prefetch

@@ -28,6 +28,9 @@ pub enum SignIn {
         kind: AccountKind,
         /// When the session was made (OIDC `auth_time`).
         auth_time: u64,
+        /// When MFA is scheduled to be switched on, for a staff member without an app: from
+        /// then, signing in needs a code (the sign-in page says so).
+        mfa_from: Option<u64>,
     },
     MfaRequired {
         challenge: String,
@@ -167,7 +170,8 @@ pub async fn password_sign_in(
     let (record, settings) = check_password(app, username, password, source).await?;
     let account = &record.account;
     let now = app.now();
-    if policy::code_required(account.kind, settings.mfa_enabled) {
+    let mfa = policy::mfa_applies(settings.mfa_enabled, record.has_app());
+    if policy::code_required(account.kind, mfa) {
         let (challenge, expires_at) = crate::flows::challenge::issue(
             app,
             &account.username,
@@ -202,12 +206,16 @@ pub async fn password_sign_in(
     }
     let (session, expires_at) =
         session_without_code(app, account, now, Action::SignIn, Outcome::SignedIn).await?;
+    let mfa_from = settings
+        .enforce_at
+        .filter(|_| account.kind.is_staff() && !settings.mfa_enabled && !record.has_app());
     Ok(SignIn::SignedIn {
         session,
         expires_at,
         username: account.username.clone(),
         kind: account.kind,
         auth_time: now,
+        mfa_from,
     })
 }
 
@@ -229,7 +237,8 @@ pub async fn token_grant(
         other => other?,
     };
     let account = &record.account;
-    if !policy::token_grant_allowed(account.kind, settings.mfa_enabled) || !admits(account.kind) {
+    let mfa = policy::mfa_applies(settings.mfa_enabled, record.has_app());
+    if !policy::token_grant_allowed(account.kind, mfa) || !admits(account.kind) {
         app.audit(
             &account.username,
             Action::Token,

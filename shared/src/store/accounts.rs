@@ -87,6 +87,7 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
             .ok_or_else(|| corrupt("secret"))?
             .to_vec(),
         last_step: get_n(item, "last_step"),
+        created_at: get_n(item, "created_at").unwrap_or(0),
         used_challenges: super::challenges::parse_used(item),
         key_shown: item
             .get("key_shown")
@@ -249,12 +250,12 @@ impl Store {
         let mut staff = vec![];
         for item in &profiles {
             let account = parse_profile(item)?;
-            let (enrolment, last_step) = match enrolments.get(&account.username) {
+            let (enrolment, last_step, key_shown) = match enrolments.get(&account.username) {
                 Some(e) => {
                     let e = parse_enrolment(e)?;
-                    (Some(e.status), e.last_step)
+                    (Some(e.status), e.last_step, !e.key_shown.is_empty())
                 }
-                None => (None, None),
+                None => (None, None, false),
             };
             let until = |locks: &std::collections::HashMap<String, Item>| {
                 locks
@@ -267,6 +268,7 @@ impl Store {
                 .map(|l| parse_code_count(l).in_effect(last_step).locked_until)
                 .filter(|until| *until > 0);
             staff.push(StaffSummary {
+                has_app: enrolment == Some(EnrolmentStatus::Active) || key_shown,
                 code_locked_until,
                 password_locked_until: until(&password_locks),
                 account,
@@ -335,13 +337,22 @@ impl Store {
             .unwrap_or_default();
         for link in links {
             if let Some((pk, subject)) = link.split_once('\n') {
-                self.db
+                // Only while the link is still this account's: one dropped with its provider and
+                // made again for another account since is that account's.
+                let out = self
+                    .db
                     .delete_item()
                     .table_name(&self.table)
                     .set_key(Some(key(pk, &keys::link_sk(subject))))
+                    .condition_expression("username = :u")
+                    .expression_attribute_values(":u", s(username))
                     .send()
-                    .await
-                    .map_err(unavailable("delete link"))?;
+                    .await;
+                match out {
+                    Ok(_) => {}
+                    Err(e) if super::is_condition_failure(&e) => {}
+                    Err(e) => return Err(unavailable("delete link")(e)),
+                }
             }
         }
         let rest = self
@@ -488,36 +499,119 @@ pub struct AccountRow {
     pub locked_until: Option<u64>,
 }
 
+/// Which accounts by enrolment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EnrolmentFilter {
+    None,
+    Pending,
+    Active,
+}
+
+/// What the accounts list keeps: kinds, a username prefix, and optionally an enrolment state and
+/// whether password or code entry is locked now.
+#[derive(Clone, Debug)]
+pub struct AccountFilter<'a> {
+    pub kinds: &'a [AccountKind],
+    pub prefix: &'a str,
+    pub enrolment: Option<EnrolmentFilter>,
+    pub locked: Option<bool>,
+}
+
+impl AccountFilter<'_> {
+    fn keeps(&self, row: &AccountRow, now: u64) -> bool {
+        let enrolment = match self.enrolment {
+            None => true,
+            Some(EnrolmentFilter::None) => row.enrolment.is_none(),
+            Some(EnrolmentFilter::Pending) => row.enrolment == Some("pending"),
+            Some(EnrolmentFilter::Active) => row.enrolment == Some("active"),
+        };
+        let locked = self
+            .locked
+            .is_none_or(|l| l == row.locked_until.is_some_and(|u| u > now));
+        self.kinds.contains(&row.kind)
+            && row.username.starts_with(self.prefix)
+            && enrolment
+            && locked
+    }
+
+    /// The index partitions whose sort keys are usernames and which hold every account kept: the
+    /// smallest that will do.
+    fn sources(&self) -> Vec<&'static str> {
+        if self.locked == Some(true) {
+            return vec![LOCKED_INDEX];
+        }
+        if matches!(
+            self.enrolment,
+            Some(EnrolmentFilter::Pending | EnrolmentFilter::Active)
+        ) {
+            return vec![ENROLMENT_INDEX];
+        }
+        let mut partitions: Vec<&str> = self.kinds.iter().map(|k| index_of(*k)).collect();
+        partitions.sort_unstable();
+        partitions.dedup();
+        partitions
+    }
+}
+
+/// An account's row from its items (profile, enrolment, password and code counts).
+fn account_row(
+    profile: &Item,
+    mfa: Option<&Item>,
+    password_lock: Option<&Item>,
+    code_lock: Option<&Item>,
+    now: u64,
+) -> Result<AccountRow> {
+    let a = parse_profile(profile)?;
+    let enrolment = mfa.and_then(|m| match get_s(m, "status") {
+        Some("active") => Some("active"),
+        Some("pending") => Some("pending"),
+        _ => None,
+    });
+    let last_step = mfa.and_then(|m| get_n(m, "last_step"));
+    let code = code_lock.map(|l| parse_code_count(l).in_effect(last_step).locked_until);
+    let password = password_lock.and_then(|l| get_n(l, "locked_until"));
+    let locked_until = [code, password]
+        .into_iter()
+        .flatten()
+        .filter(|until| *until > now)
+        .max();
+    Ok(AccountRow {
+        username: a.username,
+        kind: a.kind,
+        disabled: a.disabled,
+        enrolment,
+        locked_until,
+    })
+}
+
 impl Store {
-    /// A page of accounts in username order after `after`, whose username starts with `prefix`,
-    /// of `kinds`; with their enrolment and locks (read 100 keys to a request). Index queries
-    /// only: never a scan.
+    /// A page of accounts in username order after `after` that `filter` keeps, with their
+    /// enrolment and locks. Index queries and batch reads only: never a scan. Each source
+    /// partition is read page by page, each page's accounts read in full and filtered, until it
+    /// has given `limit + 1` (so a next page is known to exist), ended, or passed the prefix: a
+    /// page is short only at the end.
     pub async fn list_accounts(
         &self,
-        kinds: &[AccountKind],
-        prefix: &str,
+        filter: &AccountFilter<'_>,
         after: Option<&str>,
         limit: usize,
         now: u64,
     ) -> Result<(Vec<AccountRow>, Option<String>)> {
-        let mut partitions: Vec<&str> = kinds.iter().map(|k| index_of(*k)).collect();
-        partitions.sort_unstable();
-        partitions.dedup();
-        let mut accounts = vec![];
-        for partition in partitions {
-            // The kind and prefix filters drop items after the index query, so a partition is read
-            // page by page until it has given `limit + 1` matches (a next page is known to exist),
-            // it ends, or the names have passed the prefix.
+        let prefix = filter.prefix;
+        let mut rows: Vec<AccountRow> = vec![];
+        for partition in filter.sources() {
             let mut matched = 0;
             let mut start = None;
+            let mut seen = std::collections::HashSet::new();
             loop {
+                let page_size = (limit + 1).clamp(25, 100);
                 let mut query = self
                     .db
                     .query()
                     .table_name(&self.table)
                     .index_name(super::schema::GSI1)
                     .expression_attribute_values(":p", s(partition))
-                    .limit(i32::try_from(limit + 1).unwrap_or(101))
+                    .limit(i32::try_from(page_size).unwrap_or(100))
                     .set_exclusive_start_key(start.take());
                 query = match after {
                     Some(a) => query
@@ -531,14 +625,23 @@ impl Store {
                 };
                 let out = query.send().await.map_err(unavailable("query accounts"))?;
                 let mut past_prefix = false;
+                let mut names = vec![];
                 for item in out.items() {
-                    let account = parse_profile(item)?;
-                    if !account.username.starts_with(prefix) && account.username.as_str() > prefix {
+                    let Some(name) = get_s(item, "gsi1sk") else {
+                        continue;
+                    };
+                    if !name.starts_with(prefix) && name > prefix {
                         past_prefix = true;
                         break;
                     }
-                    if kinds.contains(&account.kind) && account.username.starts_with(prefix) {
-                        accounts.push(account);
+                    // The locked index lists an account once per lock.
+                    if name.starts_with(prefix) && seen.insert(name.to_owned()) {
+                        names.push(name.to_owned());
+                    }
+                }
+                for row in self.account_rows(&names, now).await? {
+                    if matched <= limit && filter.keeps(&row, now) {
+                        rows.push(row);
                         matched += 1;
                     }
                 }
@@ -548,48 +651,40 @@ impl Store {
                 }
             }
         }
-        accounts.sort_by(|a, b| a.username.cmp(&b.username));
-        let next = (accounts.len() > limit).then(|| accounts[limit - 1].username.clone());
-        accounts.truncate(limit);
+        rows.sort_by(|a, b| a.username.cmp(&b.username));
+        rows.dedup_by(|a, b| a.username == b.username);
+        let next = (rows.len() > limit).then(|| rows[limit - 1].username.clone());
+        rows.truncate(limit);
+        Ok((rows, next))
+    }
+
+    /// The rows of `usernames` (those that are accounts), in the order given.
+    async fn account_rows(&self, usernames: &[String], now: u64) -> Result<Vec<AccountRow>> {
         let mut keys = vec![];
-        for a in &accounts {
-            for sk in [MFA, PASSWORD_LOCK, CODE_LOCK] {
-                keys.push(keys::account(&a.username, sk));
+        for u in usernames {
+            for sk in [PROFILE, MFA, PASSWORD_LOCK, CODE_LOCK] {
+                keys.push(keys::account(u, sk));
             }
         }
-        let mut extra: std::collections::HashMap<(String, String), Item> = Default::default();
+        let mut found: std::collections::HashMap<(String, String), Item> = Default::default();
         for item in self.batch_get(keys, "batch get account state").await? {
             if let (Some(pk), Some(sk)) = (get_s(&item, "pk"), get_s(&item, "sk")) {
-                extra.insert((pk.to_owned(), sk.to_owned()), item.clone());
+                found.insert((pk.to_owned(), sk.to_owned()), item.clone());
             }
         }
-        let rows = accounts
-            .into_iter()
-            .map(|a| {
-                let get = |sk: &str| extra.get(&(account_pk(&a.username), sk.to_owned()));
-                let enrolment = get(MFA).and_then(|m| match get_s(m, "status") {
-                    Some("active") => Some("active"),
-                    Some("pending") => Some("pending"),
-                    _ => None,
-                });
-                let last_step = get(MFA).and_then(|m| get_n(m, "last_step"));
-                let code =
-                    get(CODE_LOCK).map(|l| parse_code_count(l).in_effect(last_step).locked_until);
-                let password = get(PASSWORD_LOCK).and_then(|l| get_n(l, "locked_until"));
-                let locked_until = [code, password]
-                    .into_iter()
-                    .flatten()
-                    .filter(|until| *until > now)
-                    .max();
-                AccountRow {
-                    username: a.username,
-                    kind: a.kind,
-                    disabled: a.disabled,
-                    enrolment,
-                    locked_until,
-                }
-            })
-            .collect();
-        Ok((rows, next))
+        let mut rows = vec![];
+        for u in usernames {
+            let get = |sk: &str| found.get(&(account_pk(u), sk.to_owned()));
+            if let Some(profile) = get(PROFILE) {
+                rows.push(account_row(
+                    profile,
+                    get(MFA),
+                    get(PASSWORD_LOCK),
+                    get(CODE_LOCK),
+                    now,
+                )?);
+            }
+        }
+        Ok(rows)
     }
 }

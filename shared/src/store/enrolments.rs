@@ -21,6 +21,9 @@ pub struct PendingEnrolment<'a> {
     pub link_hash: &'a str,
     pub now: u64,
     pub link_expires_at: u64,
+    /// Whether it may replace a pending enrolment whose key the setup page has shown (the
+    /// person asked for a new mail themselves), or only one nobody opened (the campaign).
+    pub replaces_shown: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,7 +47,11 @@ impl Store {
         let enrolment = Put::builder()
             .table_name(&self.table)
             .set_item(Some(mfa))
-            .condition_expression("attribute_not_exists(pk) OR #status = :pending")
+            .condition_expression(if p.replaces_shown {
+                "attribute_not_exists(pk) OR #status = :pending"
+            } else {
+                "attribute_not_exists(pk) OR (#status = :pending AND attribute_not_exists(key_shown))"
+            })
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s("pending"))
             .build()

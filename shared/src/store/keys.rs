@@ -13,18 +13,21 @@ pub(crate) const MFA: &str = "MFA";
 pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
 pub(crate) const PASSWORD_LOCK: &str = "PASSWORD_LOCK";
 pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
+/// When the rollout campaign last mailed the account.
+pub(crate) const CAMPAIGN_MAIL: &str = "CAMPAIGN_MAIL";
 
 pub(crate) fn account(username: &str, sk: &str) -> Item {
     key(account_pk(username), sk)
 }
 
 // Index partitions (`gsi1pk`): staff profiles, enrolments, account locks (code and password),
-// every other account (members, API users), clients.
+// every other account (members, API users), clients, the accounts the campaign mailed.
 pub(crate) const STAFF_INDEX: &str = "STAFF";
 pub(crate) const ENROLMENT_INDEX: &str = "ENROLMENT";
 pub(crate) const LOCKED_INDEX: &str = "LOCKED";
 pub(crate) const OTHER_INDEX: &str = "ACCOUNT";
 pub(crate) const CLIENT_INDEX: &str = "CLIENTS";
+pub(crate) const CAMPAIGN_INDEX: &str = "CAMPAIGN";
 
 // Items that live on their own, under a keyed hash of their token.
 pub(crate) fn session(hash: &str) -> Item {

@@ -132,14 +132,43 @@ fn record_fields<T: Serialize>(value: &T, expires_at: u64) -> Result<Item> {
     Ok(item)
 }
 
+fn client_item(client: &Client) -> Result<Item> {
+    let mut item = keys::client(&client.id);
+    item.insert("v".into(), n(DATA_VERSION));
+    item.insert("data".into(), data(client)?);
+    item.insert("gsi1pk".into(), s(CLIENT_INDEX));
+    item.insert("gsi1sk".into(), s(&client.id));
+    Ok(item)
+}
+
 impl Store {
+    /// Creates or replaces a client (`mfa-admin client add`).
     pub async fn put_client(&self, client: &Client) -> Result<()> {
-        let mut item = keys::client(&client.id);
-        item.insert("v".into(), n(DATA_VERSION));
-        item.insert("data".into(), data(client)?);
-        item.insert("gsi1pk".into(), s(CLIENT_INDEX));
-        item.insert("gsi1sk".into(), s(&client.id));
-        self.put(item, "put client").await
+        self.put(client_item(client)?, "put client").await
+    }
+
+    /// Creates a client, or replaces it: `new` true only creates (false back when the id is
+    /// taken), false only replaces (false back when there is no such client). Either way the
+    /// condition is part of the write, so two administrators racing never overwrite each other's
+    /// new client, and a client deleted meanwhile is not brought back.
+    pub async fn put_client_if(&self, client: &Client, new: bool) -> Result<bool> {
+        let out = self
+            .db
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(client_item(client)?))
+            .condition_expression(if new {
+                "attribute_not_exists(pk)"
+            } else {
+                "attribute_exists(pk)"
+            })
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("put client")(e)),
+        }
     }
 
     pub async fn get_client(&self, id: &str) -> Result<Option<Client>> {

@@ -61,6 +61,23 @@ impl Store {
         item.as_ref().map(parse_provider).transpose()
     }
 
+    /// False when there was no such provider.
+    pub async fn delete_provider(&self, id: &str) -> Result<bool> {
+        let out = self
+            .db
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::provider(id)))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("delete provider")(e)),
+        }
+    }
+
     /// Every provider, for the sign-in page's buttons.
     pub async fn list_providers(&self) -> Result<Vec<Provider>> {
         let out = self

@@ -16,6 +16,8 @@ pub struct Settings {
     pub org_name: Option<String>,
     /// How long audit entries are kept (days; `DEFAULT_AUDIT_RETENTION_DAYS` when unset).
     pub audit_retention_days: Option<u32>,
+    /// When MFA is to be switched on by the schedule (Unix seconds), while it is off.
+    pub enforce_at: Option<u64>,
     /// Bumped by every write; 0 means never written.
     pub version: u64,
 }
@@ -35,6 +37,7 @@ impl Settings {
             org_name: get_s(item, "org_name").map(str::to_owned),
             audit_retention_days: get_n(item, "audit_retention_days")
                 .and_then(|d| u32::try_from(d).ok()),
+            enforce_at: get_n(item, "enforce_at"),
             version: get_n(item, "version").unwrap_or(0),
         }
     }
@@ -75,6 +78,9 @@ impl Store {
         }
         if let Some(days) = new.audit_retention_days {
             item.insert("audit_retention_days".into(), n(days));
+        }
+        if let Some(at) = new.enforce_at {
+            item.insert("enforce_at".into(), n(at));
         }
         item.insert("version".into(), n(new.version + 1));
         let mut put = self

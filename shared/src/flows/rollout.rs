@@ -1,0 +1,320 @@
+//! Rolling MFA out before the switch: the campaign that mails every staff member without an app
+//! the setup email, with reminders, and the scheduled switch-on (`enforce_at`). Both move on in
+//! `tick`, which the schedule runs every minute (an EventBridge rule on the settings function;
+//! locally `mfa-admin tick`), and the campaign's first batch goes out when it starts.
+
+use std::collections::HashMap;
+
+use crate::account::{StaffDirectory, StaffSummary};
+use crate::app::App;
+use crate::audit::{Action, Outcome};
+use crate::email::setup_recipient;
+use crate::error::{Error, Result};
+use crate::flows::admin::{self, SettingsChange};
+use crate::flows::guard::{Actor, require_step_up};
+use crate::flows::notices::sender;
+use crate::flows::setup::{SetupLinkMail, mail_setup_link};
+use crate::limits::SETUP_LINK_SECS;
+use crate::policy::AccountKind;
+use crate::store::rollout::{Campaign, Mark};
+
+/// A campaign mail's setup link lives longer than one asked for at sign-in: it is read when the
+/// person next looks at their mail, not while they wait on the sign-in page.
+pub const CAMPAIGN_LINK_SECS: u64 = 3 * 86_400;
+/// Days between reminders when the administrator names none.
+pub const DEFAULT_REMINDER_DAYS: u64 = 3;
+/// However often reminders are asked for, an account gets at most one campaign mail a day.
+pub const MIN_GAP_SECS: u64 = 86_400;
+/// Seconds of mail a run of the schedule sends, at the configured SES rate: it ends well within
+/// its minute (and the function's 50 s timeout).
+const BATCH_SECS: u64 = 40;
+/// Seconds of mail the start sends before it answers; the schedule sends the rest.
+const FIRST_BATCH_SECS: u64 = 5;
+
+/// Where one account stands in the rollout.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Standing {
+    pub username: String,
+    pub kind: AccountKind,
+    /// `none`, or `pending` (mailed a link; its page not yet opened).
+    pub enrolment: &'static str,
+    /// When the campaign last mailed it, and how often it has.
+    pub mailed_at: Option<u64>,
+    pub mails: u64,
+    /// Why the campaign cannot mail it, if it cannot.
+    pub cannot_mail: Option<&'static str>,
+}
+
+/// The rollout as the console shows it.
+pub struct Progress {
+    pub campaign: Option<Campaign>,
+    /// Staff and system administrators who can sign in (disabled accounts left out).
+    pub total: usize,
+    /// With an app (set up, or being set up).
+    pub enrolled: usize,
+    /// Without an app, mailed by the campaign at least once.
+    pub mailed: usize,
+    /// Without an app.
+    pub pending: usize,
+    /// The same four by kind.
+    pub by_kind: Vec<(AccountKind, [usize; 4])>,
+    /// Those without an app, by username.
+    pub not_enrolled: Vec<Standing>,
+}
+
+fn counts(staff: &[&StaffSummary], marks: &HashMap<String, Mark>) -> [usize; 4] {
+    let enrolled = staff.iter().filter(|s| s.has_app).count();
+    let mailed = staff
+        .iter()
+        .filter(|s| !s.has_app && marks.contains_key(&s.account.username))
+        .count();
+    [staff.len(), enrolled, mailed, staff.len() - enrolled]
+}
+
+/// Who the rollout is about: staff and system administrators who can sign in.
+fn active_staff(directory: &StaffDirectory) -> Vec<&StaffSummary> {
+    let mut staff: Vec<&StaffSummary> = directory
+        .staff
+        .iter()
+        .filter(|s| !s.account.disabled)
+        .collect();
+    staff.sort_by(|a, b| a.account.username.cmp(&b.account.username));
+    staff
+}
+
+pub async fn progress(app: &App) -> Result<Progress> {
+    let (directory, marks, campaign) = tokio::try_join!(
+        app.store.staff_accounts(),
+        app.store.campaign_marks(),
+        app.store.get_campaign()
+    )?;
+    let staff = active_staff(&directory);
+    let [total, enrolled, mailed, pending] = counts(&staff, &marks);
+    let by_kind = [AccountKind::Staff, AccountKind::Sysadmin]
+        .into_iter()
+        .map(|kind| {
+            let of_kind: Vec<&StaffSummary> = staff
+                .iter()
+                .copied()
+                .filter(|s| s.account.kind == kind)
+                .collect();
+            (kind, counts(&of_kind, &marks))
+        })
+        .collect();
+    let not_enrolled = staff
+        .iter()
+        .filter(|s| !s.has_app)
+        .map(|s| {
+            let mark = marks.get(&s.account.username);
+            Standing {
+                username: s.account.username.clone(),
+                kind: s.account.kind,
+                enrolment: if s.enrolment.is_some() {
+                    "pending"
+                } else {
+                    "none"
+                },
+                mailed_at: mark.map(|m| m.mailed_at),
+                mails: mark.map_or(0, |m| m.mails),
+                cannot_mail: setup_recipient(
+                    s.account.name_email.as_deref(),
+                    s.account.address_email.as_deref(),
+                )
+                .err()
+                .map(|p| p.as_str()),
+            }
+        })
+        .collect();
+    Ok(Progress {
+        campaign,
+        total,
+        enrolled,
+        mailed,
+        pending,
+        by_kind,
+        not_enrolled,
+    })
+}
+
+/// Starts the campaign (or changes its reminders) and sends its first batch. `link_base`: where
+/// people reach the API, for the links. Starting it again mails nobody twice: each mail is claimed
+/// by a conditional write on the account's mark before it is sent.
+pub async fn start_campaign(
+    app: &App,
+    actor: &Actor<'_>,
+    reminder_days: Option<u64>,
+    link_base: &str,
+) -> Result<usize> {
+    if reminder_days.is_some_and(|d| !(1..=30).contains(&d)) {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "reminder_days must be 1 to 30.",
+        ));
+    }
+    let (settings, running) = tokio::try_join!(app.store.get_settings(), app.store.get_campaign())?;
+    // Started again without a number: the reminders stay as they were.
+    let reminder_days = reminder_days
+        .or(running.map(|c| c.reminder_days))
+        .unwrap_or(DEFAULT_REMINDER_DAYS);
+    sender(&settings)?;
+    require_step_up(app, actor, Action::Campaign, "campaign").await?;
+    let now = app.now();
+    let campaign = Campaign {
+        started_at: now,
+        started_by: actor.name().to_owned(),
+        reminder_days,
+        link_base: link_base.to_owned(),
+    };
+    app.store.put_campaign(&campaign).await?;
+    let detail = serde_json::json!({ "reminder_days": reminder_days });
+    app.audit_detail(
+        actor.name(),
+        Action::Campaign,
+        "campaign",
+        Outcome::Updated,
+        Some(&detail),
+    )
+    .await;
+    // The stored campaign: a second start keeps the first one's start.
+    let stored = app.store.get_campaign().await?.unwrap_or(campaign);
+    send_batch(app, &stored, now, FIRST_BATCH_SECS).await
+}
+
+/// What one run of the schedule did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    /// MFA was switched on (its `enforce_at` came).
+    pub switched_on: bool,
+    /// Campaign mails sent.
+    pub mailed: usize,
+}
+
+/// One run of the schedule: the switch-on when its time has come, then the campaign's next batch.
+pub async fn tick(app: &App) -> Result<Tick> {
+    let now = app.now();
+    let mut done = Tick::default();
+    let settings = app.store.get_settings().await?;
+    if let Some(at) = settings.enforce_at
+        && at <= now
+        && !settings.mfa_enabled
+    {
+        // Only the switch-on scheduled for `at`: one called off or moved meanwhile is not made.
+        let on = SettingsChange {
+            mfa_enabled: Some(true),
+            scheduled_for: Some(at),
+            ..Default::default()
+        };
+        match admin::change_settings(app, &Actor::Operator("schedule"), on).await {
+            Ok(saved) => done.switched_on = saved.mfa_enabled,
+            // The checks of switching on (an organisation email, an administrator who can sign
+            // in) failed, or the service did: the switch stays scheduled and is tried again next
+            // minute (the console shows it overdue), and the campaign still moves on.
+            Err(e) => tracing::warn!(error = %e, "scheduled switch-on not made; next minute again"),
+        }
+    }
+    if let Some(campaign) = app.store.get_campaign().await? {
+        done.mailed = send_batch(app, &campaign, now, BATCH_SECS).await?;
+    }
+    Ok(done)
+}
+
+/// Is a campaign mail due to an account last mailed as `mark`?
+fn due(mark: Option<&Mark>, campaign: &Campaign, now: u64) -> bool {
+    match mark {
+        None => true,
+        Some(m) => {
+            let gap = (campaign.reminder_days * 86_400).max(MIN_GAP_SECS);
+            now >= m.mailed_at.saturating_add(gap)
+        }
+    }
+}
+
+/// Mails the setup email to the accounts without an app that are due, at most `secs` worth,
+/// spaced to the configured SES send rate. Returns how many were sent.
+async fn send_batch(app: &App, campaign: &Campaign, now: u64, secs: u64) -> Result<usize> {
+    let (directory, marks, settings) = tokio::try_join!(
+        app.store.staff_accounts(),
+        app.store.campaign_marks(),
+        app.store.get_settings()
+    )?;
+    let Ok(from) = sender(&settings) else {
+        tracing::warn!("campaign paused: no valid organisation email to send from");
+        return Ok(0);
+    };
+    // At most `rate` mails a second, counting each mail's own work: the n-th goes no sooner than
+    // n / rate seconds after the first, and none after `secs`.
+    let rate = app.config.ses_send_rate.max(1);
+    let gap = std::time::Duration::from_millis(1000 / rate);
+    let started = tokio::time::Instant::now();
+    let deadline = started + std::time::Duration::from_secs(secs);
+    let mut sent: u32 = 0;
+    for s in active_staff(&directory) {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        let username = s.account.username.as_str();
+        let mark = marks.get(username).copied();
+        if s.has_app || !due(mark.as_ref(), campaign, now) {
+            continue;
+        }
+        let Ok(to) = setup_recipient(
+            s.account.name_email.as_deref(),
+            s.account.address_email.as_deref(),
+        ) else {
+            continue;
+        };
+        if !app.store.claim_campaign_mail(username, mark, now).await? {
+            // Another batch claimed it.
+            continue;
+        }
+        tokio::time::sleep_until(started + gap * sent).await;
+        // The enrolment is read now: a setup started since the directory was read is not
+        // replaced.
+        let Some(record) = app.store.load_account(username).await? else {
+            continue;
+        };
+        // Set up meanwhile, or a setup mail of their own asking still live: not replaced.
+        let own_mail_live = record.enrolment.as_ref().is_some_and(|e| {
+            e.created_at + SETUP_LINK_SECS > now && mark.is_none_or(|m| m.mailed_at < e.created_at)
+        });
+        if record.has_app() || own_mail_live {
+            app.store.release_campaign_mail(username, mark, now).await?;
+            continue;
+        }
+        let link = SetupLinkMail {
+            username,
+            previous: record.enrolment.as_ref(),
+            to,
+            from,
+            issuer: settings.issuer(),
+            lives: CAMPAIGN_LINK_SECS,
+            base: &campaign.link_base,
+            // The write refuses to replace an enrolment whose key was shown since it was read.
+            replaces_shown: false,
+        };
+        match mail_setup_link(app, &link, now).await {
+            Ok(()) => {
+                sent += 1;
+                app.audit("campaign", Action::SetupEmail, username, Outcome::Sent)
+                    .await;
+            }
+            Err(Error::AlreadyEnrolled) => {
+                app.store.release_campaign_mail(username, mark, now).await?;
+            }
+            Err(e) => {
+                // Given back, so the next run tries again; the rest wait for SES to recover.
+                app.store.release_campaign_mail(username, mark, now).await?;
+                app.audit(
+                    "campaign",
+                    Action::SetupEmail,
+                    username,
+                    Outcome::SendFailed,
+                )
+                .await;
+                tracing::warn!(error = %e, "campaign mail not sent; the next run tries again");
+                break;
+            }
+        }
+    }
+    Ok(sent as usize)
+}

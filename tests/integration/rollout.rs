@@ -1,0 +1,246 @@
+//! Rolling MFA out before the switch: the campaign (setup mails to everyone without an app, at
+//! most once a day each, reminders, never twice however many batches race), its progress, and the
+//! scheduled switch-on with the sign-in page's notice until then.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use harness::{PASSWORD, Stack, address, latest_mail_to, link_token, mails_to};
+use serde_json::json;
+use shared::policy::AccountKind::*;
+
+/// MFA off; `admin` (sysadmin) signed in; five staff, one member, one disabled staff member and one
+/// without an email address. Returns the admin session, and each account's address by name.
+async fn organisation() -> (Stack, String, HashMap<&'static str, String>) {
+    let s = Stack::new().await;
+    let mut to = HashMap::new();
+    for (u, kind) in [
+        ("admin", Sysadmin),
+        ("ann", Staff),
+        ("bob", Staff),
+        ("cat", Staff),
+        ("dan", Staff),
+        ("eve", Staff),
+        ("mem", Member),
+        ("gone", Staff),
+    ] {
+        let a = address(u);
+        s.add(u, kind, Some(&a), None).await;
+        to.insert(u, a);
+    }
+    s.add("nomail", Staff, None, None).await;
+    s.set_mfa(false).await;
+    s.app.store.set_disabled("gone", true).await.unwrap();
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (s, admin, to)
+}
+
+async fn start(s: &Stack, admin: &str, body: serde_json::Value) -> harness::Resp {
+    s.send(
+        axum::http::Method::POST,
+        "/settings/campaign",
+        Some(&body),
+        Some(admin),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_campaign_mails_everyone_without_an_app_once_and_reminds_them() {
+    let (s, admin, to) = organisation().await;
+    // ann is setting her app up of her own accord already (its key shown): she is not mailed.
+    s.enrol_directly("ann").await;
+
+    let r = start(&s, &admin, json!({ "reminder_days": 2 })).await;
+    assert_eq!(r.status, 202, "{r:?}");
+    // admin, bob, cat, dan, eve: the staff and sysadmins without an app who can be mailed.
+    assert_eq!(r.body["sent_now"], 5, "{r:?}");
+    for u in ["admin", "bob", "cat", "dan", "eve"] {
+        assert_eq!(mails_to(&to[u]).len(), 1, "{u}");
+    }
+    for u in ["ann", "mem", "gone"] {
+        assert!(mails_to(&to[u]).is_empty(), "{u} is not mailed");
+    }
+
+    // Started again, and the schedule running the same minute: nobody is mailed twice.
+    assert_eq!(start(&s, &admin, json!({})).await.body["sent_now"], 0);
+    assert_eq!(s.tick().await.mailed, 0);
+    // A day later: still inside the two days between reminders.
+    s.app.clock.advance(86_400);
+    assert_eq!(s.tick().await.mailed, 0);
+
+    // bob opens his link and sets his app up; the others are reminded after two days.
+    let mail = latest_mail_to(&to["bob"]).unwrap();
+    assert!(
+        mail.body.contains("in 3 days"),
+        "a campaign link lives 3 days"
+    );
+    let token = link_token(&mail.body).unwrap();
+    let key = s.post("/mfa/setup/key", json!({ "token": token })).await;
+    assert_eq!(key.status, 200, "{key:?}");
+    s.app.clock.advance(86_400);
+    assert_eq!(s.tick().await.mailed, 4, "admin, cat, dan, eve");
+    assert_eq!(mails_to(&to["bob"]).len(), 1, "bob is setting up");
+    assert_eq!(mails_to(&to["cat"]).len(), 2);
+
+    // Two days on, the administrator signs in again (sessions last 12 hours at most).
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let p = s.get("/settings/campaign?limit=2", Some(&admin)).await;
+    assert_eq!(p.status, 200, "{p:?}");
+    // Seven who can sign in (gone is disabled): ann and bob with an app.
+    assert_eq!(
+        (
+            &p.body["total"],
+            &p.body["enrolled"],
+            &p.body["pending"],
+            &p.body["mailed"]
+        ),
+        (&json!(7), &json!(2), &json!(5), &json!(4)),
+        "{p:?}"
+    );
+    assert_eq!(p.body["by_kind"]["sysadmin"]["total"], 1);
+    assert_eq!(p.body["by_kind"]["staff"]["enrolled"], 2);
+    assert_eq!(p.body["campaign"]["reminder_days"], 2);
+    let names = |r: &harness::Resp| -> Vec<String> {
+        r.body["not_enrolled"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["username"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names(&p), ["admin", "cat"]);
+    assert_eq!(p.body["not_enrolled"][1]["mails"], 2);
+    let next = p.body["next"].as_str().unwrap();
+    let p2 = s
+        .get(
+            &format!("/settings/campaign?limit=2&cursor={next}"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(names(&p2), ["dan", "eve"]);
+    let p3 = s
+        .get(
+            &format!(
+                "/settings/campaign?limit=2&cursor={}",
+                p2.body["next"].as_str().unwrap()
+            ),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(names(&p3), ["nomail"]);
+    assert_eq!(p3.body["not_enrolled"][0]["cannot_mail"], "no_email");
+    assert_eq!(p3.body["next"], json!(null));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_campaign_started_twice_at_once_mails_nobody_twice() {
+    let (s, admin, to) = organisation().await;
+    let s = Arc::new(s);
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let (s, admin) = (s.clone(), admin.clone());
+            tokio::spawn(async move {
+                if i % 2 == 0 {
+                    start(&s, &admin, json!({})).await.body["sent_now"]
+                        .as_u64()
+                        .unwrap()
+                } else {
+                    s.tick().await.mailed as u64
+                }
+            })
+        })
+        .collect();
+    let mut sent = 0;
+    for r in runs {
+        sent += r.await.unwrap();
+    }
+    assert_eq!(sent, 6, "admin and the five staff, each once");
+    for u in ["admin", "ann", "bob", "cat", "dan", "eve"] {
+        assert_eq!(mails_to(&to[u]).len(), 1, "{u}");
+    }
+}
+
+#[tokio::test]
+async fn campaign_requests_are_checked() {
+    let (s, admin, to) = organisation().await;
+    for bad in [
+        json!({ "reminder_days": 0 }),
+        json!({ "reminder_days": 31 }),
+        json!({ "x": 1 }),
+    ] {
+        let r = start(&s, &admin, bad.clone()).await;
+        assert_eq!(r.status, 400, "{bad}: {r:?}");
+    }
+    assert!(mails_to(&to["bob"]).is_empty(), "nothing sent");
+    assert_eq!(s.get("/settings/campaign", None).await.status, 401);
+    let staff = s.sign_in("bob", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(start(&s, &staff, json!({})).await.status, 403);
+    let r = s.get("/settings/campaign?limit=0", Some(&admin)).await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn mfa_switches_on_at_the_time_set_and_the_sign_in_page_says_when_until_then() {
+    let (s, admin, _) = organisation().await;
+    let put = async |body: serde_json::Value| {
+        s.send(
+            axum::http::Method::PUT,
+            "/settings",
+            Some(&body),
+            Some(&admin),
+        )
+        .await
+    };
+    let at = s.app.now() + 2 * 86_400;
+    let when = shared::clock::rfc3339(at);
+    for bad in [
+        json!({ "enforce_at": "tomorrow" }),
+        json!({ "enforce_at": shared::clock::rfc3339(s.app.now() - 60) }),
+    ] {
+        assert_eq!(put(bad.clone()).await.status, 400, "{bad}");
+    }
+    let r = put(json!({ "enforce_at": when })).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["enforce_at"], when);
+    assert_eq!(r.body["mfa_enabled"], false);
+
+    // Until then: staff without an app are told the date; the tick changes nothing.
+    let r = s.sign_in("bob", PASSWORD).await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["mfa_from"].as_str()),
+        (Some("signed_in"), Some(when.as_str()))
+    );
+    let r = s.sign_in("mem", PASSWORD).await;
+    assert!(
+        r.body.get("mfa_from").is_none(),
+        "members are not asked: {r:?}"
+    );
+    assert!(!s.tick().await.switched_on);
+
+    // At the time: switched on by the schedule, audited as such; staff are asked for a code.
+    s.app.clock.advance(2 * 86_400);
+    assert!(s.tick().await.switched_on);
+    let settings = s.app.store.get_settings().await.unwrap();
+    assert!(settings.mfa_enabled);
+    assert_eq!(settings.enforce_at, None, "nothing left to schedule");
+    let r = s.sign_in("bob", PASSWORD).await;
+    assert_eq!(r.body["status"], "mfa_required", "{r:?}");
+    let entries = s.app.recent_audit(50).await.unwrap();
+    assert!(
+        entries.iter().any(|e| e.actor == "schedule"
+            && e.action == "settings_change"
+            && e.detail.contains("mfa_enabled=true")),
+        "{entries:?}"
+    );
+    assert!(!s.tick().await.switched_on, "once");
+}
