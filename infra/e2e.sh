@@ -41,11 +41,13 @@ echo "==> cargo lambda watch on 127.0.0.1:$http_port (log: target/e2e/lambda.log
 stack_watch "$out/lambda.log" "${MFA_CONCURRENCY:-4}"
 stack_warm
 
-# One file after the other: oidc.mjs switches MFA back on after the seed flow switched it off, and
-# limits.mjs locks bob out, which the readiness steps must not see.
+# One file after the other: oidc.mjs switches MFA back on after the seed flow switched it off,
+# limits.mjs locks bob out, which the readiness steps must not see, and rollout.mjs switches MFA
+# off and has the schedule switch it on again.
 status=0
 export MFA_ADMIN="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
-for file in seed-flow.mjs oidc.mjs federation.mjs accounts.mjs limits.mjs; do
+# E2E_ONLY="rollout.mjs" runs only the files named (while working on one; make test runs them all).
+for file in ${E2E_ONLY:-seed-flow.mjs oidc.mjs federation.mjs accounts.mjs limits.mjs rollout.mjs}; do
   echo "==> node --test tests/e2e/$file"
   E2E_BASE_URL="http://127.0.0.1:$http_port" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
     setsid node --test "tests/e2e/$file" < /dev/null &

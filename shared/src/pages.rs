@@ -5,13 +5,15 @@ use axum::response::Response;
 use data_encoding::BASE64;
 use sha2::{Digest, Sha256};
 
-const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1b1b1b}\
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:0;padding:0 1rem;line-height:1.5;color:#1b1b1b}\
+main{max-width:30rem;margin:2rem auto}main.wide{max-width:72rem}\
 label{display:block;margin-top:1rem;font-weight:600}input,textarea,select{display:block;width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 input[type=checkbox]{display:inline;width:auto;margin-right:.5rem}\
 button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}button.link{background:none;border:none;color:#0645ad;text-decoration:underline;padding:0}\
 .error{color:#b00020;font-weight:600}.ok{color:#0a6b2d;font-weight:600}[hidden]{display:none!important}\
 code.key{font-size:1.2rem;letter-spacing:.05em;word-spacing:.4em}img.qr{width:240px;height:240px;image-rendering:pixelated}\
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem;text-align:left;font-size:.9rem}";
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem;text-align:left;font-size:.9rem;overflow-wrap:anywhere}\
+section{overflow-wrap:anywhere}";
 
 fn sha256_b64(s: &str) -> String {
     BASE64.encode(&Sha256::digest(s.as_bytes()))

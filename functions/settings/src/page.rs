@@ -10,7 +10,7 @@ use axum::response::Response;
 use shared::audit::{Action, Outcome};
 use shared::pages::page;
 
-const BODY: &str = r#"<main>
+const BODY: &str = r#"<main class="wide">
 <h1>Staff MFA administration</h1>
 <p id="message" role="status" aria-live="polite"></p>
 <form id="password-form" hidden novalidate>
@@ -64,7 +64,7 @@ const BODY: &str = r#"<main>
 <form id="enforce-form" novalidate>
   <p id="enforce-state"></p>
   <label for="enforce-at">Switch on at (your local time)</label>
-  <input id="enforce-at" name="enforce_at" type="datetime-local" required>
+  <input id="enforce-at" name="enforce_at" type="datetime-local" step="1" required>
   <button type="submit">Schedule the switch-on</button>
   <button type="button" id="enforce-clear">Call it off</button>
   <p id="enforce-message" role="status" aria-live="polite"></p>
@@ -463,8 +463,8 @@ async function loadAccounts(more){
       });
       actions.appendChild(b);
     };
-    if(a.locked_until)act('Unlock','/unlock','Unlocked');
-    if(a.enrolment)act('Reset MFA of','/mfa/reset','Reset the MFA of','Reset the authenticator app of '+a.username+'? They set up again at their next sign-in.');
+    if(a.locked_until)act('Unlock account','/unlock','Unlocked');
+    if(a.enrolment)act('Reset app of','/mfa/reset','Reset the app of','Reset the authenticator app of '+a.username+'? They set up again at their next sign-in.');
     if(a.disabled)act('Enable','/enable','Enabled');
     else act('Disable','/disable','Disabled','Disable '+a.username+'? They cannot sign in, and their sessions end.');
     body.appendChild(row);
