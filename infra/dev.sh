@@ -12,7 +12,8 @@ bash infra/tools.sh
 export AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_REGION=us-east-1 \
        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
        MFA_TABLE=staff-mfa MFA_KEYS_SECRET=staff-mfa/keys \
-       PUBLIC_BASE_URL="http://127.0.0.1:$http_port"
+       PUBLIC_BASE_URL="http://127.0.0.1:$http_port" \
+         MFA_SES_SEND_RATE=100
 
 cleanup() { trap - EXIT INT TERM; kill 0 2>/dev/null || true; bash infra/moto.sh stop "$aws_port"; }
 trap cleanup EXIT INT TERM
@@ -44,5 +45,6 @@ cargo lambda watch --concurrency "${MFA_CONCURRENCY:-4}" -A 127.0.0.1 -P "$http_
   --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var AWS_REGION=us-east-1 \
   --env-var AWS_ACCESS_KEY_ID=local --env-var AWS_SECRET_ACCESS_KEY=local \
   --env-var "MFA_TABLE=$MFA_TABLE" --env-var "MFA_KEYS_SECRET=$MFA_KEYS_SECRET" \
-  --env-var "PUBLIC_BASE_URL=$PUBLIC_BASE_URL" &
+  --env-var "PUBLIC_BASE_URL=$PUBLIC_BASE_URL" \
+    --env-var "MFA_SES_SEND_RATE=$MFA_SES_SEND_RATE" &
 wait

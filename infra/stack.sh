@@ -60,7 +60,8 @@ stack_moto() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_REGION=us-east-1 \
          AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
          MFA_TABLE=staff-mfa MFA_KEYS_SECRET=staff-mfa/keys \
-         PUBLIC_BASE_URL="http://127.0.0.1:$http_port"
+         PUBLIC_BASE_URL="http://127.0.0.1:$http_port" \
+         MFA_SES_SEND_RATE=100
 }
 
 # mfa-admin is always the debug build (infra/seed.sh runs that one); the functions in the profile
@@ -83,7 +84,8 @@ stack_watch() { # LOG CONCURRENCY [extra cargo lambda watch arguments]
     --env-var "AWS_ENDPOINT_URL=$AWS_ENDPOINT_URL" --env-var AWS_REGION=us-east-1 \
     --env-var AWS_ACCESS_KEY_ID=local --env-var AWS_SECRET_ACCESS_KEY=local \
     --env-var "MFA_TABLE=$MFA_TABLE" --env-var "MFA_KEYS_SECRET=$MFA_KEYS_SECRET" \
-    --env-var "PUBLIC_BASE_URL=$PUBLIC_BASE_URL" > "$stack_log" 2>&1 < /dev/null &
+    --env-var "PUBLIC_BASE_URL=$PUBLIC_BASE_URL" \
+    --env-var "MFA_SES_SEND_RATE=$MFA_SES_SEND_RATE" > "$stack_log" 2>&1 < /dev/null &
   sessions+=("$!")
   watch_pid=$!
 }

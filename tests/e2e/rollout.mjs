@@ -16,7 +16,7 @@ const AXE = require.resolve('axe-core/axe.min.js');
 const ROSA = { username: 'rosa', password: 'rosa password 2026', email: 'rosa@example.org' };
 const STAFF = [
   { username: 'ruth', password: 'ruth password 2026', email: 'ruth@example.org' },
-  { username: 'sam', password: 'sam password 2026', email: 'sam@example.org' },
+  { username: 'tess', password: 'tess password 2026', email: 'tess@example.org' },
 ];
 
 function mfaAdmin(...args) {
@@ -118,6 +118,24 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     await page.getByText(/Campaign started: \d+ setup emails sent now/).waitFor();
     await page.getByText(/Campaign running since .* reminding every 2 days/).waitFor();
     await screenshot(page, 'campaign-started', 'rollout-');
+  });
+
+  await t.test('she adds a site: its developer gets what they need, the secret once', async () => {
+    const form = page.locator('#client-form');
+    const id = `handbook-${Date.now()}`;
+    await form.getByLabel('Client id').fill(id);
+    await form.getByLabel('Redirect URIs (one per line)').fill('https://handbook.example.org/cb');
+    await form.getByRole('button', { name: 'Add site' }).click();
+    const box = page.locator('#handoff');
+    await box.getByText('Client secret (shown once)').waitFor();
+    await box.getByText(`${BASE}/.well-known/openid-configuration`).waitFor();
+    await accessible(page, 'the hand-off box');
+    await screenshot(page, 'site-hand-off', 'rollout-');
+    // The same id again is refused: nothing is overwritten.
+    await form.getByLabel('Client id').fill(id);
+    await form.getByLabel('Redirect URIs (one per line)').fill('https://elsewhere.example.org/cb');
+    await form.getByRole('button', { name: 'Add site' }).click();
+    await page.getByText(`A site with the id ${id} exists already`).waitFor();
   });
 
   await t.test('two staff set their apps up from the mail; the progress moves', async () => {

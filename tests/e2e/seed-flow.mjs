@@ -47,6 +47,8 @@ test('seed flow in headless Chromium', async (t) => {
     context.setDefaultTimeout(30_000);
     const page = await context.newPage();
     watch(page, who);
+    // The admin page asks before a destructive change (switching MFA off): the test says yes.
+    page.on('dialog', (d) => d.accept());
     return page;
   };
 

@@ -184,6 +184,24 @@ const BODY: &str = r#"<main class="wide">
   <button type="submit">Add site</button>
 </form>
 <p id="client-message" role="status" aria-live="polite"></p>
+<section id="handoff" aria-labelledby="handoff-heading" hidden>
+<h3 id="handoff-heading">For the site's developer</h3>
+<p>What the site needs to sign people in through us. The secret is shown only now: copy it into the site's configuration (never into its code or a chat).</p>
+<dl id="handoff-list"></dl>
+<button type="button" id="handoff-copy">Copy all of it</button>
+<p id="handoff-message" role="status" aria-live="polite"></p>
+</section>
+</section>
+
+<section aria-labelledby="providers-heading">
+<h2 id="providers-heading">Identity providers</h2>
+<p>The organisation's own sign-in (SSO: its users skip our code, their provider asks for its own) and social logins (refused to staff while MFA applies to them). Adding one: <code>PUT /settings/providers/{id}</code> or <code>mfa-admin provider set</code>.</p>
+<p id="providers-none" hidden>No identity provider is configured.</p>
+<table id="providers-table" aria-labelledby="providers-heading" hidden>
+<thead><tr><th scope="col">Provider</th><th scope="col">Kind</th><th scope="col">Issuer</th><th scope="col">Actions</th></tr></thead>
+<tbody id="providers"></tbody>
+</table>
+<p id="provider-message" role="status" aria-live="polite"></p>
 </section>
 
 <section aria-labelledby="audit-heading">
@@ -277,7 +295,7 @@ async function enter(t){
   if(!r)return;
   if(r.status!==200){say(explain(r),true);return;}
   say('');show('panel');showSettings(r.data);
-  await Promise.all([loadReadiness(),loadRollout(false),loadAudit(),loadClients(),loadAccounts(false)]);
+  await Promise.all([loadReadiness(),loadRollout(false),loadAudit(),loadClients(),loadProviders(),loadAccounts(false)]);
 }
 function showSettings(s){
   settings=s;
@@ -394,6 +412,41 @@ async function loadAudit(older){
   });
   if(!r.data.length){const row=document.createElement('tr');cell(row,'Nothing yet.').colSpan=4;body.appendChild(row);}
 }
+// What a new site's developer needs, with its secret: shown once, right after the site is added.
+function handOff(c){
+  const issuer=location.origin;
+  const rows=[['Issuer',issuer],['Discovery',issuer+'/.well-known/openid-configuration'],['Client id',c.client_id],
+    ['Redirect URIs',(c.redirect_uris||[]).join(' ')]];
+  if(c.client_secret)rows.push(['Client secret (shown once)',c.client_secret]);
+  rows.push(['Scopes','openid (profile email if it needs them)'],['Also required','PKCE (S256)']);
+  const list=$('handoff-list');list.replaceChildren();
+  rows.forEach(([k,v])=>{const dt=document.createElement('dt');dt.textContent=k;const dd=document.createElement('dd');dd.textContent=v;list.append(dt,dd);});
+  $('handoff').dataset.text=rows.map(([k,v])=>k+': '+v).join('\n');
+  note('handoff-message','');$('handoff').hidden=false;
+}
+$('handoff-copy').addEventListener('click',async()=>{
+  try{await navigator.clipboard.writeText($('handoff').dataset.text||'');note('handoff-message','Copied.');}
+  catch(e){note('handoff-message','Your browser did not allow copying: select the text above instead.',true);}
+});
+async function loadProviders(){
+  const r=await api('GET','/settings/providers');
+  if(!r||r.status!==200)return;
+  const body=$('providers');body.replaceChildren();
+  r.data.forEach(p=>{
+    const row=document.createElement('tr');
+    cell(row,p.display_name+' ('+p.id+')');cell(row,p.kind==='sso'?'organisation SSO':'social login');cell(row,p.issuer);
+    const actions=cell(row,'');
+    const b=document.createElement('button');b.type='button';b.textContent='Remove '+p.id;
+    b.addEventListener('click',async()=>{
+      if(!confirm('Remove '+p.display_name+'? Nobody signs in through it any more, and its links to accounts go.'))return;
+      const x=await api('DELETE','/settings/providers/'+encodeURIComponent(p.id));
+      if(x&&x.status===204){note('provider-message','Removed '+p.id+'.');await loadProviders();await loadAudit();}
+      else if(x)note('provider-message',explain(x),true);
+    });
+    actions.appendChild(b);body.appendChild(row);
+  });
+  $('providers-none').hidden=r.data.length>0;$('providers-table').hidden=r.data.length===0;
+}
 async function loadClients(){
   const r=await api('GET','/settings/clients');
   if(!r||r.status!==200)return;
@@ -410,6 +463,7 @@ async function loadClients(){
       else if(x)note('client-message',explain(x),true);
     });
     button('Remove '+c.client_id,async()=>{
+      if(!confirm('Remove the site '+c.client_id+'? Its users can no longer sign in to it through us.'))return;
       const x=await api('DELETE','/settings/clients/'+encodeURIComponent(c.client_id));
       if(x&&x.status===204){note('client-message','Removed '+c.client_id+'.');await loadClients();await loadAudit();}
       else if(x)note('client-message',explain(x),true);
@@ -430,7 +484,8 @@ $('client-form').addEventListener('submit',async e=>{
   const r=await api('POST','/settings/clients',spec);
   if(!r)return;
   if(r.status!==201){note('client-message',explain(r),true);return;}
-  note('client-message','Added '+id+'.'+(r.data.client_secret?' Its secret (shown once): '+r.data.client_secret:''));
+  note('client-message','Added '+id+'.');
+  handOff(r.data);
   $('client-form').reset();
   await loadClients();await loadAudit();
 });
@@ -495,6 +550,7 @@ $('code-cancel').addEventListener('click',()=>{say('');signInAgain();});
 $('mfa-form').addEventListener('submit',async e=>{
   e.preventDefault();note('mfa-message','');
   const want=!settings.mfa_enabled;
+  if(!want&&!confirm('Switch multi-factor authentication off? Staff without an app of their own will sign in with a password only.'))return;
   const r=await api('PUT','/settings',{mfa_enabled:want});
   if(!r)return;
   if(r.status!==200){note('mfa-message',explain(r),true);return;}
