@@ -57,6 +57,13 @@ pub enum EnrolmentStatus {
     Active,
 }
 
+impl Enrolment {
+    /// An app: set up (active), or being set up (pending, its key shown by the setup page).
+    pub fn is_app(&self) -> bool {
+        self.status == EnrolmentStatus::Active || !self.key_shown.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Enrolment {
     pub status: EnrolmentStatus,
@@ -128,9 +135,7 @@ impl AccountRecord {
     /// key the setup page has shown (the user is setting it up). A pending enrolment nobody opened
     /// (a setup mail unread) is not an app.
     pub fn has_app(&self) -> bool {
-        self.enrolment
-            .as_ref()
-            .is_some_and(|e| e.status == EnrolmentStatus::Active || !e.key_shown.is_empty())
+        self.enrolment.as_ref().is_some_and(Enrolment::is_app)
     }
 
     pub fn active_enrolment(&self) -> Option<&Enrolment> {

@@ -89,6 +89,8 @@ export async function keyFromSetupPage(page, address, name) {
   const { link, mail } = await setupLink(address);
   assert.equal(mail.source, 'mfa@example.org', 'the mail is from the organisation default email');
   await page.goto(link);
+  // The key is shown on request only (a mail scanner that opens the link sees nothing).
+  await page.getByRole('button', { name: 'Show my QR code' }).click();
   const secret = page.locator('#secret');
   await secret.waitFor({ state: 'visible' });
   const grouped = (await secret.textContent()).trim();

@@ -394,6 +394,13 @@ async fn staff_may_enrol_while_mfa_is_off_and_are_asked_for_their_code_from_then
     let secret = data_encoding::BASE32_NOPAD
         .decode(key.body["secret"].as_str().unwrap().as_bytes())
         .unwrap();
+    // The session she (or a thief of her password) made without a code ends with it.
+    assert_eq!(s.get("/session", Some(&session)).await.status, 401);
+    // Someone with only her password cannot undo it: a new setup mail would replace the app being
+    // set up, so it is refused, and a code is still asked.
+    let c = s.challenge("jane").await;
+    let r = s.post("/mfa/setup-email", json!({ "challenge": c })).await;
+    assert_eq!((r.status, r.error()), (409, "already_enrolled"), "{r:?}");
 
     // The next sign-in asks for the code, which activates the app.
     let r = s.sign_in("jane", PASSWORD).await;

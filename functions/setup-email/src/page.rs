@@ -1,5 +1,7 @@
 //! The setup page the email links to. Loading it reads and consumes nothing (mail scanners
-//! prefetch links); its script asks `POST /mfa/setup/key` for the key and shows it.
+//! prefetch links, and some open them in a browser and run their scripts): the key is asked for
+//! (`POST /mfa/setup/key`) only when the person presses "Show my QR code", so a scanner neither
+//! sees the key nor makes the account count as setting an app up.
 
 use axum::response::Response;
 use shared::messages::APPS;
@@ -8,6 +10,8 @@ use shared::pages::page;
 const BODY_START: &str = r#"<main>
 <h1>Set up your authenticator app</h1>
 <p id="message" role="status" aria-live="polite"></p>
+<p id="intro">Have your phone with its authenticator app ready, then show the QR code to scan. It can be shown a few times only.</p>
+<button type="button" id="show">Show my QR code</button>
 <section id="key" hidden>
 <ol>
 <li>Open your authenticator app: "#;
@@ -25,9 +29,12 @@ const BODY_END: &str = r#".</li>
 const SCRIPT: &str = r#"(function(){
 const $=id=>document.getElementById(id);
 const token=new URLSearchParams(location.search).get('token')||'';
+$('show').addEventListener('click',()=>{
+$('show').disabled=true;
 fetch('/mfa/setup/key',{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify({token})})
 .then(async r=>{
   let d={};try{d=await r.json();}catch(e){}
+  $('show').hidden=true;$('intro').hidden=true;
   if(r.status===200){
     $('qr').src='data:image/svg+xml;charset=utf-8,'+encodeURIComponent(d.qr_svg);
     $('secret').textContent=d.secret_grouped;$('account').textContent=d.account_name;$('issuer').textContent=d.issuer;
@@ -35,7 +42,8 @@ fetch('/mfa/setup/key',{method:'POST',headers:{'Content-Type':'application/json'
   }
   if(r.status===410){$('expired').hidden=false;return;}
   $('message').className='error';$('message').textContent=d.message||'Something went wrong. Try again later.';
-}).catch(()=>{$('message').className='error';$('message').textContent='The service could not be reached. Try again later.';});
+}).catch(()=>{$('show').disabled=false;$('message').className='error';$('message').textContent='The service could not be reached. Try again later.';});
+});
 })();"#;
 
 pub async fn setup_page() -> Response {

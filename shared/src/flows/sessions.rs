@@ -108,13 +108,20 @@ pub async fn by_hash(app: &App, hash: String) -> Result<ActiveSession> {
         .await?
         .filter(|a| a.epoch == record.epoch && !a.disabled)
         .ok_or(Error::Unauthenticated)?;
-    // A staff session that gave no code (made while MFA was off, by password or /token) ends when
-    // MFA is switched on: otherwise it would outlive the switch by up to 12 hours.
-    if account.kind.is_staff()
-        && record.mfa == MfaState::NotRequired
-        && app.store.get_settings().await?.mfa_enabled
-    {
-        return Err(Error::Unauthenticated);
+    // A staff session that gave no code (made while MFA was off, by password or /token) ends once
+    // MFA applies to the account: when the switch goes on, or when the account gets an app of its
+    // own accord. Otherwise it would outlive either by up to 12 hours (a password thief's session
+    // outliving the owner's setting an app up).
+    if account.kind.is_staff() && record.mfa == MfaState::NotRequired {
+        let applies = app.store.get_settings().await?.mfa_enabled
+            || app
+                .store
+                .get_enrolment(&record.username)
+                .await?
+                .is_some_and(|e| e.is_app());
+        if applies {
+            return Err(Error::Unauthenticated);
+        }
     }
     let mut last_seen = record.last_seen;
     if now >= record.last_seen + SESSION_TOUCH_SECS {

@@ -114,15 +114,22 @@ pub async fn send_setup_email(
         issuer: settings.issuer(),
         lives: SETUP_LINK_SECS,
         base,
-        replaces_shown: true,
+        // While the switch is off, an app being set up is what makes a code required: a new setup
+        // mail must not replace it, or a password alone would undo it. (With the switch on a code
+        // is required anyway, and someone who lost their phone mid-setup can start again.)
+        replaces_shown: settings.mfa_enabled,
     };
     if let Err(e) = mail_setup_link(app, &link, now).await {
-        // The link never reached anyone and was taken back: give back the mail slot too, so
+        // The link never reached anyone (or was never made): give back the mail slot too, so
         // the failure costs the user nothing.
         if let Err(undo) = app.store.refund_setup_mail_slot(username).await {
             tracing::error!(error = ?undo, "could not give back a setup mail slot");
         }
-        app.audit(username, Action::SetupEmail, username, Outcome::SendFailed)
+        let outcome = match e {
+            Error::AlreadyEnrolled => Outcome::AlreadyEnrolled,
+            _ => Outcome::SendFailed,
+        };
+        app.audit(username, Action::SetupEmail, username, outcome)
             .await;
         return Err(e);
     }

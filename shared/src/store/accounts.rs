@@ -102,6 +102,14 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
 }
 
 impl Store {
+    /// The account's enrolment, if any.
+    pub async fn get_enrolment(&self, username: &str) -> Result<Option<Enrolment>> {
+        let item = self
+            .get(keys::account(username, MFA), "get enrolment")
+            .await?;
+        item.as_ref().map(parse_enrolment).transpose()
+    }
+
     /// The profile and everything else in the account's partition, read consistently in one call.
     pub async fn load_account(&self, username: &str) -> Result<Option<AccountRecord>> {
         let out = self

@@ -104,6 +104,13 @@ impl Store {
                 item.insert("status".into(), s("pending"));
                 item.insert("enrolment_id".into(), s(&before.enrolment_id));
                 item.insert("secret".into(), bytes(&before.sealed_secret));
+                item.insert("created_at".into(), n(before.created_at));
+                if !before.key_shown.is_empty() {
+                    item.insert(
+                        "key_shown".into(),
+                        AttributeValue::L(before.key_shown.iter().map(|t| n(*t)).collect()),
+                    );
+                }
                 item.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
                 item.insert("gsi1sk".into(), s(username));
                 let put = Put::builder()
