@@ -27,8 +27,9 @@ pub fn init_tracing() {
         .try_init();
 }
 
-/// `preload`: what the function's first request needs, read during init beside the keys.
-pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambda_http::Error> {
+/// The start of every cold start: JSON logs, the configuration, the AWS settings. A bad
+/// configuration ends it with a message naming the variable.
+async fn configure() -> Result<(Config, SdkConfig), lambda_http::Error> {
     init_tracing();
     let config = Config::from_env().inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed: configuration");
@@ -37,6 +38,12 @@ pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambd
     let sdk = function_sdk_config().await.inspect_err(|e| {
         tracing::error!(error = %e, "cold start failed: AWS configuration");
     })?;
+    Ok((config, sdk))
+}
+
+/// `preload`: what the function's first request needs, read during init beside the keys.
+pub async fn run(build: fn(App) -> Router, preload: Preload) -> Result<(), lambda_http::Error> {
+    let (config, sdk) = configure().await?;
     let router = start(config, sdk, Clock::system(), build, preload)
         .await
         .inspect_err(|e| tracing::error!(error = ?e, "cold start failed: keys or clients"))?;
@@ -55,14 +62,7 @@ pub async fn run_scheduled(
     preload: Preload,
     on_schedule: OnSchedule,
 ) -> Result<(), lambda_http::Error> {
-    init_tracing();
-    let config = Config::from_env().inspect_err(|e| {
-        tracing::error!(error = %e, "cold start failed: configuration");
-        eprintln!("cold start failed: {e}");
-    })?;
-    let sdk = function_sdk_config().await.inspect_err(|e| {
-        tracing::error!(error = %e, "cold start failed: AWS configuration");
-    })?;
+    let (config, sdk) = configure().await?;
     let clock = Clock::system();
     let ready: Arc<OnceCell<App>> = Arc::default();
     let router = match App::connect_preloading(config.clone(), &sdk, clock.clone(), preload).await {
