@@ -207,7 +207,7 @@ pub(crate) fn bytes(v: &[u8]) -> AttributeValue {
 
 impl Store {
     /// All items of one partition of the sparse index, page by page.
-    async fn index_partition(&self, partition: &str) -> Result<(Vec<Item>, f64)> {
+    pub(crate) async fn index_partition(&self, partition: &str) -> Result<(Vec<Item>, f64)> {
         let mut items = vec![];
         let mut units = 0.0;
         let mut pages = self

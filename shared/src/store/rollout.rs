@@ -61,25 +61,11 @@ impl Store {
 
     /// Every account the campaign has mailed, by username (the sparse index; no scan).
     pub async fn campaign_marks(&self) -> Result<HashMap<String, Mark>> {
-        let mut marks = HashMap::new();
-        let mut pages = self
-            .db
-            .query()
-            .table_name(&self.table)
-            .index_name(super::schema::GSI1)
-            .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", s(CAMPAIGN_INDEX))
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(unavailable("query campaign marks"))?;
-            for item in page.items() {
-                if let Some(user) = get_s(item, "gsi1sk") {
-                    marks.insert(user.to_owned(), parse_mark(item));
-                }
-            }
-        }
-        Ok(marks)
+        let (items, _) = self.index_partition(CAMPAIGN_INDEX).await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| Some((get_s(item, "gsi1sk")?.to_owned(), parse_mark(item))))
+            .collect())
     }
 
     /// Claims a campaign mail to `username`: true when this caller is to send it. The write is
