@@ -13,7 +13,15 @@ button{margin-top:1rem;padding:.55rem 1.2rem;font-size:1rem;cursor:pointer}butto
 .error{color:#b00020;font-weight:600}.ok{color:#0a6b2d;font-weight:600}[hidden]{display:none!important}\
 code.key{font-size:1.2rem;letter-spacing:.05em;word-spacing:.4em}img.qr{width:240px;height:240px;image-rendering:pixelated}\
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.25rem;text-align:left;font-size:.9rem;overflow-wrap:anywhere}\
-section{overflow-wrap:anywhere}";
+section{overflow-wrap:anywhere}\
+nav ul.tabs{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;list-style:none;padding:0;margin:1rem 0;border-bottom:1px solid #ccc}\
+nav ul.tabs a{display:inline-block;padding:.5rem 0;color:#0645ad}nav ul.tabs a[aria-current=page]{color:#1b1b1b;font-weight:700;border-bottom:3px solid #1b1b1b}\
+progress{display:block;width:100%;height:1.25rem}.callout{border:1px solid #bbb;border-radius:4px;padding:0 1rem 1rem;margin:1rem 0;background:#f7f7f7}\
+.row-actions button{margin:.2rem .4rem .2rem 0;padding:.3rem .6rem;font-size:.9rem}button:disabled{cursor:not-allowed}\
+.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end}.filters>div{flex:1 1 10rem}\
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}\
+.scroll{overflow-x:auto}.scroll table{min-width:44rem}.scroll td{overflow-wrap:normal}\
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}";
 
 fn sha256_b64(s: &str) -> String {
     BASE64.encode(&Sha256::digest(s.as_bytes()))

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode } from './support.mjs';
+import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, sentMail } from './support.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = require.resolve('axe-core/axe.min.js');
@@ -18,6 +18,10 @@ const STAFF = [
   { username: 'ruth', password: 'ruth password 2026', email: 'ruth@example.org' },
   { username: 'tess', password: 'tess password 2026', email: 'tess@example.org' },
 ];
+// Added after the campaign's first mails: an administrator reminds her from People.
+const UMA = { username: 'uma', password: 'uma password 2026', email: 'uma@example.org' };
+const SECTIONS = [['Overview', 'overview'], ['People', 'people'], ['Sites', 'sites'],
+  ['Identity providers', 'providers'], ['Audit', 'audit'], ['Settings', 'settings']];
 
 function mfaAdmin(...args) {
   return execFileSync(process.env.MFA_ADMIN, args, { encoding: 'utf8' });
@@ -32,6 +36,19 @@ function add(who, kind) {
 async function nextStepCode(key) {
   await new Promise((done) => setTimeout(done, (30 - ((Date.now() / 1000) % 30) + 0.5) * 1000));
   return freshCode(key);
+}
+
+/** Clicks `button`; when the change asks for a current code first, gives it where the prompt
+ * opened (beside the form or table the button is in), then waits for `done`. */
+async function withStepUp(page, button, done, key) {
+  await button.click();
+  const stepUp = page.locator('#stepup-form');
+  await Promise.race([stepUp.waitFor({ state: 'visible' }), done.waitFor()]);
+  if (await stepUp.isVisible()) {
+    await stepUp.getByLabel('Code from your app, to confirm').fill(await nextStepCode(key));
+    await stepUp.getByRole('button', { name: 'Confirm' }).click();
+  }
+  await done.waitFor();
 }
 
 /** axe-core on what the page shows now: no violation of WCAG 2.1 A/AA or best practice. */
@@ -105,11 +122,29 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     await code.getByRole('button', { name: 'Verify' }).click();
     await page.getByText('Signed in as rosa.').waitFor();
     await page.locator('#rollout-figures').getByText('staff and system administrators have an app').waitFor();
-    await accessible(page, 'the admin page');
+    assert.equal(await page.getByRole('link', { name: 'Overview' }).getAttribute('aria-current'), 'page');
+    await accessible(page, 'the overview');
     // The step-up prompt, as a sensitive change shows it (here without the change).
     await page.evaluate(() => { document.getElementById('stepup-form').hidden = false; });
     await accessible(page, 'the step-up prompt');
     await page.evaluate(() => { document.getElementById('stepup-form').hidden = true; });
+  });
+
+  await t.test('every section of the console, at 360 and 1440 px, with axe-core', async () => {
+    for (const [name, id] of SECTIONS) {
+      await page.getByRole('link', { name, exact: true }).click();
+      await page.locator(`#view-${id}`).waitFor();
+      assert.equal(await page.getByRole('link', { name, exact: true }).getAttribute('aria-current'), 'page');
+      assert.equal(await page.locator('section.view:visible').count(), 1, 'one section at a time');
+      await accessible(page, `the ${name} section`);
+      for (const width of [360, 1440]) {
+        await page.setViewportSize({ width, height: 900 });
+        await screenshot(page, `${name.toLowerCase().replace(/ /g, '-')}-${width}px`, 'console-');
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(overflow <= 0, `${name}: nothing wider than the window at ${width} px (${overflow} px over)`);
+      }
+    }
+    await page.getByRole('link', { name: 'Overview' }).click();
   });
 
   await t.test('she starts the campaign: the setup emails arrive', async () => {
@@ -121,8 +156,11 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
   });
 
   await t.test('she adds a site: its developer gets what they need, the secret once', async () => {
+    await page.getByRole('link', { name: 'Sites' }).click();
     const form = page.locator('#client-form');
     const id = `handbook-${Date.now()}`;
+    await page.getByRole('button', { name: 'Add a site' }).click();
+    await accessible(page, 'the new-site form');
     await form.getByLabel('Client id').fill(id);
     await form.getByLabel('Redirect URIs (one per line)').fill('https://handbook.example.org/cb');
     await form.getByRole('button', { name: 'Add site' }).click();
@@ -131,11 +169,47 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     await box.getByText(`${BASE}/.well-known/openid-configuration`).waitFor();
     await accessible(page, 'the hand-off box');
     await screenshot(page, 'site-hand-off', 'rollout-');
+    await box.getByRole('button', { name: 'Done' }).click();
+    assert.equal(await box.getByText('Client secret (shown once)').count(), 0, 'the secret is gone from the page');
     // The same id again is refused: nothing is overwritten.
+    await page.getByRole('button', { name: 'Add a site' }).click();
     await form.getByLabel('Client id').fill(id);
     await form.getByLabel('Redirect URIs (one per line)').fill('https://elsewhere.example.org/cb');
     await form.getByRole('button', { name: 'Add site' }).click();
     await page.getByText(`A site with the id ${id} exists already`).waitFor();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    // Edited in place: its name changes, its redirect URI stays.
+    await page.getByRole('button', { name: `Edit ${id}` }).click();
+    assert.equal(await form.getByLabel('Redirect URIs (one per line)').inputValue(), 'https://handbook.example.org/cb');
+    await form.getByLabel('Name').fill('Staff handbook');
+    await form.getByRole('button', { name: 'Save site' }).click();
+    await page.getByText(`Saved ${id}.`).waitFor();
+    await page.locator('#clients tr', { hasText: `Staff handbook (${id})` }).getByText('https://handbook.example.org/cb').waitFor();
+  });
+
+  await t.test('identity providers: the form, and a provider that cannot be reached is refused', async () => {
+    await page.getByRole('link', { name: 'Identity providers' }).click();
+    await page.getByRole('button', { name: 'Add a provider' }).click();
+    await accessible(page, 'the new-provider form');
+    const form = page.locator('#provider-form');
+    await form.getByLabel('Provider id').fill('okta');
+    await form.getByLabel('Issuer').fill('https://idp.invalid');
+    await form.getByLabel('Our client id at the provider').fill('staff-mfa');
+    await form.getByLabel('Our client secret at the provider').fill('not a real secret');
+    await form.getByRole('button', { name: 'Add provider' }).click();
+    // A sensitive change: the step-up prompt may open beside the form first.
+    const stepUp = page.locator('#stepup-form');
+    const refused = page.locator('#provider-message.error');
+    await Promise.race([stepUp.waitFor({ state: 'visible' }), refused.waitFor()]);
+    if (await stepUp.isVisible()) {
+      assert.ok(await page.evaluate(() => document.getElementById('provider-form').nextElementSibling.id === 'stepup-form'),
+        'the prompt opens where the change was asked for');
+      await stepUp.getByLabel('Code from your app, to confirm').fill(await nextStepCode(key));
+      await stepUp.getByRole('button', { name: 'Confirm' }).click();
+    }
+    await refused.waitFor();
+    await page.getByText('No identity provider is configured.').waitFor();
+    await form.getByRole('button', { name: 'Cancel' }).click();
   });
 
   await t.test('two staff set their apps up from the mail; the progress moves', async () => {
@@ -157,6 +231,7 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     }
     await page.reload();
     await page.getByText('Signed in as rosa.').waitFor();
+    await page.getByRole('link', { name: 'Overview' }).click();
     const figures = page.locator('#rollout-figures');
     await figures.getByText('staff and system administrators have an app').waitFor();
     const count = (text) => Number(text.match(/^(\d+) of/)[1]);
@@ -165,6 +240,74 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
       assert.equal(await page.locator('#waiting tr', { hasText: who.username }).count(), 0,
         `${who.username} is no longer listed without an app`);
     }
+  });
+
+  await t.test('People: details with the audit trail, a reminder and a disable for a selection', async () => {
+    add(UMA, 'staff');
+    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByLabel('Username starts with').fill(STAFF[0].username);
+    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await page.getByRole('button', { name: `Details of ${STAFF[0].username}` }).click();
+    const detail = page.locator('#detail');
+    await detail.getByText(`${STAFF[0].username} finished setting up an authenticator app`).waitFor();
+    await accessible(page, 'an account\'s details');
+    await screenshot(page, 'account-details', 'rollout-');
+    await detail.getByRole('button', { name: 'Close the details' }).click();
+
+    // tess lost her phone: her app is reset (she sets up again at her next sign-in).
+    await page.getByLabel('Username starts with').fill(STAFF[1].username);
+    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await withStepUp(page, page.getByRole('button', { name: `Reset app of ${STAFF[1].username}` }),
+      page.getByText(`Reset the app of ${STAFF[1].username}.`), key);
+    await page.locator('#accounts tr', { hasText: STAFF[1].username }).getByText('none').waitFor();
+
+    // Those without an app whose name starts with u (25 to a page: the seed has many more).
+    await page.getByLabel('Username starts with').fill('u');
+    await page.getByLabel('Authenticator', { exact: true }).selectOption('none');
+    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await page.getByLabel(`Select ${UMA.username}`).check();
+    assert.equal(await page.locator('#bulk-count').textContent(), '1');
+    await page.getByRole('button', { name: 'Send setup email' }).click();
+    await page.getByText('Setup email sent to 1 of 1.').waitFor();
+    const mails = (await sentMail()).filter((m) => (m.destinations?.ToAddresses ?? []).includes(UMA.email));
+    assert.equal(mails.length, 1, 'uma got her setup email');
+    // Her app is being set up now (a link is out): no longer listed without one.
+    assert.equal(await page.getByLabel(`Select ${UMA.username}`).count(), 0);
+    await page.getByLabel('Authenticator', { exact: true }).selectOption('pending');
+    await page.getByRole('button', { name: 'Search accounts' }).click();
+    // Again the same day: refused, and said why.
+    await page.getByLabel(`Select ${UMA.username}`).check();
+    await page.getByRole('button', { name: 'Send setup email' }).click();
+    await page.getByText(/Not done: uma: A setup email went to uma less than a day ago/).waitFor();
+    await page.getByLabel(`Select ${UMA.username}`).check();
+    await withStepUp(page, page.getByRole('button', { name: 'Disable', exact: true }), page.getByText('Disabled 1 of 1.'), key);
+    await page.locator('#accounts tr', { hasText: `${UMA.username} (disabled)` }).waitFor();
+    await accessible(page, 'People after a bulk action');
+    await page.getByLabel('Username starts with').fill('');
+    await page.getByLabel('Authenticator', { exact: true }).selectOption('');
+  });
+
+  await t.test('Audit: sentences, a date range', async () => {
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByLabel('Action', { exact: true }).selectOption('setup_email');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('#audit tr', { hasText: `rosa sent a setup email to ${UMA.username}` }).waitFor();
+    // A day long before the rollout: nothing.
+    await page.getByLabel('From (UTC date)').fill('2020-01-01');
+    await page.getByLabel('To (UTC date, included)').fill('2020-01-01');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByText('Nothing matches.').waitFor();
+    // Today, from and to: the reminder is back.
+    const today = new Date().toISOString().slice(0, 10);
+    await page.getByLabel('From (UTC date)').fill(today);
+    await page.getByLabel('To (UTC date, included)').fill(today);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('#audit tr', { hasText: `rosa sent a setup email to ${UMA.username}` }).waitFor();
+    await page.getByLabel('From (UTC date)').fill('');
+    await page.getByLabel('To (UTC date, included)').fill('');
+    await page.getByLabel('Action', { exact: true }).selectOption('');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.getByRole('link', { name: 'Overview' }).click();
   });
 
   await t.test('MFA off, its switch-on scheduled, and fired by the schedule', async () => {
@@ -201,16 +344,8 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     // Her session gave a code, so it outlives the switch-on.
     await page.reload();
     await page.getByText('Multi-factor authentication for staff users is on.').waitFor();
-    await page.locator('#audit tr', { hasText: 'schedule' }).first().waitFor();
-  });
-
-  await t.test('the admin page at 360 and 1440 px', async () => {
-    for (const width of [360, 1440]) {
-      await page.setViewportSize({ width, height: 900 });
-      await screenshot(page, `admin-${width}px`, 'rollout-');
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      assert.ok(overflow <= 0, `nothing wider than the window at ${width} px (${overflow} px over)`);
-    }
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.locator('#audit tr', { hasText: 'schedule changed the settings' }).first().waitFor();
   });
 
   await t.test('no script error or CSP violation', () => {

@@ -102,6 +102,7 @@ test('seed flow in headless Chromium', async (t) => {
     await jane.getByLabel('Security code').fill(await freshCode(janeKey));
     await jane.getByRole('button', { name: 'Verify' }).click();
     await jane.getByText('Signed in as jane.', { exact: true }).waitFor();
+    await jane.getByText('Your organisation: Example Org').waitFor();
     await screenshot(jane, 'jane-signed-in');
   });
 
@@ -167,18 +168,24 @@ test('seed flow in headless Chromium', async (t) => {
     assert.match(await admin.locator('#sender').textContent(), /from mfa@example\.org/);
     const locked = await admin.locator('#locked tr').allTextContents();
     assert.equal(locked.length, 1, locked.join(' | '));
-    assert.match(locked[0], /^manager20\d\d-\d\d-\d\d \d\d:\d\d:\d\d$/);
+    assert.match(locked[0], /^manager20\d\d-\d\d-\d\d \d\d:\d\d:\d\dUnlock manager$/);
+    // The organisation's name heads the console.
+    await admin.getByRole('heading', { name: 'Staff MFA administration for Example Org' }).waitFor();
+    await screenshot(admin, 'admin-page');
+    await admin.getByRole('link', { name: 'Settings' }).click();
     assert.equal(await admin.locator('#org-email').inputValue(), 'mfa@example.org');
     assert.equal(await admin.locator('#org-name').inputValue(), 'Example Org');
-    // Audit: newest first; the admin's own activation is in it.
+    // Audit: newest first, as sentences; the admin's own activation is in it.
+    await admin.getByRole('link', { name: 'Audit' }).click();
     await admin.locator('#audit tr').first().waitFor();
     const audit = await admin.locator('#audit tr').allTextContents();
     assert.ok(audit.length >= 5 && audit.length <= 20, `${audit.length} audit rows`);
-    assert.ok(audit.some((r) => r.includes('enrolment activated') && r.includes('admin')));
-    await screenshot(admin, 'admin-page');
+    assert.ok(audit.some((r) => r.includes('admin finished setting up an authenticator app')), audit.join(' | '));
+    await screenshot(admin, 'admin-audit');
   });
 
   await step('an invalid organisation email is refused with the API\'s message', async () => {
+    await admin.getByRole('link', { name: 'Settings' }).click();
     await admin.getByLabel('Default email').fill('not an address');
     await admin.getByRole('button', { name: 'Save organisation' }).click();
     await admin
@@ -189,23 +196,30 @@ test('seed flow in headless Chromium', async (t) => {
     await admin.getByLabel('Default email').fill('mfa@example.org');
   });
 
-  await step('admin resets a user\'s MFA', async () => {
-    await admin.locator('#reset-form').getByLabel('Username').fill('nobody');
-    await admin.getByRole('button', { name: 'Reset MFA' }).click();
-    await admin.getByText('There is no account named nobody.').waitFor();
-    await admin.locator('#reset-form').getByLabel('Username').fill('manager');
-    await admin.getByRole('button', { name: 'Reset MFA' }).click();
-    await admin.getByText('MFA reset for manager.', { exact: false }).waitFor();
+  await step('admin unlocks a user from People', async () => {
+    await admin.getByRole('link', { name: 'People' }).click();
+    await admin.getByLabel('Username starts with').fill('nobody');
+    await admin.getByRole('button', { name: 'Search accounts' }).click();
+    await admin.getByText('No account matches.').waitFor();
+    await admin.getByLabel('Username starts with').fill('manager');
+    await admin.getByRole('button', { name: 'Search accounts' }).click();
+    // manager has no app: there is nothing to reset, so no such button.
+    assert.equal(await admin.getByRole('button', { name: 'Reset app of manager' }).count(), 0);
+    await admin.getByRole('button', { name: 'Unlock account manager' }).click();
+    await admin.getByText('Unlocked manager.').waitFor();
     // Audit entries are ordered by the second, so this one need not be the very first row.
-    await admin.locator('#audit tr', { hasText: 'mfa reset (manager)' }).waitFor();
+    await admin.getByRole('link', { name: 'Audit' }).click();
+    await admin.locator('#audit tr', { hasText: 'admin unlocked manager' }).waitFor();
   });
 
   await step('admin switches MFA off', async () => {
+    await admin.getByRole('link', { name: 'Overview' }).click();
     await admin.getByRole('button', { name: 'Switch off' }).click();
     await admin.getByText('Saved: multi-factor authentication is now off.').waitFor();
     await admin.getByText('Multi-factor authentication for staff users is off.').waitFor();
     assert.equal(await admin.getByRole('button', { name: 'Switch on' }).count(), 1);
-    await admin.locator('#audit tr', { hasText: 'mfa_enabled=false' }).getByText('settings change').waitFor();
+    await admin.getByRole('link', { name: 'Audit' }).click();
+    await admin.locator('#audit tr', { hasText: 'mfa_enabled=false' }).getByText('admin changed the settings').waitFor();
     await screenshot(admin, 'admin-mfa-off');
   });
 

@@ -1000,6 +1000,8 @@ async fn the_sign_in_page_lists_the_organisations_sites_for_a_signed_in_user() {
         sites.body["sites"],
         json!([{ "client_id": "wiki", "name": "Staff wiki", "home_url": "https://wiki.example.org/" }])
     );
+    // The signed-in page names the organisation.
+    assert_eq!(sites.body["org_name"], "Acme");
     assert_eq!(
         get_with_cookie(&o.s, "/sign-in/sites", None).await.status,
         401

@@ -244,3 +244,106 @@ async fn mfa_switches_on_at_the_time_set_and_the_sign_in_page_says_when_until_th
     );
     assert!(!s.tick().await.switched_on, "once");
 }
+
+async fn remind(s: &Stack, admin: Option<&str>, who: &str) -> harness::Resp {
+    s.send(
+        axum::http::Method::POST,
+        &format!("/accounts/{who}/setup-email"),
+        None,
+        admin,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_administrator_mails_one_person_their_setup_email_at_most_once_a_day() {
+    let (s, admin, to) = organisation().await;
+    let r = remind(&s, Some(&admin), "bob").await;
+    assert_eq!(r.status, 202, "{r:?}");
+    assert_eq!(r.body["sent_to"], shared::email::mask(&to["bob"]), "{r:?}");
+    let mail = latest_mail_to(&to["bob"]).unwrap();
+    assert!(mail.body.contains("in 3 days"), "the campaign's link");
+    // The audit trail names the administrator who sent it.
+    let entries = s
+        .get("/audit?user=bob&action=setup_email", Some(&admin))
+        .await;
+    assert_eq!(entries.body[0]["actor"], "admin", "{entries:?}");
+    assert_eq!(entries.body[0]["outcome"], "sent");
+
+    // Again the same day: refused, nothing sent; and the campaign counts it as bob's mail of today.
+    let again = remind(&s, Some(&admin), "bob").await;
+    assert_eq!(again.status, 409, "{again:?}");
+    assert!(
+        again.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("less than a day ago")
+    );
+    assert_eq!(mails_to(&to["bob"]).len(), 1);
+    let r = start(&s, &admin, json!({})).await;
+    assert_eq!(
+        r.body["sent_now"], 5,
+        "admin, cat, dan, eve and ann; not bob"
+    );
+    assert_eq!(mails_to(&to["bob"]).len(), 1);
+    // A day on, a reminder goes again.
+    s.app.clock.advance(86_400);
+    let admin = s.sign_in("admin", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(remind(&s, Some(&admin), "bob").await.status, 202);
+    assert_eq!(mails_to(&to["bob"]).len(), 2);
+}
+
+#[tokio::test]
+async fn a_reminder_is_refused_where_it_cannot_or_need_not_go() {
+    let (s, admin, to) = organisation().await;
+    s.enrol_directly("ann").await;
+    for (who, status, why) in [
+        ("ann", 409, "already_enrolled"),
+        ("mem", 409, "conflict"),
+        ("gone", 409, "conflict"),
+        ("nomail", 409, "no_email_on_file"),
+        ("nobody", 404, "not_found"),
+        // A name that cannot be a username is no account, as on every account route.
+        ("Bad%20Name", 404, "not_found"),
+    ] {
+        let r = remind(&s, Some(&admin), who).await;
+        assert_eq!(
+            (r.status, r.body["error"].as_str()),
+            (status, Some(why)),
+            "{who}: {r:?}"
+        );
+    }
+    for u in ["ann", "mem", "gone"] {
+        assert!(mails_to(&to[u]).is_empty(), "{u}");
+    }
+    // Only administrators.
+    assert_eq!(remind(&s, None, "bob").await.status, 401);
+    let staff = s.sign_in("bob", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(remind(&s, Some(&staff), "cat").await.status, 403);
+    assert!(mails_to(&to["cat"]).is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reminders_sent_at_once_mail_one_person_once() {
+    let (s, admin, to) = organisation().await;
+    let s = Arc::new(s);
+    let runs: Vec<_> = (0..6)
+        .map(|_| {
+            let (s, admin) = (s.clone(), admin.clone());
+            tokio::spawn(async move { remind(&s, Some(&admin), "cat").await.status })
+        })
+        .collect();
+    let mut statuses = vec![];
+    for r in runs {
+        statuses.push(r.await.unwrap());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, [202, 409, 409, 409, 409, 409]);
+    assert_eq!(mails_to(&to["cat"]).len(), 1);
+}

@@ -41,6 +41,7 @@ pub fn router(app: App) -> Router {
             .route("/accounts/{username}/unlock", post(unlock))
             .route("/accounts/{username}/disable", post(disable))
             .route("/accounts/{username}/enable", post(enable))
+            .route("/accounts/{username}/setup-email", post(remind))
             .route(
                 "/accounts/{username}",
                 axum::routing::delete(delete_account),
@@ -331,6 +332,29 @@ async fn unlock(
     let username = account_in_path(username)?;
     admin::unlock(&app, &Actor::Admin(&admin), &username).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /accounts/{username}/setup-email`: mails one person without an app their setup email
+/// now (at most one a day, as the campaign's), and answers where it went, masked.
+async fn remind(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    username: Result<Path<String>, PathRejection>,
+) -> Result<Response, Error> {
+    let admin = guard::require_admin(&app, bearer(&headers)).await?;
+    let username = account_in_path(username)?;
+    let base = app
+        .config
+        .public_base_url
+        .clone()
+        .or(caller.api_base.clone())
+        .ok_or_else(|| Error::Internal("no base URL for the setup link".into()))?;
+    let to = rollout::remind(&app, &Actor::Admin(&admin), &username, &base).await?;
+    Ok(shared::http::json(
+        StatusCode::ACCEPTED,
+        json!({ "sent_to": to }),
+    ))
 }
 
 fn bad(message: &str) -> Error {

@@ -239,10 +239,8 @@ async fn sites(
     headers: HeaderMap,
 ) -> Result<Response, Error> {
     any_session(&app, &caller, &headers).await?;
-    let sites: Vec<Value> = app
-        .store
-        .list_clients()
-        .await?
+    let (clients, settings) = tokio::try_join!(app.store.list_clients(), app.store.get_settings())?;
+    let sites: Vec<Value> = clients
         .into_iter()
         .filter_map(|c| {
             c.home_url
@@ -251,7 +249,7 @@ async fn sites(
         .collect();
     Ok(shared::http::json(
         StatusCode::OK,
-        json!({ "sites": sites }),
+        json!({ "org_name": settings.org_name, "sites": sites }),
     ))
 }
 

@@ -31,7 +31,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
   <button type="button" id="send-no">Cancel</button>
 </section>
 <p id="message" role="status" aria-live="polite"></p>
-<section id="signed-in" hidden><p class="ok" id="welcome"></p>
+<section id="signed-in" hidden><p id="org-line" hidden></p><p class="ok" id="welcome"></p>
 <p id="mfa-from" class="error" hidden></p>
 <p id="setup-offer" hidden>Protect your account with a security code from an authenticator app.
 <button type="button" id="setup-own">Set up your security code</button></p>
@@ -75,6 +75,8 @@ async function signedIn(data){
   show('signed-in');$('welcome').textContent='Signed in as '+r.data.username+'.';
   $('setup-offer').hidden=!(r.data.mfa==='not_required'&&(r.data.kind==='staff'||r.data.kind==='sysadmin'));
   const s=await call('/sign-in/sites');
+  const org=s.data&&s.data.org_name;
+  $('org-line').hidden=!org;$('org-line').textContent=org?'Your organisation: '+org:'';
   const list=$('sites');list.replaceChildren();
   ((s.data&&s.data.sites)||[]).forEach(site=>{
     const li=document.createElement('li'),a=document.createElement('a');

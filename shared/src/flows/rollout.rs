@@ -268,53 +268,173 @@ async fn send_batch(app: &App, campaign: &Campaign, now: u64, secs: u64) -> Resu
             continue;
         }
         tokio::time::sleep_until(started + gap * sent).await;
-        // The enrolment is read now: a setup started since the directory was read is not
-        // replaced.
-        let Some(record) = app.store.load_account(username).await? else {
-            continue;
-        };
-        // Set up meanwhile, or a setup mail of their own asking still live: not replaced.
-        let own_mail_live = record.enrolment.as_ref().is_some_and(|e| {
-            e.created_at + SETUP_LINK_SECS > now && mark.is_none_or(|m| m.mailed_at < e.created_at)
-        });
-        if record.has_app() || own_mail_live {
-            app.store.release_campaign_mail(username, mark, now).await?;
-            continue;
-        }
-        let link = SetupLinkMail {
+        let mail = ClaimedMail {
             username,
-            previous: record.enrolment.as_ref(),
+            mark,
             to,
             from,
             issuer: settings.issuer(),
-            lives: CAMPAIGN_LINK_SECS,
-            base: &campaign.link_base,
-            // The write refuses to replace an enrolment whose key was shown since it was read.
-            replaces_shown: false,
+            link_base: &campaign.link_base,
+            by: "campaign",
         };
-        match mail_setup_link(app, &link, now).await {
-            Ok(()) => {
-                sent += 1;
-                app.audit("campaign", Action::SetupEmail, username, Outcome::Sent)
-                    .await;
-            }
-            Err(Error::AlreadyEnrolled) => {
-                app.store.release_campaign_mail(username, mark, now).await?;
-            }
-            Err(e) => {
-                // Given back, so the next run tries again; the rest wait for SES to recover.
-                app.store.release_campaign_mail(username, mark, now).await?;
-                app.audit(
-                    "campaign",
-                    Action::SetupEmail,
-                    username,
-                    Outcome::SendFailed,
-                )
-                .await;
+        match send_claimed(app, &mail, now).await? {
+            Claimed::Sent => sent += 1,
+            Claimed::NotNeeded(_) => {}
+            Claimed::SendFailed(e) => {
+                // The rest wait for SES to recover: the next run tries again.
                 tracing::warn!(error = %e, "campaign mail not sent; the next run tries again");
                 break;
             }
         }
     }
     Ok(sent as usize)
+}
+
+/// A setup mail claimed on the account's mark, to send.
+struct ClaimedMail<'a> {
+    username: &'a str,
+    /// The mark as it was before the claim, to give back.
+    mark: Option<Mark>,
+    to: &'a str,
+    from: &'a str,
+    issuer: &'a str,
+    link_base: &'a str,
+    /// Who sends it, for the audit trail: the campaign, or an administrator.
+    by: &'a str,
+}
+
+/// What became of a claimed mail.
+enum Claimed {
+    Sent,
+    /// Not sent, and the claim given back: the account has an app now, or a setup mail it asked
+    /// for itself is still live (which a new one would replace).
+    NotNeeded(Error),
+    /// SES refused it; the claim is given back.
+    SendFailed(Error),
+}
+
+/// Sends a setup mail whose claim is held, the one way for the campaign and for an
+/// administrator's reminder. The enrolment is read now: a setup started since the caller looked is
+/// not replaced.
+async fn send_claimed(app: &App, m: &ClaimedMail<'_>, now: u64) -> Result<Claimed> {
+    let record = app.store.load_account(m.username).await?;
+    let not_needed = match &record {
+        None => Some(Error::NotFound),
+        Some(r) if r.has_app() => Some(Error::AlreadyEnrolled),
+        Some(r)
+            if r.enrolment.as_ref().is_some_and(|e| {
+                e.created_at + SETUP_LINK_SECS > now
+                    && m.mark.is_none_or(|k| k.mailed_at < e.created_at)
+            }) =>
+        {
+            Some(Error::Conflict(format!(
+                "{} asked for a setup email of their own a moment ago; it is still good.",
+                m.username
+            )))
+        }
+        Some(_) => None,
+    };
+    if let Some(why) = not_needed {
+        app.store
+            .release_campaign_mail(m.username, m.mark, now)
+            .await?;
+        return Ok(Claimed::NotNeeded(why));
+    }
+    let link = SetupLinkMail {
+        username: m.username,
+        previous: record.as_ref().and_then(|r| r.enrolment.as_ref()),
+        to: m.to,
+        from: m.from,
+        issuer: m.issuer,
+        lives: CAMPAIGN_LINK_SECS,
+        base: m.link_base,
+        // The write refuses to replace an enrolment whose key was shown since it was read.
+        replaces_shown: false,
+    };
+    match mail_setup_link(app, &link, now).await {
+        Ok(()) => {
+            app.audit(m.by, Action::SetupEmail, m.username, Outcome::Sent)
+                .await;
+            Ok(Claimed::Sent)
+        }
+        Err(Error::AlreadyEnrolled) => {
+            app.store
+                .release_campaign_mail(m.username, m.mark, now)
+                .await?;
+            Ok(Claimed::NotNeeded(Error::AlreadyEnrolled))
+        }
+        Err(e) => {
+            app.store
+                .release_campaign_mail(m.username, m.mark, now)
+                .await?;
+            app.audit(m.by, Action::SetupEmail, m.username, Outcome::SendFailed)
+                .await;
+            Ok(Claimed::SendFailed(e))
+        }
+    }
+}
+
+/// An administrator sends one person without an app their setup email now (the console's
+/// "Send setup email", one row or a selection): the campaign's mail, under the campaign's rule of
+/// at most one a day per account, claimed the same way, so a double click or two administrators
+/// at once mail nobody twice. Returns where it went, masked.
+pub async fn remind(
+    app: &App,
+    actor: &Actor<'_>,
+    username: &str,
+    link_base: &str,
+) -> Result<String> {
+    let (settings, record, mark) = tokio::try_join!(
+        app.store.get_settings(),
+        app.store.load_account(username),
+        app.store.campaign_mark(username)
+    )?;
+    let from = sender(&settings)?;
+    let Some(record) = record else {
+        return Err(Error::NotFound);
+    };
+    let account = &record.account;
+    if account.disabled {
+        return Err(Error::Conflict(format!(
+            "{username} is disabled: enable the account first."
+        )));
+    }
+    if !matches!(account.kind, AccountKind::Staff | AccountKind::Sysadmin) {
+        return Err(Error::Conflict(format!(
+            "{username} is not staff: only staff and system administrators set up an app here."
+        )));
+    }
+    if record.has_app() {
+        return Err(Error::AlreadyEnrolled);
+    }
+    let to = setup_recipient(
+        account.name_email.as_deref(),
+        account.address_email.as_deref(),
+    )
+    .map_err(Error::NoEmailOnFile)?;
+    let now = app.now();
+    let recently = |m: &Mark| now < m.mailed_at.saturating_add(MIN_GAP_SECS);
+    if mark.as_ref().is_some_and(recently)
+        || !app.store.claim_campaign_mail(username, mark, now).await?
+    {
+        return Err(Error::Conflict(format!(
+            "A setup email went to {username} less than a day ago: at most one a day."
+        )));
+    }
+    let mail = ClaimedMail {
+        username,
+        mark,
+        to,
+        from,
+        issuer: settings.issuer(),
+        link_base,
+        by: actor.name(),
+    };
+    match send_claimed(app, &mail, now).await? {
+        Claimed::Sent => Ok(crate::email::mask(to)),
+        Claimed::NotNeeded(e) => Err(e),
+        Claimed::SendFailed(_) => Err(Error::EmailUnavailable(
+            "The setup email could not be sent. Try again later.".into(),
+        )),
+    }
 }

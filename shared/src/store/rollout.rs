@@ -68,6 +68,14 @@ impl Store {
             .collect())
     }
 
+    /// When the campaign (or an administrator's reminder) last mailed `username`.
+    pub async fn campaign_mark(&self, username: &str) -> Result<Option<Mark>> {
+        let item = self
+            .get(keys::account(username, CAMPAIGN_MAIL), "get campaign mark")
+            .await?;
+        Ok(item.as_ref().map(parse_mark))
+    }
+
     /// Claims a campaign mail to `username`: true when this caller is to send it. The write is
     /// conditioned on the mark being `seen` (none: no mark), so of any number of batches racing,
     /// one claims each mail.
