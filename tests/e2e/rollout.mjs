@@ -51,6 +51,19 @@ async function withStepUp(page, button, done, key) {
   await done.waitFor();
 }
 
+/** Searches People by username prefix (and authenticator, if given), and waits for the list to
+ * show only what was asked for. */
+async function search(page, prefix, authenticator = '') {
+  await page.getByLabel('Username starts with').fill(prefix);
+  await page.getByLabel('Authenticator', { exact: true }).selectOption(authenticator);
+  await page.getByRole('button', { name: 'Search accounts' }).click();
+  await page.waitForFunction(([p, a]) => {
+    const rows = [...document.querySelectorAll('#accounts tr')].filter((r) => r.cells.length > 2);
+    const shown = { active: 'set up', pending: 'being set up', none: 'none' }[a];
+    return rows.length > 0 && rows.every((r) => r.cells[1].textContent.startsWith(p) && (!a || r.cells[3].textContent === shown));
+  }, [prefix, authenticator]);
+}
+
 /** axe-core on what the page shows now: no violation of WCAG 2.1 A/AA or best practice. */
 async function accessible(page, what) {
   await page.addScriptTag({ path: AXE });
@@ -245,8 +258,7 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
   await t.test('People: details with the audit trail, a reminder and a disable for a selection', async () => {
     add(UMA, 'staff');
     await page.getByRole('link', { name: 'People' }).click();
-    await page.getByLabel('Username starts with').fill(STAFF[0].username);
-    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await search(page, STAFF[0].username);
     await page.getByRole('button', { name: `Details of ${STAFF[0].username}` }).click();
     const detail = page.locator('#detail');
     await detail.getByText(`${STAFF[0].username} finished setting up an authenticator app`).waitFor();
@@ -255,16 +267,13 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     await detail.getByRole('button', { name: 'Close the details' }).click();
 
     // tess lost her phone: her app is reset (she sets up again at her next sign-in).
-    await page.getByLabel('Username starts with').fill(STAFF[1].username);
-    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await search(page, STAFF[1].username);
     await withStepUp(page, page.getByRole('button', { name: `Reset app of ${STAFF[1].username}` }),
       page.getByText(`Reset the app of ${STAFF[1].username}.`), key);
     await page.locator('#accounts tr', { hasText: STAFF[1].username }).getByText('none').waitFor();
 
     // Those without an app whose name starts with u (25 to a page: the seed has many more).
-    await page.getByLabel('Username starts with').fill('u');
-    await page.getByLabel('Authenticator', { exact: true }).selectOption('none');
-    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await search(page, 'u', 'none');
     await page.getByLabel(`Select ${UMA.username}`).check();
     assert.equal(await page.locator('#bulk-count').textContent(), '1');
     await page.getByRole('button', { name: 'Send setup email' }).click();
@@ -273,8 +282,7 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     assert.equal(mails.length, 1, 'uma got her setup email');
     // Her app is being set up now (a link is out): no longer listed without one.
     assert.equal(await page.getByLabel(`Select ${UMA.username}`).count(), 0);
-    await page.getByLabel('Authenticator', { exact: true }).selectOption('pending');
-    await page.getByRole('button', { name: 'Search accounts' }).click();
+    await search(page, 'u', 'pending');
     // Again the same day: refused, and said why.
     await page.getByLabel(`Select ${UMA.username}`).check();
     await page.getByRole('button', { name: 'Send setup email' }).click();

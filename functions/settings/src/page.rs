@@ -326,12 +326,17 @@ function showView(){
 window.addEventListener('hashchange',showView);
 // Sensitive changes need a code from the last 10 minutes: the prompt opens where the change was
 // asked for, and the change is tried again once the code is accepted.
-let stepUpDone=null;
+let stepUpDone=null, trigger=null;
+// The button or form that asked, whatever the browser focuses on a click.
+document.addEventListener('click',e=>{const b=e.target.closest&&e.target.closest('button');if(b)trigger=b;},true);
+document.addEventListener('submit',e=>{trigger=e.submitter||e.target;},true);
 function stepUp(){
-  const at=document.activeElement;
-  let near=at&&at!==document.body?at.closest('.callout,form,fieldset,table,section'):null;
+  // A prompt still open for an earlier change is answered "no" first.
+  if(stepUpDone){const earlier=stepUpDone;stepUpDone=null;earlier(false);}
+  let near=trigger&&trigger.isConnected?trigger.closest('.callout,form,fieldset,table,section'):null;
   if(near&&near.parentElement.classList.contains('scroll'))near=near.parentElement;
-  if(near&&near.id!=='stepup-form')near.after($('stepup-form'));
+  if(!near||near.offsetParent===null)near=$('message');
+  if(near.id!=='stepup-form')near.after($('stepup-form'));
   return new Promise(resolve=>{
     stepUpDone=resolve;note('stepup-message','');$('stepup-code').value='';
     $('stepup-form').hidden=false;$('stepup-code').focus();
@@ -499,7 +504,8 @@ async function loadAccounts(more){
   if(!r)return;
   if(r.status!==200){note('accounts-message',explain(r),true);return;}
   accountsNext=r.data.next||null;$('accounts-more').hidden=!accountsNext;
-  const body=$('accounts');if(!more){body.replaceChildren();shown.clear();$('select-all').checked=false;}
+  const body=$('accounts');
+  if(!more){body.replaceChildren();shown.clear();$('select-all').checked=false;$('detail').hidden=true;detailFor++;}
   (r.data.accounts||[]).forEach(a=>{
     shown.set(a.username,a);
     const row=document.createElement('tr');
@@ -532,14 +538,18 @@ async function loadAccounts(more){
 $('accounts-form').addEventListener('submit',e=>{e.preventDefault();note('accounts-message','');loadAccounts(false);});
 $('accounts-more').addEventListener('click',()=>loadAccounts(true));
 $('select-all').addEventListener('change',()=>{document.querySelectorAll('.pick').forEach(b=>b.checked=$('select-all').checked);countSelected();});
-// A bulk action runs one request per account, one after another, and reports each refusal.
+// A bulk action runs one request per account, one after another, and reports each refusal. It
+// stops when the code prompt is cancelled, or when the service fails (the rest are left as they
+// were, to try again).
 async function bulk(method,path,okStatus,verb){
   const names=selected();
   const done=[],refused=[];
   for(const who of names){
     const x=await api(method,'/accounts/'+encodeURIComponent(who)+path);
     if(!x)return;
-    if(x.status===okStatus)done.push(who);else refused.push(who+': '+explain(x));
+    if(x.status===okStatus){done.push(who);continue;}
+    refused.push(who+': '+explain(x));
+    if(x.status===403||x.status===0||x.status>=500)break;
   }
   await loadAccounts(false);
   note('accounts-message',verb+' '+done.length+' of '+names.length+'.'+(refused.length?' Not done: '+refused.join(' '):''),refused.length>0);
@@ -549,7 +559,9 @@ $('bulk-disable').addEventListener('click',()=>{
   const n=selected().length;
   if(confirm('Disable '+n+' account'+(n===1?'':'s')+'? They cannot sign in, and their sessions end.'))bulk('POST','/disable',204,'Disabled');
 });
+let detailFor=0;
 async function details(who){
+  const mine=++detailFor;
   const a=shown.get(who)||{username:who};
   $('detail-heading').textContent=who;
   const facts=$('detail-facts');facts.replaceChildren();
@@ -559,7 +571,8 @@ async function details(who){
   $('detail').hidden=false;
   const body=$('detail-audit');body.replaceChildren();
   const r=await api('GET','/audit?'+new URLSearchParams({user:who,limit:'20'}).toString());
-  if(!r)return;
+  // A later Details click, or a reload of the list, wins.
+  if(!r||mine!==detailFor)return;
   if(r.status!==200){empty(body,2,explain(r));return;}
   r.data.forEach(e=>{const row=document.createElement('tr');cell(row,when(e.at));cell(row,sentence(e)+' ('+outcomeWords(e)+')');body.appendChild(row);});
   if(!r.data.length)empty(body,2,'Nothing yet.');
@@ -700,7 +713,7 @@ $('client-form').addEventListener('submit',async e=>{
 });
 
 // Identity providers: list, add, edit, remove.
-let editingProvider=null;
+let editingProvider=null, providerIds=[];
 function providerForm(p){
   editingProvider=p?p.id:null;
   $('provider-form').reset();
@@ -717,6 +730,8 @@ $('provider-form').addEventListener('submit',async e=>{
   e.preventDefault();note('provider-message','');
   const id=$('provider-id').value.trim();
   if(!id){note('provider-message','Enter a provider id.',true);$('provider-id').focus();return;}
+  // Adding never replaces: the API's PUT would, so an id in use is refused here.
+  if(!editingProvider&&providerIds.includes(id)){note('provider-message','A provider with the id '+id+' exists already: edit it instead.',true);$('provider-id').focus();return;}
   const spec={kind:$('provider-kind').value,issuer:$('provider-issuer').value.trim(),client_id:$('provider-client-id').value.trim(),
     require_amr:$('provider-amr').value.split(/\s+/).filter(Boolean)};
   if($('provider-display').value.trim())spec.display_name=$('provider-display').value.trim();
@@ -734,11 +749,13 @@ async function loadProviders(){
   if(!r)return;
   if(r.status!==200){note('provider-message',explain(r),true);return;}
   const body=$('providers');body.replaceChildren();
+  providerIds=r.data.map(p=>p.id);
   r.data.forEach(p=>{
     const row=document.createElement('tr');
     cell(row,p.display_name+' ('+p.id+')');cell(row,p.kind==='sso'?'organisation SSO':'social login');cell(row,p.issuer);
     const actions=cell(row,'');actions.className='row-actions';
-    button(actions,'Edit '+p.id,()=>{note('provider-message','');providerForm(p);});
+    // One with keys given inline (no discovery) is changed with mfa-admin, which can give keys.
+    if(p.discovery)button(actions,'Edit '+p.id,()=>{note('provider-message','');providerForm(p);});
     button(actions,'Remove '+p.id,async()=>{
       if(!confirm('Remove '+p.display_name+'? Nobody signs in through it any more, and its links to accounts go.'))return;
       const x=await api('DELETE','/settings/providers/'+encodeURIComponent(p.id));
@@ -918,6 +935,7 @@ pub async fn admin_page() -> Response {
         "actions": words(Action::ALL.iter().map(|a| (a.as_str(), action_words(*a))).collect()),
         "outcomes": words(Outcome::ALL.iter().map(|o| (o.as_str(), outcome_words(*o))).collect()),
     });
-    let script = SCRIPT.replace("{PHRASES}", &phrases.to_string());
+    // No phrase may end the script early, whatever it says.
+    let script = SCRIPT.replace("{PHRASES}", &phrases.to_string().replace('<', "\\u003c"));
     page("Staff MFA administration", &body, &script)
 }

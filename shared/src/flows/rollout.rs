@@ -320,6 +320,10 @@ async fn send_claimed(app: &App, m: &ClaimedMail<'_>, now: u64) -> Result<Claime
     let record = app.store.load_account(m.username).await?;
     let not_needed = match &record {
         None => Some(Error::NotFound),
+        Some(r) if r.account.disabled => Some(Error::Conflict(format!(
+            "{} was disabled meanwhile.",
+            m.username
+        ))),
         Some(r) if r.has_app() => Some(Error::AlreadyEnrolled),
         Some(r)
             if r.enrolment.as_ref().is_some_and(|e| {
