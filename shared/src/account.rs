@@ -79,6 +79,9 @@ pub struct Enrolment {
     /// Sign-in challenges a code from this enrolment completed, by id, with their expiry: a
     /// challenge is good for one sign-in.
     pub used_challenges: BTreeMap<String, u64>,
+    /// Sign-ins completed with a recovery code: each moves it on, so that it and `last_step`
+    /// together say whether `used_challenges` changed since it was read.
+    pub recovery_uses: u64,
 }
 
 /// Code attempts reserved against one sign-in challenge, and when the challenge expires.
@@ -118,6 +121,8 @@ pub struct AccountRecord {
     pub code_count: CodeCount,
     /// Code attempts per live sign-in challenge (5 each), kept with the code count.
     pub challenge_failures: BTreeMap<String, ChallengeFailures>,
+    /// The recovery codes not yet used, if the user made a set.
+    pub recovery: Option<crate::recovery::RecoverySet>,
 }
 
 impl AccountRecord {

@@ -28,6 +28,7 @@ pub mod outbound;
 pub mod pages;
 pub mod password;
 pub mod policy;
+pub mod recovery;
 pub mod runtime;
 pub mod signing;
 pub mod softlock;

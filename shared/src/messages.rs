@@ -129,6 +129,27 @@ pub fn reset_notice(org: &str) -> Rendered {
     }
 }
 
+/// A recovery code signed in: how many are left, and what to do if it was not them.
+pub fn recovery_used_notice(org: &str, left: usize) -> Rendered {
+    let text = format!(
+        "A recovery code was just used to sign in to your {org} account. {left} of your recovery codes are left.\n\n\
+         If your phone is lost or replaced, set up your authenticator app again, and make a new set of recovery codes.\n\
+         If this was not you, contact your administrator at once.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>A recovery code was just used to sign in to your {} account. {left} of your recovery codes are left.</p>\
+         <p>If your phone is lost or replaced, set up your authenticator app again, and make a new set of recovery codes.</p>\
+         <p>If this was not you, contact your administrator at once.</p></body></html>",
+        escape(org)
+    );
+    Rendered {
+        subject: "A recovery code was used to sign in".into(),
+        text,
+        html,
+    }
+}
+
 /// A link that sets a password: `invite` (a new account) or a reset (forgotten password).
 pub fn password_link_email(org: &str, link: &str, expires_at: u64, invite: bool) -> Rendered {
     let expires = rfc3339(expires_at);

@@ -54,6 +54,8 @@ pub enum Purpose {
     BrowserBinding,
     /// A link that sets a password (reset or invitation).
     PasswordLink,
+    /// A recovery code (`recovery`).
+    RecoveryCode,
 }
 
 impl Purpose {
@@ -70,6 +72,7 @@ impl Purpose {
             Purpose::FederatedNonce => "federated-nonce",
             Purpose::BrowserBinding => "browser-binding",
             Purpose::PasswordLink => "password-link",
+            Purpose::RecoveryCode => "recovery-code",
         }
     }
 }

@@ -204,7 +204,10 @@ impl Stack {
         .contains(&path)
         {
             &self.oidc
-        } else if path == "/mfa/verify" || path == "/mfa/reauthenticate" {
+        } else if path == "/mfa/verify"
+            || path == "/mfa/reauthenticate"
+            || path == "/mfa/recovery-codes"
+        {
             &self.verify_code
         } else if path.starts_with("/mfa/setup") {
             &self.setup_email

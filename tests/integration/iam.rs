@@ -182,6 +182,18 @@ async fn each_function_policy_names_exactly_the_actions_its_code_calls() {
         )
         .await;
     assert_eq!(again.status, 200, "{again:?}");
+    // verify-code: a set of recovery codes, and a sign-in with one (its notice mail).
+    let codes = s.post_as(&admin, "/mfa/recovery-codes", json!({})).await;
+    assert_eq!(codes.status, 200, "{codes:?}");
+    assert_eq!(s.get("/mfa/recovery-codes", Some(&admin)).await.status, 200);
+    let c = s.challenge("admin").await;
+    let r = s
+        .post(
+            "/mfa/verify",
+            json!({ "challenge": c, "recovery_code": codes.body["codes"][0] }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
 
     // settings: clients.
     let client = s

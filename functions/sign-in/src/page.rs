@@ -20,9 +20,10 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 <form id="code-form" hidden novalidate>
   <p>Enter the 6-digit security code from your authenticator app.</p>
   <p id="not-enrolled" hidden>You have not set up an authenticator app yet. Choose "I don't have a security code" below and we will email you a link to set one up.</p>
-  <label for="code">Security code</label>
-  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
+  <label for="code" id="code-label">Security code</label>
+  <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="64" required>
   <button type="submit">Verify</button>
+  <p><button type="button" class="link" id="use-recovery">Use a recovery code instead</button></p>
   <p><button type="button" class="link" id="no-code">I don't have a security code</button></p>
 </form>
 <section id="send-setup" hidden>
@@ -32,6 +33,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 </section>
 <p id="message" role="status" aria-live="polite"></p>
 <section id="signed-in" hidden><p id="org-line" hidden></p><p class="ok" id="welcome"></p>
+<p id="recovery-used" class="error" hidden></p>
 <p id="mfa-from" class="error" hidden></p>
 <p id="setup-offer" hidden>Protect your account with a security code from an authenticator app.
 <button type="button" id="setup-own">Set up your security code</button></p>
@@ -66,6 +68,9 @@ function explain(res){
 // session itself is an HttpOnly cookie; this script never holds it.
 async function signedIn(data){
   const from=$('mfa-from');from.hidden=!data.mfa_from;
+  const left=data.recovery_codes_left;
+  $('recovery-used').hidden=left===undefined;
+  if(left!==undefined)$('recovery-used').textContent='You signed in with a recovery code; '+left+' of your recovery codes are left. Each works once. If your phone is lost or replaced, ask your administrator to reset your authenticator app, then set it up again and make new recovery codes.';
   if(data.mfa_from)from.textContent='From '+new Date(data.mfa_from).toLocaleString()+', signing in will need a security code from an authenticator app. Set yours up now, below.';
   if(data.redirect_to){say('Signed in. Returning to the site...');location.assign(data.redirect_to);return;}
   if(authorization)say('Signed in, but the site\'s sign-in request has expired. Go back to the site and try again.',true);
@@ -98,7 +103,9 @@ $('password-form').addEventListener('submit',async e=>{
 });
 $('code-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
-  const r=await call('/mfa/verify',{challenge,code:$('code').value});
+  const body={challenge};
+  body[recovery?'recovery_code':'code']=$('code').value;
+  const r=await call('/mfa/verify',body);
   $('code').value='';
   if(r.status===200){await signedIn(r.data);return;}
   say(explain(r),true);
@@ -107,6 +114,15 @@ $('setup-own').addEventListener('click',async()=>{
   const r=await call('/mfa/setup-email',{});
   if(r.status===202){$('setup-offer').hidden=true;say('We sent a setup email to '+r.data.sent_to+'. Open its link to set up your app; from your next sign-in you will be asked for a code.');}
   else say(explain(r),true);
+});
+// A recovery code, for a lost or replaced phone: the same field, sent as one.
+let recovery=false;
+$('use-recovery').addEventListener('click',()=>{
+  recovery=!recovery;say('');
+  $('code-label').textContent=recovery?'Recovery code (one of the ten you saved)':'Security code';
+  $('code').inputMode=recovery?'text':'numeric';$('code').autocomplete=recovery?'off':'one-time-code';
+  $('use-recovery').textContent=recovery?'Use a code from my app instead':'Use a recovery code instead';
+  $('code').value='';$('code').focus();
 });
 $('no-code').addEventListener('click',()=>{
   say('');

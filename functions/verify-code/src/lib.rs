@@ -19,14 +19,20 @@ pub fn router(app: App) -> Router {
         Router::new()
             .route("/mfa/verify", post(verify_code))
             .route("/mfa/reauthenticate", post(reauthenticate))
+            .route(
+                "/mfa/recovery-codes",
+                axum::routing::get(recovery_standing).post(new_recovery_codes),
+            )
             .with_state(app),
     )
 }
 
+/// The code step: a code from the app, or one of the user's recovery codes (exactly one).
 #[derive(Deserialize)]
 struct CodeSubmission {
     challenge: String,
-    code: String,
+    code: Option<String>,
+    recovery_code: Option<String>,
 }
 
 /// A correct code signs in: the session cookie is set, and when the sign-in was for a site
@@ -36,14 +42,23 @@ async fn verify_code(
     caller: Caller,
     JsonBody(req): JsonBody<CodeSubmission>,
 ) -> Result<Response, Error> {
-    let verified = verify::verify_code(&app, &req.challenge, &req.code).await?;
+    let given = match (&req.code, &req.recovery_code) {
+        (Some(code), None) => verify::Given::Code(code),
+        (None, Some(code)) => verify::Given::RecoveryCode(code),
+        _ => {
+            return Err(Error::bad_request(
+                "invalid_request",
+                "Give either code or recovery_code.",
+            ));
+        }
+    };
+    let verified = verify::verify_code(&app, &req.challenge, given).await?;
     let issuer = app.issuer(caller.api_base.as_deref())?;
-    let amr = shared::oidc::amr(MfaState::Verified, None);
     let done = oidc::SignInDone {
         username: &verified.username,
         kind: verified.kind,
         mfa: MfaState::Verified,
-        amr: &amr,
+        amr: &verified.amr,
         auth_time: verified.auth_time,
         session: &verified.session,
     };
@@ -56,6 +71,9 @@ async fn verify_code(
     });
     if let Some(to) = redirect {
         body["redirect_to"] = json!(to);
+    }
+    if let Some(left) = verified.recovery_codes_left {
+        body["recovery_codes_left"] = json!(left);
     }
     let mut response = shared::http::json(StatusCode::OK, body);
     response.headers_mut().append(
@@ -82,5 +100,26 @@ async fn reauthenticate(
     Ok(shared::http::json(
         StatusCode::OK,
         json!({ "status": "reauthenticated", "valid_for": sessions::RECENT_CODE_SECS }),
+    ))
+}
+
+/// `POST /mfa/recovery-codes` with the session, a code from the last 10 minutes given: a new set
+/// of ten, shown this once; the earlier set stops working.
+async fn new_recovery_codes(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    let session = sessions::authenticate(&app, bearer(&headers)).await?;
+    let codes = shared::flows::recovery::create(&app, &session).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "codes": codes }),
+    ))
+}
+
+/// `GET /mfa/recovery-codes` with the session: how many are left, and since when.
+async fn recovery_standing(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    let session = sessions::authenticate(&app, bearer(&headers)).await?;
+    let s = shared::flows::recovery::standing(&app, &session).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "remaining": s.remaining, "created_at": s.created_at.map(rfc3339) }),
     ))
 }

@@ -15,9 +15,9 @@
 //!
 //! However many instances race, no more factors are checked than the counts allow (an attempt is
 //! counted before it is checked, so a burst of guesses gets no more tries than a sequence), a
-//! factor is good once, and a success changes all or nothing. A recovery code or a passkey
-//! assertion is another `Factor` (and another `store::factors::Use`), not another copy of this
-//! sequence.
+//! factor is good once, and a success changes all or nothing. A recovery code is another
+//! `Factor` (and another `store::factors::Use`), as a passkey assertion will be, not another copy
+//! of this sequence.
 
 use crate::account::{AccountRecord, Enrolment};
 use crate::app::App;
@@ -27,19 +27,26 @@ use crate::softlock::{CODES_PER_ACCOUNT, SoftLock};
 use crate::store::factors::Use;
 pub use crate::store::factors::{Completes, Written};
 use crate::store::locks::CodeCount;
+use crate::token::Purpose;
 use crate::totp::{self, Code};
 
 /// A second factor as the user gave it.
 pub enum Factor {
     /// A code from the authenticator app (RFC 6238).
     Totp(Code),
+    /// A recovery code as typed (`recovery`): good once, at the code step of a sign-in.
+    Recovery(String),
 }
 
 /// What became of a factor.
 pub enum Verdict {
     /// Accepted and used up; what it completes happened in the same write. The enrolment as it
-    /// was before (a pending one was activated by this code).
-    Accepted { enrolment: Enrolment },
+    /// was before (a pending one was activated by this code); for a recovery code, how many of
+    /// the set are left.
+    Accepted {
+        enrolment: Enrolment,
+        recovery_left: Option<usize>,
+    },
     /// Wrong, or used already (`replay`); the attempt stays counted in `lock`, and against the
     /// challenge (`challenge_failures`, 0 without one).
     Refused {
@@ -84,7 +91,15 @@ pub async fn accept(
     now: u64,
 ) -> Result<Verdict> {
     let username = record.account.username.as_str();
-    let Factor::Totp(code) = factor;
+    // A recovery code is looked up by its keyed hash; what was typed is never compared as is.
+    let recovery_hash = match factor {
+        Factor::Recovery(typed) => Some(
+            app.keys
+                .tokens
+                .hash(Purpose::RecoveryCode, &crate::recovery::normalise(typed)),
+        ),
+        Factor::Totp(_) => None,
+    };
     if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
         return Ok(Verdict::Gone {
             lock: record.code_lock(),
@@ -94,11 +109,12 @@ pub async fn accept(
         .store
         .reserve_code_attempt(username, record, challenge, now)
         .await?;
-    let (lock, challenge_failures) = match reserved {
+    let (lock, challenge_failures, mut count_now) = match reserved {
         CodeCount::Reserved {
             lock,
             challenge_failures,
-        } => (lock, challenge_failures),
+            written,
+        } => (lock, challenge_failures, written),
         CodeCount::Locked(wait) => return locked(app, username, wait).await,
         CodeCount::ChallengeSpent => {
             return Ok(Verdict::Gone {
@@ -118,23 +134,46 @@ pub async fn accept(
         }) {
             return Ok(Verdict::Gone { lock });
         }
-        let Some((enrolment, step)) = matching(app, &record, code, now)? else {
+        let found = match (factor, recovery_hash.as_deref()) {
+            (Factor::Totp(code), _) => {
+                matching(app, &record, code, now)?.map(|(enrolment, step)| {
+                    let used = Use::TotpStep {
+                        username,
+                        enrolment,
+                        step,
+                        challenge,
+                    };
+                    (used, enrolment, None)
+                })
+            }
+            (Factor::Recovery(_), Some(hash)) => match (&record.enrolment, &record.recovery) {
+                (Some(enrolment), Some(set)) if set.unused.contains(hash) => {
+                    let used = Use::RecoveryCode {
+                        username,
+                        enrolment,
+                        set_id: &set.set_id,
+                        hash,
+                        challenge,
+                        count: &count_now,
+                    };
+                    (used, enrolment, Some(set.unused.len() - 1)).into()
+                }
+                _ => None,
+            },
+            (Factor::Recovery(_), None) => None,
+        };
+        let Some((used, enrolment, recovery_left)) = found else {
             return Ok(Verdict::Refused {
                 lock,
                 replay: raced,
                 challenge_failures,
             });
         };
-        let used = Use::TotpStep {
-            username,
-            enrolment,
-            step,
-            challenge,
-        };
         match app.store.accept_factor(&used, completes, now).await? {
             Written::Done => {
                 return Ok(Verdict::Accepted {
                     enrolment: enrolment.clone(),
+                    recovery_left,
                 });
             }
             Written::CompletionGone => return Ok(Verdict::Gone { lock }),
@@ -144,6 +183,7 @@ pub async fn accept(
                 // An account that moved on (disabled, or a new epoch) meanwhile ends the attempt.
                 match app.store.load_account(username).await? {
                     Some(r) if !r.account.disabled && r.account.session_epoch == epoch => {
+                        count_now = r.code_count;
                         record = r;
                     }
                     _ => return Ok(Verdict::Gone { lock }),

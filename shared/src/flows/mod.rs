@@ -12,6 +12,7 @@ pub mod notices;
 pub mod oidc;
 pub mod passwords;
 pub mod providers;
+pub mod recovery;
 pub mod rollout;
 pub mod sessions;
 pub mod setup;

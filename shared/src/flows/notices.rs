@@ -33,6 +33,14 @@ pub async fn notify_activation(app: &App, account: &Account, key_shown: &[u64]) 
     .await
 }
 
+/// Tells the user a recovery code signed in, and how many are left.
+pub async fn notify_recovery_used(app: &App, account: &Account, left: usize) {
+    notify(app, account, |org| {
+        messages::recovery_used_notice(org, left)
+    })
+    .await
+}
+
 /// Tells the user an administrator reset their MFA.
 pub async fn notify_reset(app: &App, account: &Account) {
     notify(app, account, messages::reset_notice).await

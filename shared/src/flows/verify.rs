@@ -27,10 +27,37 @@ pub struct Verified {
     pub auth_time: u64,
     /// The pending OpenID Connect authorization the challenge carried, if any.
     pub authorization: Option<String>,
+    /// How the sign-in was made (RFC 8176), as the session keeps it.
+    pub amr: Vec<String>,
+    /// After a recovery code: how many of the set are left.
+    pub recovery_codes_left: Option<usize>,
 }
 
-pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verified> {
-    let code = Code::parse(code)?;
+/// What the user gave at the code step.
+pub enum Given<'a> {
+    /// A code from the authenticator app.
+    Code(&'a str),
+    /// One of their recovery codes.
+    RecoveryCode(&'a str),
+}
+
+/// `amr` after a recovery code. RFC 8176 has no value for one; `rec` says which second factor it
+/// was, so a site that wants to tell it from a code from the app (`otp`) can, and `mfa` still says
+/// two factors were given (the password, and a code only the user was given).
+pub const RECOVERY_AMR: &str = "rec";
+
+pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result<Verified> {
+    let (factor, amr) = match given {
+        Given::Code(code) => (
+            Factor::Totp(Code::parse(code)?),
+            crate::oidc::amr(MfaState::Verified, None),
+        ),
+        // However it is written, a recovery code is checked (and counted) like any code.
+        Given::RecoveryCode(typed) => (
+            Factor::Recovery(typed.to_owned()),
+            vec!["pwd".into(), RECOVERY_AMR.into(), "mfa".into()],
+        ),
+    };
     let now = app.now();
     let live = challenge::open(app, challenge, now)?;
     let username = live.username.as_str();
@@ -43,7 +70,6 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         .ok_or(Error::InvalidChallenge)?;
 
     let session = new_token()?;
-    let amr = crate::oidc::amr(MfaState::Verified, None);
     let new = NewSession {
         username,
         kind: record.account.kind,
@@ -59,10 +85,12 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         session_max_secs: app.config.session_max_secs,
     };
     let against = Some((live.id.as_str(), live.expires_at));
-    let verdict =
-        factor::accept(app, &record, &Factor::Totp(code), against, &completes, now).await?;
-    let enrolment = match verdict {
-        Verdict::Accepted { enrolment } => enrolment,
+    let verdict = factor::accept(app, &record, &factor, against, &completes, now).await?;
+    let (enrolment, recovery_codes_left) = match verdict {
+        Verdict::Accepted {
+            enrolment,
+            recovery_left,
+        } => (enrolment, recovery_left),
         Verdict::Gone { .. } => return Err(Error::InvalidChallenge),
         Verdict::Refused {
             lock,
@@ -88,9 +116,20 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
             return Err(factor::refusal(&lock, now, Some(attempts_left)));
         }
     };
-    app.audit(username, Action::MfaVerify, username, Outcome::Success)
+    if let Some(left) = recovery_codes_left {
+        app.audit(
+            username,
+            Action::MfaVerify,
+            username,
+            Outcome::RecoveryCodeUsed,
+        )
         .await;
-    if enrolment.status == EnrolmentStatus::Pending {
+        notices::notify_recovery_used(app, &record.account, left).await;
+    } else {
+        app.audit(username, Action::MfaVerify, username, Outcome::Success)
+            .await;
+    }
+    if enrolment.status == EnrolmentStatus::Pending && recovery_codes_left.is_none() {
         app.audit(
             username,
             Action::EnrolmentActivated,
@@ -107,6 +146,8 @@ pub async fn verify_code(app: &App, challenge: &str, code: &str) -> Result<Verif
         kind: record.account.kind,
         auth_time: now,
         authorization: live.authorization,
+        amr,
+        recovery_codes_left,
     })
 }
 

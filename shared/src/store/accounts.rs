@@ -89,6 +89,7 @@ fn parse_enrolment(item: &Item) -> Result<Enrolment> {
         last_step: get_n(item, "last_step"),
         created_at: get_n(item, "created_at").unwrap_or(0),
         used_challenges: super::challenges::parse_used(item),
+        recovery_uses: get_n(item, "recovery_uses").unwrap_or(0),
         key_shown: item
             .get("key_shown")
             .and_then(|v| v.as_l().ok())
@@ -126,6 +127,7 @@ impl Store {
         let mut enrolment = None;
         let mut code_count = CodeCount::default();
         let mut challenge_failures = Default::default();
+        let mut recovery = None;
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
@@ -134,6 +136,7 @@ impl Store {
                     code_count = parse_code_count(item);
                     challenge_failures = super::challenges::parse_failures(item);
                 }
+                Some(keys::RECOVERY) => recovery = Some(super::recovery::parse_recovery(item)),
                 _ => {}
             }
         }
@@ -142,6 +145,7 @@ impl Store {
             enrolment,
             code_count,
             challenge_failures,
+            recovery,
         }))
     }
 

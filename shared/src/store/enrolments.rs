@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::accounts::bytes;
-use super::keys::{self, CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, SETUP_MAIL, account_pk};
+use super::keys::{
+    self, CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, RECOVERY, SETUP_MAIL, account_pk,
+};
 use super::schema::build_err;
 use super::{Item, Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
 use crate::account::Enrolment;
@@ -339,7 +341,8 @@ impl Store {
     pub async fn reset_mfa(&self, username: &str) -> Result<bool> {
         let pk = account_pk(username);
         let mut tx = self.db.transact_write_items();
-        for sk in [MFA, CODE_LOCK, SETUP_MAIL] {
+        // The recovery codes too: they were a way past the app being reset.
+        for sk in [MFA, CODE_LOCK, SETUP_MAIL, RECOVERY] {
             let d = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(pk.clone(), sk)))
@@ -361,7 +364,7 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(3) == Some(&true)) => {
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(4) == Some(&true)) => {
                 Ok(false)
             }
             Err(e) => Err(unavailable("reset mfa")(e)),

@@ -7,6 +7,7 @@
 //! lost race is reported, never half-applied. One builder per write; `flows::factor` is the only
 //! caller.
 
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::challenges::used_value;
@@ -18,7 +19,7 @@ use super::{Store, cancelled_conditions, n, s, unavailable};
 use crate::account::{Enrolment, EnrolmentStatus};
 use crate::error::Result;
 
-/// How a factor is used up. A recovery code or a passkey becomes another variant here.
+/// How a factor is used up. A passkey becomes another variant here.
 pub enum Use<'a> {
     /// RFC 6238 section 5.2: a TOTP time step is good once, so the accepted step must be newer
     /// than the last one; the write is conditioned on the last step as it was read (and on the
@@ -31,6 +32,79 @@ pub enum Use<'a> {
         step: u64,
         challenge: Option<(&'a str, u64)>,
     },
+    /// A recovery code is good once: its hash leaves the set (`store::recovery`), conditioned on
+    /// being there and on the set being `set_id`. The sign-in challenge it completes is recorded on
+    /// the enrolment, conditioned on the enrolment as read (its step and its recovery uses), so a
+    /// code from the app and a recovery code cannot both complete one challenge.
+    /// Moving no step on, it ends the account's code count itself: `count`, as it stands.
+    RecoveryCode {
+        username: &'a str,
+        enrolment: &'a Enrolment,
+        set_id: &'a str,
+        hash: &'a str,
+        challenge: Option<(&'a str, u64)>,
+        count: &'a crate::account::CodeCount,
+    },
+}
+
+/// The enrolment's state as it was read, as a condition: its step, and its recovery uses.
+fn as_read(enrolment: &Enrolment, update: UpdateBuilder, condition: &mut String) -> UpdateBuilder {
+    let update = match enrolment.last_step {
+        Some(prev) => {
+            condition.push_str(" AND last_step = :prev");
+            update.expression_attribute_values(":prev", n(prev))
+        }
+        None => {
+            condition.push_str(" AND attribute_not_exists(last_step)");
+            update
+        }
+    };
+    if enrolment.recovery_uses == 0 {
+        condition.push_str(" AND attribute_not_exists(recovery_uses)");
+        update
+    } else {
+        condition.push_str(" AND recovery_uses = :ruses");
+        update.expression_attribute_values(":ruses", n(enrolment.recovery_uses))
+    }
+}
+
+/// A recovery code's writes: the code out of the set, the account's code count ended, and the
+/// challenge it completes recorded.
+fn recovery_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactWriteItem>> {
+    let Use::RecoveryCode {
+        username,
+        enrolment,
+        set_id,
+        hash,
+        challenge,
+        count,
+    } = used
+    else {
+        return Ok(vec![]);
+    };
+    let mut items = vec![super::recovery::use_code_update(
+        table, username, set_id, hash,
+    )?];
+    items.extend(super::locks::end_code_count(table, username, count)?);
+    if let Some((id, expires_at)) = *challenge {
+        let mut condition = "enrolment_id = :eid".to_owned();
+        let update = Update::builder()
+            .table_name(table)
+            .set_key(Some(keys::account(username, MFA)))
+            .update_expression("SET used_challenges = :used, recovery_uses = :next")
+            .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
+            .expression_attribute_values(
+                ":used",
+                used_value(&enrolment.used_challenges, id, expires_at, now),
+            )
+            .expression_attribute_values(":next", n(enrolment.recovery_uses + 1));
+        let update = as_read(enrolment, update, &mut condition)
+            .condition_expression(condition)
+            .build()
+            .map_err(build_err)?;
+        items.push(TransactWriteItem::builder().update(update).build());
+    }
+    Ok(items)
 }
 
 /// What a correct factor completes, in the same transaction.
@@ -63,28 +137,37 @@ pub enum Written {
     CompletionGone,
 }
 
-fn use_update(table: &str, used: &Use<'_>, now: u64) -> Result<TransactWriteItem> {
-    let Use::TotpStep {
-        username,
-        enrolment,
-        step,
-        challenge,
-    } = used;
+fn use_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactWriteItem>> {
+    match used {
+        Use::TotpStep {
+            username,
+            enrolment,
+            step,
+            challenge,
+        } => Ok(vec![totp_update(
+            table, username, enrolment, *step, *challenge, now,
+        )?]),
+        Use::RecoveryCode { .. } => recovery_items(table, used, now),
+    }
+}
+
+fn totp_update(
+    table: &str,
+    username: &str,
+    enrolment: &Enrolment,
+    step: u64,
+    challenge: Option<(&str, u64)>,
+    now: u64,
+) -> Result<TransactWriteItem> {
     let mut set = vec!["last_step = :step"];
     let mut update = Update::builder()
         .table_name(table)
         .set_key(Some(keys::account(username, MFA)))
         .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":step", n(*step))
+        .expression_attribute_values(":step", n(step))
         .expression_attribute_values(":eid", s(&enrolment.enrolment_id));
     let mut condition = "enrolment_id = :eid".to_owned();
-    match enrolment.last_step {
-        Some(prev) => {
-            condition.push_str(" AND last_step = :prev");
-            update = update.expression_attribute_values(":prev", n(prev));
-        }
-        None => condition.push_str(" AND attribute_not_exists(last_step)"),
-    }
+    update = as_read(enrolment, update, &mut condition);
     if enrolment.status == EnrolmentStatus::Pending {
         set.extend([
             "#status = :active",
@@ -101,7 +184,7 @@ fn use_update(table: &str, used: &Use<'_>, now: u64) -> Result<TransactWriteItem
         set.push("used_challenges = :used");
         update = update.expression_attribute_values(
             ":used",
-            used_value(&enrolment.used_challenges, id, *expires_at, now),
+            used_value(&enrolment.used_challenges, id, expires_at, now),
         );
     }
     let update = update
@@ -154,15 +237,15 @@ impl Store {
         })
     }
 
-    /// Uses the factor up (which ends the account's code count) and completes `completes`, in one
-    /// transaction.
+    /// Uses the factor up (a code from the app also ends the account's code count) and completes
+    /// `completes`, in one transaction.
     pub async fn accept_factor(
         &self,
         used: &Use<'_>,
         completes: &Completes<'_>,
         now: u64,
     ) -> Result<Written> {
-        let mut items = vec![use_update(&self.table, used, now)?];
+        let mut items = use_items(&self.table, used, now)?;
         let fixed = items.len();
         items.extend(self.completion_items(completes, now)?);
         match self

@@ -13,6 +13,7 @@ pub(crate) const MFA: &str = "MFA";
 pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
 pub(crate) const PASSWORD_LOCK: &str = "PASSWORD_LOCK";
 pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
+pub(crate) const RECOVERY: &str = "RECOVERY";
 /// When the rollout campaign last mailed the account.
 pub(crate) const CAMPAIGN_MAIL: &str = "CAMPAIGN_MAIL";
 

@@ -74,6 +74,8 @@ pub enum CodeCount {
     Reserved {
         lock: SoftLock,
         challenge_failures: u64,
+        /// The count as this reservation wrote it (for a factor that must end it itself).
+        written: StoredCodeCount,
     },
     /// Code entry is locked: seconds to wait.
     Locked(u64),
@@ -326,6 +328,10 @@ impl Store {
                 return Ok(CodeCount::Reserved {
                     lock: next,
                     challenge_failures: before + 1,
+                    written: StoredCodeCount {
+                        stored: next,
+                        since_step: Some(since_step),
+                    },
                 });
             }
             // Read the count and the enrolment's step together again: a code accepted meanwhile
@@ -475,4 +481,40 @@ fn expression(set: String, remove: &[&str]) -> String {
     } else {
         format!("{set} REMOVE {}", remove.join(", "))
     }
+}
+
+/// In a factor's transaction: ends the account's code count as it stands (`current`), keeping the
+/// per-challenge counts, for a factor that moves no step on (a recovery code). Conditioned on the
+/// count being `current`: a wrong code counted meanwhile makes the transaction fail, and the
+/// factor is checked again against the count with it. None when there is no count to end.
+pub(crate) fn end_code_count(
+    table: &str,
+    username: &str,
+    current: &StoredCodeCount,
+) -> Result<Option<aws_sdk_dynamodb::types::TransactWriteItem>> {
+    if current.stored == SoftLock::default() {
+        return Ok(None);
+    }
+    let site = LockSite::CodeEntry { username };
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(table)
+        .set_key(Some(site.key()))
+        .update_expression("REMOVE failures, locked_until, since_step, gsi1pk, gsi1sk")
+        .expression_attribute_values(":f", n(current.stored.failures))
+        .expression_attribute_values(":l", n(current.stored.locked_until));
+    let update = match current.since_step {
+        Some(since) => update
+            .condition_expression("failures = :f AND locked_until = :l AND since_step = :ps")
+            .expression_attribute_values(":ps", n(since)),
+        None => update.condition_expression(
+            "failures = :f AND locked_until = :l AND attribute_not_exists(since_step)",
+        ),
+    }
+    .build()
+    .map_err(super::schema::build_err)?;
+    Ok(Some(
+        aws_sdk_dynamodb::types::TransactWriteItem::builder()
+            .update(update)
+            .build(),
+    ))
 }

@@ -12,6 +12,7 @@ pub mod locks;
 pub mod oidc;
 pub mod password_links;
 pub mod providers;
+pub mod recovery;
 pub mod rollout;
 pub mod schema;
 pub mod sessions;
