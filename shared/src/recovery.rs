@@ -22,6 +22,8 @@ use crate::token::random_bytes;
 pub struct RecoverySet {
     /// Names this set: a use is conditioned on it, so a code of a replaced set never passes.
     pub set_id: String,
+    /// The app it was made beside: a set outlives neither a reset nor a replaced app.
+    pub enrolment_id: String,
     pub created_at: u64,
     pub unused: BTreeSet<String>,
 }

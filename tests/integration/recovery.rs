@@ -235,3 +235,117 @@ async fn an_admin_reset_removes_the_recovery_codes() {
             .any(|(pk, sk)| pk == "ACCOUNT#jane" && sk == "RECOVERY")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_challenge_completes_one_sign_in_whichever_factors_race_on_it() {
+    let (s, session, secret, _) = jane().await;
+    let codes = new_codes(&s, &session).await;
+    let s = Arc::new(s);
+    for round in 0..3 {
+        s.app.clock.advance(30);
+        let c = s.challenge("jane").await;
+        let code = s.code(&secret);
+        let runs = vec![
+            {
+                let (s, c) = (s.clone(), c.clone());
+                tokio::spawn(async move { s.verify(&c, &code).await.status })
+            },
+            {
+                let (s, c, r) = (s.clone(), c.clone(), codes[2 * round].clone());
+                tokio::spawn(async move { with_recovery(&s, &c, &r).await.status })
+            },
+            {
+                let (s, c, r) = (s.clone(), c.clone(), codes[2 * round + 1].clone());
+                tokio::spawn(async move { with_recovery(&s, &c, &r).await.status })
+            },
+        ];
+        let mut statuses = vec![];
+        for r in runs {
+            statuses.push(r.await.unwrap());
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 200).count(),
+            1,
+            "round {round}: {statuses:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_recovery_sign_in_ends_the_count_of_wrong_codes_but_is_no_recent_code() {
+    let (s, session, secret, _) = jane().await;
+    let codes = new_codes(&s, &session).await;
+    let wrong = if s.code(&secret) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let mut wrong_answer = None;
+    for _ in 0..9 {
+        let c = s.challenge("jane").await;
+        wrong_answer = Some(s.verify(&c, wrong).await);
+    }
+    let c = s.challenge("jane").await;
+    let r = with_recovery(&s, &c, &codes[0]).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let recovered = r.body["session"].as_str().unwrap().to_owned();
+    // The streak ended: nine more wrong codes, and still not locked.
+    for i in 0..9 {
+        let c = s.challenge("jane").await;
+        let r = s.verify(&c, wrong).await;
+        assert_eq!(r.status, 401, "wrong code {i} after the recovery: {r:?}");
+    }
+    // A used recovery code is answered as a wrong code is, the last before the lock.
+    let c = s.challenge("jane").await;
+    let used = with_recovery(&s, &c, &codes[0]).await;
+    assert_eq!(used.status, 429, "the tenth wrong in a row locks: {used:?}");
+    let _ = wrong_answer;
+    // The recovery sign-in's session may not make a new set: that needs a code from the app.
+    let r = s
+        .post_as(&recovered, "/mfa/recovery-codes", json!({}))
+        .await;
+    assert_eq!((r.status, r.error()), (403, "reauthentication_required"));
+}
+
+#[tokio::test]
+async fn a_used_recovery_code_is_answered_exactly_as_a_wrong_code() {
+    let (s, session, _, _) = jane().await;
+    let codes = new_codes(&s, &session).await;
+    let c = s.challenge("jane").await;
+    assert_eq!(with_recovery(&s, &c, &codes[0]).await.status, 200);
+    let c = s.challenge("jane").await;
+    let used = with_recovery(&s, &c, &codes[0]).await;
+    let c = s.challenge("jane").await;
+    let unknown = with_recovery(&s, &c, "abcd-efgh-ijkl").await;
+    assert_eq!(used.status, 401);
+    assert_eq!(unknown.status, 401);
+    for field in ["error", "message", "attempts_left"] {
+        assert_eq!(used.body[field], unknown.body[field], "{field}");
+    }
+}
+
+#[tokio::test]
+async fn a_set_asked_for_as_the_account_is_reset_does_not_outlive_the_reset() {
+    let (s, _, _, _) = jane().await;
+    let before = s.app.store.load_account("jane").await.unwrap().unwrap();
+    let set = shared::recovery::RecoverySet {
+        set_id: "set".into(),
+        enrolment_id: before.active_enrolment().unwrap().enrolment_id.clone(),
+        created_at: s.app.now(),
+        unused: ["a".to_owned()].into(),
+    };
+    // The reset lands between the session's check and the set's write: the write is refused.
+    s.app.store.reset_mfa("jane").await.unwrap();
+    let r = s
+        .app
+        .store
+        .put_recovery_set("jane", &set, before.account.session_epoch)
+        .await;
+    assert!(matches!(r, Err(shared::Error::Unauthenticated)), "{r:?}");
+    assert!(
+        !s.items()
+            .await
+            .keys()
+            .any(|(pk, sk)| pk == "ACCOUNT#jane" && sk == "RECOVERY")
+    );
+}

@@ -146,20 +146,26 @@ pub async fn accept(
                     (used, enrolment, None)
                 })
             }
-            (Factor::Recovery(_), Some(hash)) => match (&record.enrolment, &record.recovery) {
-                (Some(enrolment), Some(set)) if set.unused.contains(hash) => {
-                    let used = Use::RecoveryCode {
-                        username,
-                        enrolment,
-                        set_id: &set.set_id,
-                        hash,
-                        challenge,
-                        count: &count_now,
-                    };
-                    (used, enrolment, Some(set.unused.len() - 1)).into()
+            // At a sign-in only, beside the active app the set was made with.
+            (Factor::Recovery(_), Some(hash)) => {
+                match (record.active_enrolment(), &record.recovery, challenge) {
+                    (Some(enrolment), Some(set), Some(challenge))
+                        if set.enrolment_id == enrolment.enrolment_id
+                            && set.unused.contains(hash) =>
+                    {
+                        let used = Use::RecoveryCode {
+                            username,
+                            enrolment,
+                            set_id: &set.set_id,
+                            hash,
+                            challenge,
+                            count: &count_now,
+                        };
+                        (used, enrolment, Some(set.unused.len() - 1)).into()
+                    }
+                    _ => None,
                 }
-                _ => None,
-            },
+            }
             (Factor::Recovery(_), None) => None,
         };
         let Some((used, enrolment, recovery_left)) = found else {

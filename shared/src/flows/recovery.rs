@@ -5,7 +5,7 @@
 
 use crate::app::App;
 use crate::audit::{Action, Outcome};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flows::sessions::ActiveSession;
 use crate::recovery::{self, RecoverySet};
 use crate::token::{Purpose, random_bytes};
@@ -29,9 +29,18 @@ pub async fn create(app: &App, session: &ActiveSession) -> Result<Vec<String>> {
         .await;
         return Err(e);
     }
+    // Beside the app that gave the recent code; none, none made.
+    let record = app.store.load_account(&session.username).await?;
+    let Some(enrolment) = record.as_ref().and_then(|r| r.active_enrolment()) else {
+        return Err(Error::bad_request(
+            "not_enrolled",
+            "Set up an authenticator app first: recovery codes stand in for it.",
+        ));
+    };
     let codes = recovery::generate()?;
     let set = RecoverySet {
         set_id: data_encoding::HEXLOWER.encode(&random_bytes::<16>()?),
+        enrolment_id: enrolment.enrolment_id.clone(),
         created_at: now,
         unused: codes
             .iter()
@@ -42,7 +51,9 @@ pub async fn create(app: &App, session: &ActiveSession) -> Result<Vec<String>> {
             })
             .collect(),
     };
-    app.store.put_recovery_set(&session.username, &set).await?;
+    app.store
+        .put_recovery_set(&session.username, &set, session.epoch)
+        .await?;
     app.audit(
         &session.username,
         Action::RecoveryCodes,

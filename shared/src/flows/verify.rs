@@ -76,7 +76,9 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
         mfa: MfaState::Verified,
         now,
         epoch: record.account.session_epoch,
-        code_at: Some(now),
+        // A recovery code signs in, but is no recent code: making a new set, or anything else
+        // sensitive, needs a code from the app (a phished recovery code must not mint ten more).
+        code_at: (!amr.iter().any(|a| a == RECOVERY_AMR)).then_some(now),
         amr: &amr,
     };
     let completes = Completes::SignIn {

@@ -37,12 +37,14 @@ pub enum Use<'a> {
     /// the enrolment, conditioned on the enrolment as read (its step and its recovery uses), so a
     /// code from the app and a recovery code cannot both complete one challenge.
     /// Moving no step on, it ends the account's code count itself: `count`, as it stands.
+    /// Only at a sign-in: `challenge` is always recorded, so the enrolment's write serialises it
+    /// against every other factor on the account.
     RecoveryCode {
         username: &'a str,
         enrolment: &'a Enrolment,
         set_id: &'a str,
         hash: &'a str,
-        challenge: Option<(&'a str, u64)>,
+        challenge: (&'a str, u64),
         count: &'a crate::account::CodeCount,
     },
 }
@@ -86,12 +88,16 @@ fn recovery_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactW
         table, username, set_id, hash,
     )?];
     items.extend(super::locks::end_code_count(table, username, count)?);
-    if let Some((id, expires_at)) = *challenge {
-        let mut condition = "enrolment_id = :eid".to_owned();
+    let (id, expires_at) = *challenge;
+    {
+        // The active enrolment the set was made beside, as it was read.
+        let mut condition = "enrolment_id = :eid AND #status = :active".to_owned();
         let update = Update::builder()
             .table_name(table)
             .set_key(Some(keys::account(username, MFA)))
             .update_expression("SET used_challenges = :used, recovery_uses = :next")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":active", s("active"))
             .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
             .expression_attribute_values(
                 ":used",
