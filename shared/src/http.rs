@@ -247,6 +247,28 @@ pub fn same_origin(headers: &HeaderMap, issuer: &str) -> bool {
     }
 }
 
+/// The session a request carries: `Authorization: Bearer`, or else the session cookie. A request
+/// that changes something (`change`) with the cookie must come from our own pages (CSRF): the
+/// cookie rides along with any site's request.
+pub async fn session_of(
+    app: &crate::App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    change: bool,
+) -> Result<crate::flows::sessions::ActiveSession, Error> {
+    let token = match bearer(headers) {
+        Some(token) => Some(token),
+        None => {
+            let cookie = cookie_session(headers).ok_or(Error::Unauthenticated)?;
+            if change && !same_origin(headers, &app.issuer(caller.api_base.as_deref())?) {
+                return Err(Error::Forbidden);
+            }
+            Some(cookie)
+        }
+    };
+    crate::flows::sessions::authenticate(app, token).await
+}
+
 /// The session token from `Authorization: Bearer <token>`.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers

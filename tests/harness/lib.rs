@@ -215,6 +215,7 @@ impl Stack {
             || path.starts_with("/accounts/")
             || path == "/accounts"
             || path == "/audit"
+            || path == "/account/activity"
             || path == "/admin"
         {
             &self.settings

@@ -11,6 +11,7 @@ mod federated;
 mod iam;
 mod limits;
 mod oidc;
+mod own_account;
 mod recovery;
 mod relying_party;
 mod rollout;

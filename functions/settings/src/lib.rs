@@ -47,6 +47,7 @@ pub fn router(app: App) -> Router {
                 axum::routing::delete(delete_account),
             )
             .route("/audit", get(audit))
+            .route("/account/activity", get(account_activity))
             .route("/settings/clients", get(list_clients).post(create_client))
             .route(
                 "/settings/clients/{id}",
@@ -660,5 +661,30 @@ async fn list_accounts(
     Ok(shared::http::json(
         StatusCode::OK,
         json!({ "accounts": accounts, "next": next }),
+    ))
+}
+
+/// `GET /account/activity` with the session (any account's own): its last entries in the audit
+/// trail. Here because this function is the one that may read the trail.
+async fn account_activity(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = shared::http::session_of(&app, &caller, &headers, false).await?;
+    let entries: Vec<serde_json::Value> = shared::flows::account::activity(&app, &session)
+        .await?
+        .iter()
+        .map(|e| {
+            json!({
+                "at": rfc3339(e.at), "action": e.action, "outcome": e.outcome,
+                "actor": e.actor, "target": e.target,
+                "source": e.source, "user_agent": e.user_agent,
+            })
+        })
+        .collect();
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "entries": entries }),
     ))
 }

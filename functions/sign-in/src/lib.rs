@@ -38,6 +38,8 @@ pub fn router(app: App) -> Router {
             .route("/password/reset", get(password_page).post(password_reset))
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
+            .route("/account", get(account_page))
+            .route("/account/sign-out-everywhere", post(sign_out_everywhere))
             .with_state(app),
     )
 }
@@ -469,4 +471,22 @@ async fn openapi() -> Response {
         axum::http::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// `GET /account`: the signed-in user's own page (its script asks the routes below, with the
+/// session cookie).
+async fn account_page() -> Response {
+    page::account_page()
+}
+
+/// `POST /account/sign-out-everywhere` with the session: every session of the account ends, this
+/// one too (from our own pages only, with the cookie).
+async fn sign_out_everywhere(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<StatusCode, Error> {
+    let session = shared::http::session_of(&app, &caller, &headers, true).await?;
+    shared::flows::account::sign_out_everywhere(&app, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

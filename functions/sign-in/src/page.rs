@@ -37,6 +37,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 <p id="mfa-from" class="error" hidden></p>
 <p id="setup-offer" hidden>Protect your account with a security code from an authenticator app.
 <button type="button" id="setup-own">Set up your security code</button></p>
+<p><a href="/account">Your account: recovery codes, recent activity, sign out everywhere</a></p>
 <h2 id="sites-heading" hidden>Your organisation's sites</h2>
 <ul id="sites" aria-labelledby="sites-heading"></ul>
 <button type="button" id="sign-out">Sign out</button></section>
@@ -257,4 +258,137 @@ pub fn password_page(username: &str, code_required: bool, invite: bool) -> Respo
         1,
     );
     page("Set your password", &body, PASSWORD_SCRIPT)
+}
+
+const ACCOUNT_BODY: &str = r#"<main>
+<h1>Your account</h1>
+<p id="message" role="status" aria-live="polite"></p>
+<section id="signed-out" aria-label="Not signed in" hidden>
+<p>Sign in first to see your account.</p>
+<p><a href="/sign-in">Sign in</a></p>
+</section>
+<div id="account" hidden>
+<p id="who"></p>
+<section aria-labelledby="rc-heading">
+<h2 id="rc-heading">Recovery codes</h2>
+<p>If your phone is lost, wiped or replaced, a recovery code signs you in instead of a code from your app. You get ten; each works once.</p>
+<p id="rc-standing"></p>
+<button type="button" id="rc-new">Make a new set of recovery codes</button>
+<form id="code-prompt" class="callout" hidden novalidate>
+  <p>This needs a current code from your authenticator app.</p>
+  <label for="prompt-code">Code from your app, to confirm</label>
+  <input id="prompt-code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="12" required>
+  <button type="submit">Confirm</button>
+  <button type="button" id="prompt-cancel">Cancel</button>
+  <p id="prompt-message" role="status" aria-live="polite"></p>
+</form>
+<section id="rc-show" class="callout" aria-labelledby="rc-show-heading" hidden>
+<h3 id="rc-show-heading">Your new recovery codes</h3>
+<p>Save them now: print them, or keep them in a password manager. They are shown only this once, and your earlier codes no longer work.</p>
+<ol id="rc-list"></ol>
+<button type="button" id="rc-copy">Copy them</button>
+<button type="button" id="rc-done">I have saved them</button>
+<p id="rc-copy-message" role="status" aria-live="polite"></p>
+</section>
+</section>
+<section aria-labelledby="activity-heading">
+<h2 id="activity-heading">Recent activity</h2>
+<p>The last 20 things that happened to your account (times in UTC). Something you do not recognise? Sign out everywhere, then tell your administrator.</p>
+<table aria-labelledby="activity-heading">
+<thead><tr><th scope="col">Time</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
+<tbody id="activity"></tbody>
+</table>
+</section>
+<section aria-labelledby="out-heading">
+<h2 id="out-heading">Sign out everywhere</h2>
+<p>Ends every session of your account, on every device, this one too. Sites you signed in to through us lose access within 15 minutes.</p>
+<button type="button" id="out-all">Sign out everywhere</button>
+</section>
+<p><a href="/sign-in">Back to the sign-in page</a></p>
+</div>
+</main>"#;
+
+const ACCOUNT_SCRIPT: &str = r#"(function(){
+const $=id=>document.getElementById(id);
+function say(id,text,isError){const m=$(id);m.textContent=text||'';m.className=isError?'error':'ok';}
+async function call(method,path,body){
+  const headers={};if(body!==undefined)headers['Content-Type']='application/json';
+  let r;
+  try{r=await fetch(path,{method,headers,body:body===undefined?undefined:JSON.stringify(body)});}
+  catch(e){return {status:0,data:{message:'The service could not be reached. Try again.'}};}
+  let data={};try{data=await r.json();}catch(e){}
+  return {status:r.status,data:data||{}};
+}
+const WORDS={sign_in:'Password entered',mfa_verify:'Security code entered',federated_sign_in:'Signed in through your organisation or a social login',
+  sign_out:'Signed out',recovery_codes:'Recovery codes made',password_reset:'Password set',password_forgot:'Password reset link asked for',
+  setup_email:'Setup email sent',key_reveal:'Setup key shown',enrolment_activated:'Authenticator app set up',mfa_reset:'Authenticator app reset by an administrator',
+  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked by an administrator',authorize:'Sign-in to a site asked for',token:'Tokens issued to a site'};
+function signedOut(text){$('account').hidden=true;$('signed-out').hidden=false;if(text)say('message',text);}
+async function standing(){
+  const r=await call('GET','/mfa/recovery-codes');
+  if(r.status!==200){say('rc-standing',r.data.message||'Could not read your recovery codes.',true);return;}
+  $('rc-standing').className='';
+  $('rc-standing').textContent=r.data.created_at?(r.data.remaining+' of 10 left, from the set made '+r.data.created_at.replace('T',' ').replace('Z','')+' UTC.'):'You have no recovery codes yet.';
+  $('rc-new').dataset.has=r.data.created_at?'1':'';
+}
+async function activity(){
+  const r=await call('GET','/account/activity');
+  const body=$('activity');body.replaceChildren();
+  const row=cells=>{const tr=document.createElement('tr');cells.forEach(c=>{const td=document.createElement('td');td.textContent=c;tr.appendChild(td);});body.appendChild(tr);};
+  if(r.status!==200){row([r.data.message||'Could not read your activity.','','']);return;}
+  r.data.entries.forEach(e=>row([e.at.replace('T',' ').replace('Z',''),(WORDS[e.action]||e.action.replace(/_/g,' '))+': '+e.outcome.replace(/_/g,' '),e.source+(e.user_agent?' ('+e.user_agent+')':'')]));
+  if(!r.data.entries.length)row(['Nothing yet.','','']);
+}
+// A new set needs a code from the app in the last 10 minutes: asked for here, then tried again.
+let confirmed=null;
+function askCode(){
+  return new Promise(resolve=>{confirmed=resolve;say('prompt-message','');$('prompt-code').value='';$('code-prompt').hidden=false;$('prompt-code').focus();});
+}
+$('code-prompt').addEventListener('submit',async e=>{
+  e.preventDefault();
+  const r=await call('POST','/mfa/reauthenticate',{code:$('prompt-code').value});
+  $('prompt-code').value='';
+  if(r.status!==200){say('prompt-message',r.data.error==='invalid_code'?'That code is not correct. Attempts left: '+r.data.attempts_left+'.':(r.data.message||'Something went wrong.'),true);return;}
+  $('code-prompt').hidden=true;const done=confirmed;confirmed=null;if(done)done(true);
+});
+$('prompt-cancel').addEventListener('click',()=>{$('code-prompt').hidden=true;const done=confirmed;confirmed=null;if(done)done(false);});
+$('rc-new').addEventListener('click',async()=>{
+  say('message','');
+  if($('rc-new').dataset.has&&!confirm('Make a new set? Your current recovery codes stop working.'))return;
+  let r=await call('POST','/mfa/recovery-codes');
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await askCode())return;
+    r=await call('POST','/mfa/recovery-codes');
+  }
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  if(r.status!==200){say('message',r.data.message||'Something went wrong. Try again.',true);return;}
+  const list=$('rc-list');list.replaceChildren();
+  r.data.codes.forEach(c=>{const li=document.createElement('li');const code=document.createElement('code');code.textContent=c;li.appendChild(code);list.appendChild(li);});
+  $('rc-show').dataset.text=r.data.codes.join('\n');$('rc-show').hidden=false;$('rc-copy').focus();
+  await Promise.all([standing(),activity()]);
+});
+$('rc-copy').addEventListener('click',async()=>{
+  try{await navigator.clipboard.writeText($('rc-show').dataset.text||'');say('rc-copy-message','Copied.');}
+  catch(e){say('rc-copy-message','Your browser did not allow copying: select the codes above instead.',true);}
+});
+$('rc-done').addEventListener('click',()=>{$('rc-show').hidden=true;$('rc-show').dataset.text='';$('rc-list').replaceChildren();$('rc-new').focus();});
+$('out-all').addEventListener('click',async()=>{
+  if(!confirm('Sign out on every device, this one too?'))return;
+  const r=await call('POST','/account/sign-out-everywhere');
+  if(r.status===204){signedOut('Signed out everywhere.');return;}
+  say('message',r.data.message||'Something went wrong. Try again.',true);
+});
+(async()=>{
+  const r=await call('GET','/session');
+  if(r.status!==200){signedOut();return;}
+  $('who').textContent='Signed in as '+r.data.username+'.';
+  $('account').hidden=false;
+  await Promise.all([standing(),activity()]);
+})();
+})();"#;
+
+/// `GET /account`: the signed-in user's own page: recovery codes, recent activity, signing out
+/// everywhere. It reads and changes them with the session cookie, from this origin only.
+pub fn account_page() -> Response {
+    page("Your account", ACCOUNT_BODY, ACCOUNT_SCRIPT)
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::clock::rfc3339;
 use shared::flows::{oidc, sessions, verify};
-use shared::http::{Caller, JsonBody, bearer, finish, session_cookie};
+use shared::http::{Caller, JsonBody, finish, session_cookie, session_of};
 use shared::policy::MfaState;
 use shared::{App, Error};
 
@@ -92,10 +92,11 @@ struct ReauthenticateBody {
 /// the next 10 minutes.
 async fn reauthenticate(
     State(app): State<App>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(req): JsonBody<ReauthenticateBody>,
 ) -> Result<Response, Error> {
-    let session = sessions::authenticate(&app, bearer(&headers)).await?;
+    let session = session_of(&app, &caller, &headers, true).await?;
     verify::reauthenticate(&app, &session, &req.code).await?;
     Ok(shared::http::json(
         StatusCode::OK,
@@ -105,8 +106,12 @@ async fn reauthenticate(
 
 /// `POST /mfa/recovery-codes` with the session, a code from the last 10 minutes given: a new set
 /// of ten, shown this once; the earlier set stops working.
-async fn new_recovery_codes(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    let session = sessions::authenticate(&app, bearer(&headers)).await?;
+async fn new_recovery_codes(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = session_of(&app, &caller, &headers, true).await?;
     let codes = shared::flows::recovery::create(&app, &session).await?;
     Ok(shared::http::json(
         StatusCode::OK,
@@ -115,8 +120,12 @@ async fn new_recovery_codes(State(app): State<App>, headers: HeaderMap) -> Resul
 }
 
 /// `GET /mfa/recovery-codes` with the session: how many are left, and since when.
-async fn recovery_standing(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
-    let session = sessions::authenticate(&app, bearer(&headers)).await?;
+async fn recovery_standing(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = session_of(&app, &caller, &headers, false).await?;
     let s = shared::flows::recovery::standing(&app, &session).await?;
     Ok(shared::http::json(
         StatusCode::OK,

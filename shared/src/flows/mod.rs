@@ -1,6 +1,7 @@
 //! What the functions do, one flow per contract route family. Flows combine the pure rules
 //! (policy, totp, password, email) with storage and mail; they know nothing of HTTP.
 
+pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod challenge;

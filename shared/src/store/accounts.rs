@@ -295,6 +295,25 @@ impl Store {
 }
 
 impl Store {
+    /// Ends every session of the account (the epoch moves on). False when there is no account.
+    pub async fn end_sessions(&self, username: &str) -> Result<bool> {
+        let out = self
+            .db
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(keys::account(username, PROFILE)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("ADD session_epoch :one")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(unavailable("end sessions")(e)),
+        }
+    }
+
     /// Disables or enables an account; disabling ends every session (the epoch moves on). False
     /// when there is no such account.
     pub async fn set_disabled(&self, username: &str, disabled: bool) -> Result<bool> {

@@ -1,0 +1,141 @@
+//! A user's own account: their recent activity, signing out everywhere, and recovery codes with
+//! the session cookie, which only our own pages may use to change anything (CSRF).
+
+use axum::body::Body;
+use axum::http::{Method, Request, header};
+use harness::{PASSWORD, Stack, address};
+use serde_json::json;
+use shared::policy::AccountKind::*;
+
+/// MFA on, jane enrolled and signed in with a code: her session and her app's secret.
+async fn jane() -> (Stack, String, Vec<u8>) {
+    let s = Stack::new().await;
+    s.add("jane", Staff, Some(&address("jane")), None).await;
+    s.add("bob", Staff, Some(&address("bob")), None).await;
+    s.add("admin", Sysadmin, Some(&address("admin")), None)
+        .await;
+    let secret = s.enrolled("jane").await;
+    let c = s.challenge("jane").await;
+    let r = s.verify(&c, &s.code(&secret)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    (s, r.body["session"].as_str().unwrap().to_owned(), secret)
+}
+
+/// A request with the session cookie, from `origin` (None: no Origin header at all).
+async fn with_cookie(
+    s: &Stack,
+    method: Method,
+    path: &str,
+    session: &str,
+    origin: Option<&str>,
+) -> harness::Resp {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::COOKIE, format!("__Host-mfa_session={session}"));
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    s.raw(req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test]
+async fn activity_lists_the_accounts_own_entries_newest_first() {
+    let (s, session, _) = jane().await;
+    s.sign_in("bob", "a wrong password 1").await;
+    let r = s.get("/account/activity", Some(&session)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let entries = r.body["entries"].as_array().unwrap();
+    assert!(!entries.is_empty() && entries.len() <= 20);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e["actor"] == "jane" || e["target"] == "jane"),
+        "only jane's: {entries:?}"
+    );
+    assert!(entries.iter().any(|e| e["action"] == "mfa_verify"));
+    assert_eq!(s.get("/account/activity", None).await.status, 401);
+    // With the cookie too (reading needs no origin check).
+    let r = with_cookie(&s, Method::GET, "/account/activity", &session, None).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session_and_only_from_our_pages() {
+    let (s, first, secret) = jane().await;
+    s.app.clock.advance(30);
+    let c = s.challenge("jane").await;
+    let second = s.verify(&c, &s.code(&secret)).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issuer = s.app.issuer(None).unwrap();
+    // The cookie from another site's page, or with no origin: refused, nothing ends.
+    for origin in [Some("https://evil.example"), None] {
+        let r = with_cookie(
+            &s,
+            Method::POST,
+            "/account/sign-out-everywhere",
+            &first,
+            origin,
+        )
+        .await;
+        assert_eq!(r.status, 403, "{origin:?}: {r:?}");
+    }
+    assert_eq!(s.get("/session", Some(&second)).await.status, 200);
+    let r = with_cookie(
+        &s,
+        Method::POST,
+        "/account/sign-out-everywhere",
+        &first,
+        Some(&issuer),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{r:?}");
+    for session in [&first, &second] {
+        assert_eq!(s.get("/session", Some(session)).await.status, 401);
+    }
+    let log = s.app.recent_audit(50).await.unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "sign_out" && e.target == "everywhere" && e.actor == "jane")
+    );
+    // Without a session, nothing.
+    let r = s
+        .send(Method::POST, "/account/sign-out-everywhere", None, None)
+        .await;
+    assert_eq!(r.status, 401);
+    let _ = PASSWORD;
+}
+
+#[tokio::test]
+async fn recovery_codes_with_the_cookie_only_from_our_pages() {
+    let (s, session, _) = jane().await;
+    let issuer = s.app.issuer(None).unwrap();
+    let r = with_cookie(
+        &s,
+        Method::POST,
+        "/mfa/recovery-codes",
+        &session,
+        Some("https://evil.example"),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    let standing = with_cookie(&s, Method::GET, "/mfa/recovery-codes", &session, None).await;
+    assert_eq!(standing.body["remaining"], 0, "nothing was made");
+    let r = with_cookie(
+        &s,
+        Method::POST,
+        "/mfa/recovery-codes",
+        &session,
+        Some(&issuer),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["codes"].as_array().unwrap().len(), 10);
+    // The page itself, for anyone (it asks with the cookie).
+    let page = s.get("/account", None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Your account"));
+    let _ = json!({});
+}
