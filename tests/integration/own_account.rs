@@ -48,12 +48,32 @@ async fn activity_lists_the_accounts_own_entries_newest_first() {
     let entries = r.body["entries"].as_array().unwrap();
     assert!(!entries.is_empty() && entries.len() <= 20);
     assert!(
-        entries
-            .iter()
-            .all(|e| e["actor"] == "jane" || e["target"] == "jane"),
+        entries.iter().all(|e| e["by"] == "jane"),
         "only jane's: {entries:?}"
     );
     assert!(entries.iter().any(|e| e["action"] == "mfa_verify"));
+    // What an administrator does to her account is there, without the administrator's address
+    // or browser.
+    shared::flows::admin::unlock(
+        &s.app,
+        &shared::flows::guard::Actor::Operator("helpdesk"),
+        "jane",
+    )
+    .await
+    .unwrap();
+    let r = s.get("/account/activity", Some(&session)).await;
+    let unlock = r.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "unlock")
+        .cloned()
+        .unwrap_or_else(|| panic!("{r:?}"));
+    assert_eq!(unlock["by"], "an administrator");
+    assert_eq!(
+        (unlock["source"].as_str(), unlock["user_agent"].as_str()),
+        (Some(""), Some(""))
+    );
     assert_eq!(s.get("/account/activity", None).await.status, 401);
     // With the cookie too (reading needs no origin check).
     let r = with_cookie(&s, Method::GET, "/account/activity", &session, None).await;
@@ -92,14 +112,19 @@ async fn signing_out_everywhere_ends_every_session_and_only_from_our_pages() {
     )
     .await;
     assert_eq!(r.status, 204, "{r:?}");
+    assert!(
+        r.header("set-cookie")
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "the browser's cookie goes too: {r:?}"
+    );
     for session in [&first, &second] {
         assert_eq!(s.get("/session", Some(session)).await.status, 401);
     }
     let log = s.app.recent_audit(50).await.unwrap();
-    assert!(
-        log.iter()
-            .any(|e| e.action == "sign_out" && e.target == "everywhere" && e.actor == "jane")
-    );
+    assert!(log.iter().any(|e| e.action == "sign_out"
+        && e.target == "jane"
+        && e.actor == "jane"
+        && e.detail.contains("everywhere")));
     // Without a session, nothing.
     let r = s
         .send(Method::POST, "/account/sign-out-everywhere", None, None)
@@ -120,6 +145,17 @@ async fn recovery_codes_with_the_cookie_only_from_our_pages() {
         Some("https://evil.example"),
     )
     .await;
+    assert_eq!(r.status, 403, "{r:?}");
+    // Nor a step-up code from another site's page (it would spend the account's attempts).
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/mfa/reauthenticate")
+        .header(header::COOKIE, format!("__Host-mfa_session={session}"))
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::CONTENT_TYPE, "application/json");
+    let r = s
+        .raw(req.body(Body::from(r#"{"code":"123456"}"#)).unwrap())
+        .await;
     assert_eq!(r.status, 403, "{r:?}");
     let standing = with_cookie(&s, Method::GET, "/mfa/recovery-codes", &session, None).await;
     assert_eq!(standing.body["remaining"], 0, "nothing was made");

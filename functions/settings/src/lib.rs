@@ -665,7 +665,8 @@ async fn list_accounts(
 }
 
 /// `GET /account/activity` with the session (any account's own): its last entries in the audit
-/// trail. Here because this function is the one that may read the trail.
+/// trail, as `flows::account` lets its owner see them. Here because this function is the one that
+/// may read the trail.
 async fn account_activity(
     State(app): State<App>,
     caller: Caller,
@@ -677,8 +678,7 @@ async fn account_activity(
         .iter()
         .map(|e| {
             json!({
-                "at": rfc3339(e.at), "action": e.action, "outcome": e.outcome,
-                "actor": e.actor, "target": e.target,
+                "at": rfc3339(e.at), "action": e.action, "outcome": e.outcome, "by": e.by,
                 "source": e.source, "user_agent": e.user_agent,
             })
         })

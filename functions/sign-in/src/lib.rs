@@ -485,8 +485,12 @@ async fn sign_out_everywhere(
     State(app): State<App>,
     caller: Caller,
     headers: HeaderMap,
-) -> Result<StatusCode, Error> {
+) -> Result<Response, Error> {
     let session = shared::http::session_of(&app, &caller, &headers, true).await?;
     shared::flows::account::sign_out_everywhere(&app, &session).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let mut response = axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_session_cookie());
+    Ok(response)
 }

@@ -293,7 +293,7 @@ const ACCOUNT_BODY: &str = r#"<main>
 </section>
 <section aria-labelledby="activity-heading">
 <h2 id="activity-heading">Recent activity</h2>
-<p>The last 20 things that happened to your account (times in UTC). Something you do not recognise? Sign out everywhere, then tell your administrator.</p>
+<p>The last 20 sign-ins and changes of your account in the past 7 days (times in UTC). Something you do not recognise? Sign out everywhere, then tell your administrator.</p>
 <table aria-labelledby="activity-heading">
 <thead><tr><th scope="col">Time</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
 <tbody id="activity"></tbody>
@@ -301,7 +301,7 @@ const ACCOUNT_BODY: &str = r#"<main>
 </section>
 <section aria-labelledby="out-heading">
 <h2 id="out-heading">Sign out everywhere</h2>
-<p>Ends every session of your account, on every device, this one too. Sites you signed in to through us lose access within 15 minutes.</p>
+<p>Ends every session of your account, on every device, this one too. Sites you signed in to through us can no longer renew their access through us; what they were given lasts 15 minutes at most, and a site's own session is its own.</p>
 <button type="button" id="out-all">Sign out everywhere</button>
 </section>
 <p><a href="/sign-in">Back to the sign-in page</a></p>
@@ -321,11 +321,15 @@ async function call(method,path,body){
 }
 const WORDS={sign_in:'Password entered',mfa_verify:'Security code entered',federated_sign_in:'Signed in through your organisation or a social login',
   sign_out:'Signed out',recovery_codes:'Recovery codes made',password_reset:'Password set',password_forgot:'Password reset link asked for',
-  setup_email:'Setup email sent',key_reveal:'Setup key shown',enrolment_activated:'Authenticator app set up',mfa_reset:'Authenticator app reset by an administrator',
-  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked by an administrator',authorize:'Sign-in to a site asked for',token:'Tokens issued to a site'};
+  setup_email:'Setup email sent',key_reveal:'Setup key shown',enrolment_activated:'Authenticator app set up',mfa_reset:'Authenticator app reset',
+  account_add:'Account made',account_disable:'Account disabled',account_enable:'Account enabled',account_import:'Account imported',
+  account_link:'Sign-in elsewhere linked',end_session:'Signed out through a site',
+  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked'};
+let me='';
 function signedOut(text){$('account').hidden=true;$('signed-out').hidden=false;if(text)say('message',text);}
 async function standing(){
   const r=await call('GET','/mfa/recovery-codes');
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
   if(r.status!==200){say('rc-standing',r.data.message||'Could not read your recovery codes.',true);return;}
   $('rc-standing').className='';
   $('rc-standing').textContent=r.data.created_at?(r.data.remaining+' of 10 left, from the set made '+r.data.created_at.replace('T',' ').replace('Z','')+' UTC.'):'You have no recovery codes yet.';
@@ -336,18 +340,21 @@ async function activity(){
   const body=$('activity');body.replaceChildren();
   const row=cells=>{const tr=document.createElement('tr');cells.forEach(c=>{const td=document.createElement('td');td.textContent=c;tr.appendChild(td);});body.appendChild(tr);};
   if(r.status!==200){row([r.data.message||'Could not read your activity.','','']);return;}
-  r.data.entries.forEach(e=>row([e.at.replace('T',' ').replace('Z',''),(WORDS[e.action]||e.action.replace(/_/g,' '))+': '+e.outcome.replace(/_/g,' '),e.source+(e.user_agent?' ('+e.user_agent+')':'')]));
+  r.data.entries.forEach(e=>row([e.at.replace('T',' ').replace('Z',''),(WORDS[e.action]||e.action.replace(/_/g,' '))+': '+e.outcome.replace(/_/g,' ')+(e.by!==me?' (by '+e.by+')':''),e.source+(e.user_agent?' ('+e.user_agent+')':'')]));
   if(!r.data.entries.length)row(['Nothing yet.','','']);
 }
 // A new set needs a code from the app in the last 10 minutes: asked for here, then tried again.
 let confirmed=null;
 function askCode(){
+  // A prompt still open for an earlier click is answered "no" first.
+  if(confirmed){const earlier=confirmed;confirmed=null;earlier(false);}
   return new Promise(resolve=>{confirmed=resolve;say('prompt-message','');$('prompt-code').value='';$('code-prompt').hidden=false;$('prompt-code').focus();});
 }
 $('code-prompt').addEventListener('submit',async e=>{
   e.preventDefault();
   const r=await call('POST','/mfa/reauthenticate',{code:$('prompt-code').value});
   $('prompt-code').value='';
+  if(r.data.error==='not_enrolled'){$('code-prompt').hidden=true;confirmed=null;say('message','Recovery codes stand in for an authenticator app: set one up first.',true);return;}
   if(r.status!==200){say('prompt-message',r.data.error==='invalid_code'?'That code is not correct. Attempts left: '+r.data.attempts_left+'.':(r.data.message||'Something went wrong.'),true);return;}
   $('code-prompt').hidden=true;const done=confirmed;confirmed=null;if(done)done(true);
 });
@@ -381,7 +388,8 @@ $('out-all').addEventListener('click',async()=>{
 (async()=>{
   const r=await call('GET','/session');
   if(r.status!==200){signedOut();return;}
-  $('who').textContent='Signed in as '+r.data.username+'.';
+  me=r.data.username;
+  $('who').textContent='Signed in as '+me+'.';
   $('account').hidden=false;
   await Promise.all([standing(),activity()]);
 })();
