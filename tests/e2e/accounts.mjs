@@ -5,23 +5,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, sentMail } from './support.mjs';
-
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
-
-/** axe-core on what the page shows now: no violation of WCAG 2.1 A/AA or best practice. */
-async function accessible(page, what) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
-  );
-  const found = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  assert.deepEqual(found, [], `${what}: axe-core violations`);
-}
+import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, sentMail, accessible } from './support.mjs';
 
 const RITA = { username: 'rita', password: 'rita password 2026', email: 'rita@example.org' };
 const NEW_PASSWORD = 'rita has a new passphrase';

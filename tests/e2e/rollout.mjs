@@ -7,12 +7,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, sentMail } from './support.mjs';
+import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, sentMail, accessible } from './support.mjs';
 
-const require = createRequire(import.meta.url);
-const AXE = require.resolve('axe-core/axe.min.js');
 const ROSA = { username: 'rosa', password: 'rosa password 2026', email: 'rosa@example.org' };
 const STAFF = [
   { username: 'ruth', password: 'ruth password 2026', email: 'ruth@example.org' },
@@ -62,17 +59,6 @@ async function search(page, prefix, authenticator = '') {
     const shown = { active: 'set up', pending: 'being set up', none: 'none' }[a];
     return rows.length > 0 && rows.every((r) => r.cells[1].textContent.startsWith(p) && (!a || r.cells[3].textContent === shown));
   }, [prefix, authenticator]);
-}
-
-/** axe-core on what the page shows now: no violation of WCAG 2.1 A/AA or best practice. */
-async function accessible(page, what) {
-  await page.addScriptTag({ path: AXE });
-  const result = await page.evaluate(() =>
-    // eslint-disable-next-line no-undef
-    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
-  );
-  const found = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
-  assert.deepEqual(found, [], `${what}: axe-core violations`);
 }
 
 test('the rollout from the admin page, in headless Chromium', async (t) => {

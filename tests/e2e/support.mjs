@@ -1,6 +1,7 @@
 // Helpers shared by the browser tests: TOTP, screenshots, console watching, the mail moto sent.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 export const BASE = process.env.E2E_BASE_URL;
@@ -110,3 +111,19 @@ export async function freshCode(key) {
   return totp(base32Decode(key));
 }
 
+
+// ---- Accessibility ---------------------------------------------------------------------------
+
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** axe-core on what the page shows now: no violation of WCAG 2.1 A/AA or best practice. The
+ * page's context must let the script in (`bypassCSP`): the pages' own CSP refuses it. */
+export async function accessible(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() =>
+    // eslint-disable-next-line no-undef
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }),
+  );
+  const found = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  assert.deepEqual(found, [], `${what}: axe-core violations`);
+}

@@ -176,12 +176,8 @@ async fn start_campaign(
 ) -> Result<Response, Error> {
     let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let JsonBody(start) = body?;
-    let base = app
-        .config
-        .public_base_url
-        .clone()
-        .or(caller.api_base.clone())
-        .ok_or_else(|| Error::Internal("no base URL for the campaign's links".into()))?;
+    // Where people reach the API, for the links in the mail: the issuer.
+    let base = app.issuer(caller.api_base.as_deref())?;
     let sent =
         rollout::start_campaign(&app, &Actor::Admin(&admin), start.reminder_days, &base).await?;
     let mut body = progress_json(&rollout::progress(&app).await?, None, 50)?;
@@ -345,12 +341,8 @@ async fn remind(
 ) -> Result<Response, Error> {
     let admin = guard::require_admin(&app, bearer(&headers)).await?;
     let username = account_in_path(username)?;
-    let base = app
-        .config
-        .public_base_url
-        .clone()
-        .or(caller.api_base.clone())
-        .ok_or_else(|| Error::Internal("no base URL for the setup link".into()))?;
+    // Where people reach the API, for the links in the mail: the issuer.
+    let base = app.issuer(caller.api_base.as_deref())?;
     let to = rollout::remind(&app, &Actor::Admin(&admin), &username, &base).await?;
     Ok(shared::http::json(
         StatusCode::ACCEPTED,
