@@ -161,7 +161,7 @@ pub async fn accept(
                             challenge,
                             count: &count_now,
                         };
-                        (used, enrolment, Some(set.unused.len() - 1)).into()
+                        Some((used, enrolment, Some(set.unused.len() - 1)))
                     }
                     _ => None,
                 }

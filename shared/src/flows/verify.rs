@@ -47,15 +47,19 @@ pub enum Given<'a> {
 pub const RECOVERY_AMR: &str = "rec";
 
 pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result<Verified> {
-    let (factor, amr) = match given {
+    // A recovery code signs in, but is no recent code: making a new set, or anything else
+    // sensitive, needs a code from the app (a phished recovery code must not mint ten more).
+    let (factor, amr, recent_code) = match given {
         Given::Code(code) => (
             Factor::Totp(Code::parse(code)?),
             crate::oidc::amr(MfaState::Verified, None),
+            true,
         ),
         // However it is written, a recovery code is checked (and counted) like any code.
         Given::RecoveryCode(typed) => (
             Factor::Recovery(typed.to_owned()),
             vec!["pwd".into(), RECOVERY_AMR.into(), "mfa".into()],
+            false,
         ),
     };
     let now = app.now();
@@ -76,9 +80,7 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
         mfa: MfaState::Verified,
         now,
         epoch: record.account.session_epoch,
-        // A recovery code signs in, but is no recent code: making a new set, or anything else
-        // sensitive, needs a code from the app (a phished recovery code must not mint ten more).
-        code_at: (!amr.iter().any(|a| a == RECOVERY_AMR)).then_some(now),
+        code_at: recent_code.then_some(now),
         amr: &amr,
     };
     let completes = Completes::SignIn {

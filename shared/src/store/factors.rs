@@ -72,44 +72,40 @@ fn as_read(enrolment: &Enrolment, update: UpdateBuilder, condition: &mut String)
 
 /// A recovery code's writes: the code out of the set, the account's code count ended, and the
 /// challenge it completes recorded.
-fn recovery_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactWriteItem>> {
-    let Use::RecoveryCode {
-        username,
-        enrolment,
-        set_id,
-        hash,
-        challenge,
-        count,
-    } = used
-    else {
-        return Ok(vec![]);
-    };
+#[allow(clippy::too_many_arguments)]
+fn recovery_items(
+    table: &str,
+    username: &str,
+    enrolment: &Enrolment,
+    set_id: &str,
+    hash: &str,
+    (id, expires_at): (&str, u64),
+    count: &crate::account::CodeCount,
+    now: u64,
+) -> Result<Vec<TransactWriteItem>> {
     let mut items = vec![super::recovery::use_code_update(
         table, username, set_id, hash,
     )?];
     items.extend(super::locks::end_code_count(table, username, count)?);
-    let (id, expires_at) = *challenge;
-    {
-        // The active enrolment the set was made beside, as it was read.
-        let mut condition = "enrolment_id = :eid AND #status = :active".to_owned();
-        let update = Update::builder()
-            .table_name(table)
-            .set_key(Some(keys::account(username, MFA)))
-            .update_expression("SET used_challenges = :used, recovery_uses = :next")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":active", s("active"))
-            .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
-            .expression_attribute_values(
-                ":used",
-                used_value(&enrolment.used_challenges, id, expires_at, now),
-            )
-            .expression_attribute_values(":next", n(enrolment.recovery_uses + 1));
-        let update = as_read(enrolment, update, &mut condition)
-            .condition_expression(condition)
-            .build()
-            .map_err(build_err)?;
-        items.push(TransactWriteItem::builder().update(update).build());
-    }
+    // The active enrolment the set was made beside, as it was read.
+    let mut condition = "enrolment_id = :eid AND #status = :active".to_owned();
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::account(username, MFA)))
+        .update_expression("SET used_challenges = :used, recovery_uses = :next")
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s("active"))
+        .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
+        .expression_attribute_values(
+            ":used",
+            used_value(&enrolment.used_challenges, id, expires_at, now),
+        )
+        .expression_attribute_values(":next", n(enrolment.recovery_uses + 1));
+    let update = as_read(enrolment, update, &mut condition)
+        .condition_expression(condition)
+        .build()
+        .map_err(build_err)?;
+    items.push(TransactWriteItem::builder().update(update).build());
     Ok(items)
 }
 
@@ -153,7 +149,16 @@ fn use_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactWriteI
         } => Ok(vec![totp_update(
             table, username, enrolment, *step, *challenge, now,
         )?]),
-        Use::RecoveryCode { .. } => recovery_items(table, used, now),
+        Use::RecoveryCode {
+            username,
+            enrolment,
+            set_id,
+            hash,
+            challenge,
+            count,
+        } => recovery_items(
+            table, username, enrolment, set_id, hash, *challenge, count, now,
+        ),
     }
 }
 
