@@ -234,8 +234,18 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     await page.getByRole('link', { name: 'Overview' }).click();
     const figures = page.locator('#rollout-figures');
     await figures.getByText('staff and system administrators have an app').waitFor();
+    // The figures are the last count (the schedule's, each minute): the administrator counts now.
     const count = (text) => Number(text.match(/^(\d+) of/)[1]);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes('/settings/campaign?')),
+      page.getByRole('button', { name: 'Count again now' }).click(),
+    ]);
+    await page.waitForFunction((want) => {
+      const m = document.getElementById('rollout-figures').textContent.match(/^(\d+) of/);
+      return m && Number(m[1]) === want;
+    }, count(before) + 2);
     assert.equal(count(await figures.textContent()), count(before) + 2, 'two more have an app');
+    assert.match(await page.locator('#counted').textContent(), /counted again every minute/);
     for (const who of STAFF) {
       assert.equal(await page.locator('#waiting tr', { hasText: who.username }).count(), 0,
         `${who.username} is no longer listed without an app`);

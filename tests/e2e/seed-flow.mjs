@@ -159,6 +159,12 @@ test('seed flow in headless Chromium', async (t) => {
     await admin.getByText('Multi-factor authentication for staff users is on.').waitFor();
     // Readiness: jane and admin enrolled; the seed's bob and carol cannot receive setup mail.
     await admin.locator('#cannot').getByText('carol').waitFor();
+    // Counted now, not at the console's first view.
+    await Promise.all([
+      admin.waitForResponse((r) => r.url().endsWith('/settings/mfa-readiness') && r.request().method() === 'GET'),
+      admin.getByRole('button', { name: 'Count again now' }).click(),
+    ]);
+    await admin.locator('#counts').getByText('2 enrolled').waitFor();
     const counts = await admin.locator('#counts').textContent();
     assert.match(counts, /2 enrolled/);
     const cannot = await admin.locator('#cannot tr').allTextContents();

@@ -347,3 +347,123 @@ async fn reminders_sent_at_once_mail_one_person_once() {
     assert_eq!(statuses, [202, 409, 409, 409, 409, 409]);
     assert_eq!(mails_to(&to["cat"]).len(), 1);
 }
+
+/// The overview's figures are a count kept in one item: the first view counts, later views show
+/// that count (with its time) until the schedule or an administrator counts again, while the list
+/// of people without an app and the locks are read as they are now.
+#[tokio::test]
+async fn the_overview_shows_the_last_count_and_counting_again_moves_it() {
+    let (s, admin, _) = organisation().await;
+    let figures = |r: &harness::Resp| (r.body["total"].clone(), r.body["enrolled"].clone());
+    let p = s.get("/settings/campaign", Some(&admin)).await;
+    assert_eq!(p.status, 200, "{p:?}");
+    // admin, ann, bob, cat, dan, eve, nomail can sign in (gone is disabled, mem is no staff).
+    assert_eq!(figures(&p), (json!(7), json!(0)));
+    let counted_at = p.body["counted_at"].clone();
+    let ready = s.get("/settings/mfa-readiness", Some(&admin)).await;
+    assert_eq!(ready.body["counted_at"], counted_at, "one count for both");
+    assert_eq!(
+        ready.body["staff"],
+        json!({ "enrolled": 0, "pending": 0, "not_enrolled": 8 })
+    );
+
+    // ann sets up an app: the list leaves her out at once; the figures wait for the next count.
+    s.enrol_directly("ann").await;
+    s.app.clock.advance(30);
+    let p = s.get("/settings/campaign", Some(&admin)).await;
+    assert_eq!(figures(&p), (json!(7), json!(0)));
+    assert_eq!(p.body["counted_at"], counted_at);
+    let listed: Vec<&str> = p.body["not_enrolled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["admin", "bob", "cat", "dan", "eve", "nomail"]);
+
+    // The administrator counts again.
+    let r = s
+        .send(
+            axum::http::Method::POST,
+            "/settings/mfa-readiness/recount",
+            None,
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["staff"]["pending"], 1, "{r:?}");
+    assert_ne!(r.body["counted_at"], counted_at);
+    let p = s.get("/settings/campaign", Some(&admin)).await;
+    assert_eq!(figures(&p), (json!(7), json!(1)));
+
+    // bob is disabled: the schedule's next run counts it.
+    s.app.store.set_disabled("bob", true).await.unwrap();
+    s.app.clock.advance(60);
+    s.tick().await;
+    let p = s.get("/settings/campaign", Some(&admin)).await;
+    assert_eq!(figures(&p), (json!(6), json!(1)));
+    assert_eq!(p.body["by_kind"]["staff"]["total"], 5);
+
+    // Counting needs an administrator.
+    let staff = s.sign_in("cat", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for who in [None, Some(staff.as_str())] {
+        let r = s
+            .send(
+                axum::http::Method::POST,
+                "/settings/mfa-readiness/recount",
+                None,
+                who,
+            )
+            .await;
+        assert!(matches!(r.status, 401 | 403), "{r:?}");
+    }
+}
+
+/// Two counts at once: the one counted later is the one kept, whichever finishes last.
+#[tokio::test]
+async fn a_count_never_replaces_a_later_one() {
+    let (s, _, _) = organisation().await;
+    let later = shared::flows::tally::recount(&s.app).await.unwrap();
+    let mut earlier = later.clone();
+    earlier.counted_at -= 60;
+    earlier.figures.total = 999;
+    s.app
+        .store
+        .put_tally(
+            earlier.counted_at,
+            &serde_json::to_string(&earlier).unwrap(),
+        )
+        .await
+        .unwrap();
+    let kept = shared::flows::tally::current(&s.app).await.unwrap();
+    assert_eq!(kept, later);
+}
+
+/// `mfa-admin readiness recount` prints the count and how each figure moved since the last one.
+#[tokio::test]
+async fn a_recount_reports_what_changed_since_the_count_before() {
+    let (s, _, _) = organisation().await;
+    let before = shared::flows::tally::recount(&s.app).await.unwrap();
+    s.enrol_directly("ann").await;
+    s.app.clock.advance(60);
+    let now = shared::flows::tally::recount(&s.app).await.unwrap();
+    let lines = mfa_admin::recount_report(Some(&before), &now);
+    assert!(lines.contains(&"pending: 1 (+1)".to_owned()), "{lines:?}");
+    assert!(
+        lines.contains(&"not enrolled: 7 (-1)".to_owned()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"with an app: 1 (+1)".to_owned()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.contains(&"cannot be mailed: 1 (+0)".to_owned()),
+        "{lines:?}"
+    );
+    let first = mfa_admin::recount_report(None, &now);
+    assert_eq!(first.last().unwrap(), "no earlier count");
+}

@@ -30,6 +30,7 @@ pub fn router(app: App) -> Router {
             .route("/admin", get(page::admin_page))
             .route("/settings", get(get_settings).put(put_settings))
             .route("/settings/mfa-readiness", get(readiness))
+            .route("/settings/mfa-readiness/recount", post(recount))
             .route("/settings/campaign", get(campaign).post(start_campaign))
             .route("/settings/providers", get(list_providers))
             .route(
@@ -127,11 +128,30 @@ async fn put_settings(
 
 async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
     guard::require_admin(&app, bearer(&headers)).await?;
-    let r = admin::readiness(&app).await?;
-    let cannot: Vec<_> = r
-        .cannot_receive_setup_mail
+    readiness_json(&app, admin::readiness(&app).await?).await
+}
+
+/// `POST /settings/mfa-readiness/recount`: counts every staff account now (the schedule does
+/// every minute) and answers the readiness report with the new count.
+async fn recount(State(app): State<App>, headers: HeaderMap) -> Result<Response, Error> {
+    guard::require_admin(&app, bearer(&headers)).await?;
+    let tally = shared::flows::tally::recount(&app).await?;
+    tracing::info!(
+        read_units = tally.read_units,
+        staff = tally.enrolled + tally.pending + tally.not_enrolled,
+        "recount"
+    );
+    let mut r = admin::readiness(&app).await?;
+    r.tally = tally;
+    readiness_json(&app, r).await
+}
+
+async fn readiness_json(app: &App, r: admin::Readiness) -> Result<Response, Error> {
+    let t = &r.tally;
+    let cannot: Vec<_> = t
+        .cannot_mail
         .iter()
-        .map(|(username, reason)| json!({ "username": username, "reason": reason.as_str() }))
+        .map(|(username, reason)| json!({ "username": username, "reason": reason }))
         .collect();
     let locks = |list: &[(String, u64)]| -> Vec<_> {
         list.iter()
@@ -142,16 +162,13 @@ async fn readiness(State(app): State<App>, headers: HeaderMap) -> Result<Respons
         Some(sender) => Some(app.mailer.sender_verified(&sender).await?),
         None => None,
     };
-    tracing::info!(
-        read_units = r.read_units,
-        staff = r.enrolled + r.pending + r.not_enrolled,
-        "readiness"
-    );
     Ok(shared::http::json(
         StatusCode::OK,
         json!({
-            "staff": { "enrolled": r.enrolled, "pending": r.pending, "not_enrolled": r.not_enrolled },
+            "staff": { "enrolled": t.enrolled, "pending": t.pending, "not_enrolled": t.not_enrolled },
+            "counted_at": rfc3339(t.counted_at),
             "cannot_receive_setup_mail": cannot,
+            "cannot_receive_setup_mail_total": t.cannot_mail_total,
             "code_entry_locked": locks(&r.locked),
             "password_locked": locks(&r.password_locked),
             "sender_verified": sender_verified,
@@ -180,7 +197,7 @@ async fn start_campaign(
     let base = app.issuer(caller.api_base.as_deref())?;
     let sent =
         rollout::start_campaign(&app, &Actor::Admin(&admin), start.reminder_days, &base).await?;
-    let mut body = progress_json(&rollout::progress(&app).await?, None, 50)?;
+    let mut body = progress_json(&rollout::progress(&app, None, 50).await?)?;
     body["sent_now"] = json!(sent);
     Ok(shared::http::json(StatusCode::ACCEPTED, body))
 }
@@ -207,7 +224,7 @@ async fn campaign(
             Some(normalise_username(c).ok_or_else(|| bad("cursor is not one this service gave."))?)
         }
     };
-    let body = progress_json(&rollout::progress(&app).await?, cursor.as_deref(), limit)?;
+    let body = progress_json(&rollout::progress(&app, cursor.as_deref(), limit).await?)?;
     Ok(shared::http::json(StatusCode::OK, body))
 }
 
@@ -222,24 +239,18 @@ fn page_limit(limit: Option<&str>) -> Result<usize, Error> {
     }
 }
 
-fn progress_json(
-    p: &rollout::Progress,
-    after: Option<&str>,
-    limit: usize,
-) -> Result<serde_json::Value, Error> {
-    let figures = |[total, enrolled, mailed, pending]: [usize; 4]| json!({ "total": total, "enrolled": enrolled, "mailed": mailed, "pending": pending });
+fn progress_json(p: &rollout::Progress) -> Result<serde_json::Value, Error> {
+    let figures = |f: shared::flows::tally::Figures| json!({ "total": f.total, "enrolled": f.enrolled, "mailed": f.mailed, "pending": f.pending });
     let mut by_kind = serde_json::Map::new();
-    for (kind, c) in &p.by_kind {
-        by_kind.insert(kind.as_str().to_owned(), figures(*c));
+    for kind in [
+        shared::policy::AccountKind::Staff,
+        shared::policy::AccountKind::Sysadmin,
+    ] {
+        by_kind.insert(kind.as_str().to_owned(), figures(p.tally.of_kind(kind)));
     }
-    let rest: Vec<&rollout::Standing> = p
+    let page: Vec<_> = p
         .not_enrolled
         .iter()
-        .filter(|s| after.is_none_or(|a| s.username.as_str() > a))
-        .collect();
-    let page: Vec<_> = rest
-        .iter()
-        .take(limit)
         .map(|s| {
             json!({
                 "username": s.username, "kind": s.kind.as_str(), "enrolment": s.enrolment,
@@ -248,8 +259,12 @@ fn progress_json(
             })
         })
         .collect();
-    let next = (rest.len() > limit).then(|| rest[limit - 1].username.clone());
-    let mut body = figures([p.total, p.enrolled, p.mailed, p.pending]);
+    let next = p
+        .more
+        .then(|| p.not_enrolled.last().map(|s| s.username.clone()))
+        .flatten();
+    let mut body = figures(p.tally.figures);
+    body["counted_at"] = json!(rfc3339(p.tally.counted_at));
     body["campaign"] = match &p.campaign {
         Some(c) => json!({
             "started_at": rfc3339(c.started_at),

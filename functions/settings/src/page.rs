@@ -120,7 +120,8 @@ const BODY: &str = r##"<main class="wide">
 <tbody id="pwlocked"></tbody>
 </table>
 <p id="unlock-message" role="status" aria-live="polite"></p>
-<button type="button" id="ready-refresh">Refresh readiness</button>
+<p id="counted"></p>
+<button type="button" id="ready-refresh">Count again now</button>
 </section>
 </section>
 
@@ -400,7 +401,7 @@ async function loadRollout(more){
   $('rollout-bar').max=Math.max(d.total,1);$('rollout-bar').value=d.enrolled;
   $('rollout-bar').textContent=d.enrolled+' of '+d.total;
   $('rollout-figures').className='';
-  $('rollout-figures').textContent=d.enrolled+' of '+d.total+' staff and system administrators have an app; '+d.pending+' do not yet, of whom '+d.mailed+' have had a setup email.';
+  $('rollout-figures').textContent=d.enrolled+' of '+d.total+' staff and system administrators have an app; '+d.pending+' do not yet, of whom '+d.mailed+' have had a setup email (counted at '+when(d.counted_at)+' UTC).';
   const kinds=$('rollout-by-kind');kinds.replaceChildren();
   Object.entries(d.by_kind||{}).forEach(([k,f])=>{const row=document.createElement('tr');
     [k==='sysadmin'?'system administrators':k,f.total,f.enrolled,f.pending,f.mailed].forEach(x=>cell(row,String(x)));kinds.appendChild(row);});
@@ -454,7 +455,9 @@ async function loadReadiness(){
     :v===false?'Setup emails are sent from '+from+', which is not verified in SES: sending will fail until it is.'
     :v===true?'Setup emails are sent from '+from+' (verified in SES).':'Setup emails are sent from '+from+'.',!from||v===false);
   if(from&&v!==false)$('sender').className='';
-  table('cannot',r.data.cannot_receive_setup_mail,x=>[x.username,REASONS[x.reason]||x.reason]);
+  const named=r.data.cannot_receive_setup_mail||[],all=r.data.cannot_receive_setup_mail_total||named.length;
+  table('cannot',named.concat(all>named.length?[{username:'and '+(all-named.length)+' more',reason:''}]:[]),x=>[x.username,REASONS[x.reason]||x.reason]);
+  $('counted').textContent='Figures counted at '+when(r.data.counted_at)+' UTC; they are counted again every minute. Locks are as they are now.';
   table('locked',r.data.code_entry_locked,x=>[x.username,when(x.until),{unlock:x.username}]);
   table('pwlocked',r.data.password_locked,x=>[x.username,when(x.until),{unlock:x.username}]);
 }
@@ -473,7 +476,12 @@ function table(id,list,columns){
     else cell(row,c);});body.appendChild(row);});
   $(id+'-table').hidden=list.length===0;$(id+'-none').hidden=list.length!==0;
 }
-$('ready-refresh').addEventListener('click',loadReadiness);
+$('ready-refresh').addEventListener('click',async()=>{
+  const r=await api('POST','/settings/mfa-readiness/recount');
+  if(!r)return;
+  if(r.status!==200){note('counted',explain(r),true);return;}
+  await Promise.all([loadReadiness(),loadRollout(false)]);
+});
 $('mfa-form').addEventListener('submit',async e=>{
   e.preventDefault();note('mfa-message','');
   const want=!settings.mfa_enabled;

@@ -240,6 +240,49 @@ pub async fn connect(sdk: &SdkConfig) -> AdminResult<App> {
     Ok(App::connect(config, sdk, Clock::system()).await?)
 }
 
+/// `mfa-admin readiness recount`'s lines: the new count, and how each figure moved since the
+/// count it replaced (what changed in between; a count has no drift of its own to report).
+pub fn recount_report(
+    before: Option<&shared::flows::tally::Tally>,
+    now: &shared::flows::tally::Tally,
+) -> Vec<String> {
+    use shared::clock::rfc3339;
+    let figures = |t: &shared::flows::tally::Tally| {
+        [
+            ("enrolled", t.enrolled),
+            ("pending", t.pending),
+            ("not enrolled", t.not_enrolled),
+            ("can sign in", t.figures.total),
+            ("with an app", t.figures.enrolled),
+            ("mailed, no app yet", t.figures.mailed),
+            ("without an app", t.figures.pending),
+            ("cannot be mailed", t.cannot_mail_total),
+        ]
+    };
+    let mut lines = vec![format!(
+        "counted at {} ({} read units)",
+        rfc3339(now.counted_at),
+        now.read_units
+    )];
+    let was = before.map(figures);
+    for (i, (name, n)) in figures(now).into_iter().enumerate() {
+        let change = match &was {
+            Some(w) => {
+                let diff = i128::try_from(n).unwrap_or(i128::MAX)
+                    - i128::try_from(w[i].1).unwrap_or(i128::MAX);
+                format!(" ({diff:+})")
+            }
+            None => String::new(),
+        };
+        lines.push(format!("{name}: {n}{change}"));
+    }
+    lines.push(match before {
+        Some(b) => format!("changes since the count at {}", rfc3339(b.counted_at)),
+        None => "no earlier count".to_owned(),
+    });
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -56,6 +56,18 @@ enum Command {
     /// Runs the rollout's schedule once, as EventBridge does every minute on AWS: a scheduled
     /// switch-on whose time has come, then the campaign's next batch of setup mails.
     Tick,
+    /// The rollout's figures the console's overview shows.
+    Readiness {
+        #[command(subcommand)]
+        command: ReadinessCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReadinessCommand {
+    /// Counts every staff account from scratch now, keeps the count, and prints it beside the
+    /// count it replaces: what changed since then.
+    Recount,
 }
 
 #[derive(Subcommand)]
@@ -300,6 +312,18 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 if done.switched_on { "yes" } else { "no" },
                 done.mailed
             );
+        }
+        Command::Readiness {
+            command: ReadinessCommand::Recount,
+        } => {
+            let app = mfa_admin::connect(&sdk).await?;
+            let before = app.store.get_tally().await?;
+            let before: Option<shared::flows::tally::Tally> =
+                before.and_then(|json| serde_json::from_str(&json).ok());
+            let now = shared::flows::tally::recount(&app).await?;
+            for line in mfa_admin::recount_report(before.as_ref(), &now) {
+                println!("{line}");
+            }
         }
         Command::SigningKey { command } => {
             let app = mfa_admin::connect(&sdk).await?;

@@ -1,7 +1,7 @@
 //! What administrators do: change settings (with the lock-out guard), reset a user's MFA, unlock
 //! an account, configure identity providers. Sensitive changes need a recent code (step-up).
 
-use crate::account::{EnrolmentStatus, StaffSummary};
+use crate::account::EnrolmentStatus;
 use crate::app::App;
 use crate::audit::{Action, Outcome};
 use crate::email::{is_valid, setup_recipient};
@@ -291,60 +291,24 @@ pub async fn change_account(
     Ok(())
 }
 
-/// What an administrator reads before switching MFA on.
+/// What an administrator reads before switching MFA on: the figures as last counted
+/// (`flows::tally`), and who is locked out now.
 pub struct Readiness {
-    pub enrolled: usize,
-    pub pending: usize,
-    pub not_enrolled: usize,
-    /// Staff who cannot be sent a setup email, and why.
-    pub cannot_receive_setup_mail: Vec<(String, crate::error::MailProblem)>,
+    pub tally: crate::flows::tally::Tally,
     /// Staff whose code entry is locked now, and until when.
     pub locked: Vec<(String, u64)>,
     /// Staff whose password entry is locked now (100 failures in a row), and until when.
     pub password_locked: Vec<(String, u64)>,
-    /// DynamoDB read units the report cost.
-    pub read_units: f64,
 }
 
 pub async fn readiness(app: &App) -> Result<Readiness> {
-    let directory = app.store.staff_accounts().await?;
-    let staff = &directory.staff;
-    let now = app.now();
-    let count =
-        |want: Option<EnrolmentStatus>| staff.iter().filter(|s| s.enrolment == want).count();
+    let (tally, locked) = tokio::try_join!(
+        crate::flows::tally::current(app),
+        app.store.staff_locked_now(app.now())
+    )?;
     Ok(Readiness {
-        enrolled: count(Some(EnrolmentStatus::Active)),
-        pending: count(Some(EnrolmentStatus::Pending)),
-        not_enrolled: count(None),
-        // Enrolled users too: after a lost phone and a reset they will need setup mail.
-        cannot_receive_setup_mail: staff
-            .iter()
-            .filter_map(|s| {
-                setup_recipient(
-                    s.account.name_email.as_deref(),
-                    s.account.address_email.as_deref(),
-                )
-                .err()
-                .map(|p| (s.account.username.clone(), p))
-            })
-            .collect(),
-        locked: locked_now(staff, now, |s| s.code_locked_until),
-        password_locked: locked_now(staff, now, |s| s.password_locked_until),
-        read_units: directory.read_units,
+        tally,
+        locked: locked.code,
+        password_locked: locked.password,
     })
-}
-
-fn locked_now(
-    staff: &[StaffSummary],
-    now: u64,
-    until: impl Fn(&StaffSummary) -> Option<u64>,
-) -> Vec<(String, u64)> {
-    staff
-        .iter()
-        .filter_map(|s| {
-            until(s)
-                .filter(|u| *u > now)
-                .map(|u| (s.account.username.clone(), u))
-        })
-        .collect()
 }

@@ -19,4 +19,5 @@ pub mod sessions;
 pub mod setup;
 pub mod sign_in;
 pub mod signing_keys;
+pub mod tally;
 pub mod verify;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::account::{StaffDirectory, StaffSummary};
+use crate::account::StaffDirectory;
 use crate::app::App;
 use crate::audit::{Action, Outcome};
 use crate::email::setup_recipient;
@@ -14,6 +14,7 @@ use crate::flows::admin::{self, SettingsChange};
 use crate::flows::guard::{Actor, require_step_up};
 use crate::flows::notices::sender;
 use crate::flows::setup::{SetupLinkMail, mail_setup_link};
+use crate::flows::tally::{self, Tally, active_staff};
 use crate::limits::SETUP_LINK_SECS;
 use crate::policy::AccountKind;
 use crate::store::rollout::{Campaign, Mark};
@@ -48,91 +49,46 @@ pub struct Standing {
 /// The rollout as the console shows it.
 pub struct Progress {
     pub campaign: Option<Campaign>,
-    /// Staff and system administrators who can sign in (disabled accounts left out).
-    pub total: usize,
-    /// With an app (set up, or being set up).
-    pub enrolled: usize,
-    /// Without an app, mailed by the campaign at least once.
-    pub mailed: usize,
-    /// Without an app.
-    pub pending: usize,
-    /// The same four by kind.
-    pub by_kind: Vec<(AccountKind, [usize; 4])>,
-    /// Those without an app, by username.
+    /// The last count (`flows::tally`): its figures, overall and by kind.
+    pub tally: Tally,
+    /// A page of those without an app now, by username, and whether more follow.
     pub not_enrolled: Vec<Standing>,
+    pub more: bool,
 }
 
-fn counts(staff: &[&StaffSummary], marks: &HashMap<String, Mark>) -> [usize; 4] {
-    let enrolled = staff.iter().filter(|s| s.has_app).count();
-    let mailed = staff
-        .iter()
-        .filter(|s| !s.has_app && marks.contains_key(&s.account.username))
-        .count();
-    [staff.len(), enrolled, mailed, staff.len() - enrolled]
-}
-
-/// Who the rollout is about: staff and system administrators who can sign in.
-fn active_staff(directory: &StaffDirectory) -> Vec<&StaffSummary> {
-    let mut staff: Vec<&StaffSummary> = directory
-        .staff
-        .iter()
-        .filter(|s| !s.account.disabled)
-        .collect();
-    staff.sort_by(|a, b| a.account.username.cmp(&b.account.username));
-    staff
-}
-
-pub async fn progress(app: &App) -> Result<Progress> {
-    let (directory, marks, campaign) = tokio::try_join!(
-        app.store.staff_accounts(),
-        app.store.campaign_marks(),
+/// The figures as last counted, and a page of the people without an app as they are now, after
+/// `after`: the page reads only as far into the staff index as it needs.
+pub async fn progress(app: &App, after: Option<&str>, limit: usize) -> Result<Progress> {
+    let (tally, (page, more), campaign) = tokio::try_join!(
+        tally::current(app),
+        app.store.without_app_page(after, limit),
         app.store.get_campaign()
     )?;
-    let staff = active_staff(&directory);
-    let [total, enrolled, mailed, pending] = counts(&staff, &marks);
-    let by_kind = [AccountKind::Staff, AccountKind::Sysadmin]
+    let not_enrolled = page
         .into_iter()
-        .map(|kind| {
-            let of_kind: Vec<&StaffSummary> = staff
-                .iter()
-                .copied()
-                .filter(|s| s.account.kind == kind)
-                .collect();
-            (kind, counts(&of_kind, &marks))
-        })
-        .collect();
-    let not_enrolled = staff
-        .iter()
-        .filter(|s| !s.has_app)
-        .map(|s| {
-            let mark = marks.get(&s.account.username);
-            Standing {
-                username: s.account.username.clone(),
-                kind: s.account.kind,
-                enrolment: if s.enrolment.is_some() {
-                    "pending"
-                } else {
-                    "none"
-                },
-                mailed_at: mark.map(|m| m.mailed_at),
-                mails: mark.map_or(0, |m| m.mails),
-                cannot_mail: setup_recipient(
-                    s.account.name_email.as_deref(),
-                    s.account.address_email.as_deref(),
-                )
-                .err()
-                .map(|p| p.as_str()),
-            }
+        .map(|w| Standing {
+            enrolment: if w.enrolment.is_some() {
+                "pending"
+            } else {
+                "none"
+            },
+            mailed_at: w.mark.map(|m| m.mailed_at),
+            mails: w.mark.map_or(0, |m| m.mails),
+            cannot_mail: setup_recipient(
+                w.account.name_email.as_deref(),
+                w.account.address_email.as_deref(),
+            )
+            .err()
+            .map(|p| p.as_str()),
+            kind: w.account.kind,
+            username: w.account.username,
         })
         .collect();
     Ok(Progress {
         campaign,
-        total,
-        enrolled,
-        mailed,
-        pending,
-        by_kind,
+        tally,
         not_enrolled,
+        more,
     })
 }
 
@@ -177,7 +133,12 @@ pub async fn start_campaign(
     .await;
     // The stored campaign: a second start keeps the first one's start.
     let stored = app.store.get_campaign().await?.unwrap_or(campaign);
-    send_batch(app, &stored, now, FIRST_BATCH_SECS).await
+    let (directory, marks) =
+        tokio::try_join!(app.store.staff_accounts(), app.store.campaign_marks())?;
+    let sent = send_batch(app, &stored, (&directory, &marks), now, FIRST_BATCH_SECS).await?;
+    // The overview shows the campaign under way at once, not from the schedule's next count.
+    tally::recount(app).await?;
+    Ok(sent)
 }
 
 /// What one run of the schedule did.
@@ -212,8 +173,15 @@ pub async fn tick(app: &App) -> Result<Tick> {
             Err(e) => tracing::warn!(error = %e, "scheduled switch-on not made; next minute again"),
         }
     }
-    if let Some(campaign) = app.store.get_campaign().await? {
-        done.mailed = send_batch(app, &campaign, now, BATCH_SECS).await?;
+    // One read of the directory a minute: the count the overview shows, and the campaign's batch.
+    let (directory, marks, campaign) = tokio::try_join!(
+        app.store.staff_accounts(),
+        app.store.campaign_marks(),
+        app.store.get_campaign()
+    )?;
+    tally::keep(app, &directory, &marks).await?;
+    if let Some(campaign) = campaign {
+        done.mailed = send_batch(app, &campaign, (&directory, &marks), now, BATCH_SECS).await?;
     }
     Ok(done)
 }
@@ -231,12 +199,14 @@ fn due(mark: Option<&Mark>, campaign: &Campaign, now: u64) -> bool {
 
 /// Mails the setup email to the accounts without an app that are due, at most `secs` worth,
 /// spaced to the configured SES send rate. Returns how many were sent.
-async fn send_batch(app: &App, campaign: &Campaign, now: u64, secs: u64) -> Result<usize> {
-    let (directory, marks, settings) = tokio::try_join!(
-        app.store.staff_accounts(),
-        app.store.campaign_marks(),
-        app.store.get_settings()
-    )?;
+async fn send_batch(
+    app: &App,
+    campaign: &Campaign,
+    (directory, marks): (&StaffDirectory, &HashMap<String, Mark>),
+    now: u64,
+    secs: u64,
+) -> Result<usize> {
+    let settings = app.store.get_settings().await?;
     let Ok(from) = sender(&settings) else {
         tracing::warn!("campaign paused: no valid organisation email to send from");
         return Ok(0);
@@ -248,7 +218,7 @@ async fn send_batch(app: &App, campaign: &Campaign, now: u64, secs: u64) -> Resu
     let started = tokio::time::Instant::now();
     let deadline = started + std::time::Duration::from_secs(secs);
     let mut sent: u32 = 0;
-    for s in active_staff(&directory) {
+    for s in active_staff(directory) {
         if tokio::time::Instant::now() >= deadline {
             break;
         }

@@ -50,7 +50,7 @@ fn profile_item(new: &NewAccount<'_>) -> Result<Item> {
     Ok(item)
 }
 
-fn parse_profile(item: &Item) -> Result<Account> {
+pub(crate) fn parse_profile(item: &Item) -> Result<Account> {
     let corrupt = |what: &str| Error::Internal(format!("account item: {what}"));
     Ok(Account {
         username: get_s(item, "username")
@@ -72,7 +72,7 @@ fn parse_profile(item: &Item) -> Result<Account> {
     })
 }
 
-fn parse_enrolment(item: &Item) -> Result<Enrolment> {
+pub(crate) fn parse_enrolment(item: &Item) -> Result<Enrolment> {
     let corrupt = |what: &str| Error::Internal(format!("enrolment item: {what}"));
     Ok(Enrolment {
         status: match get_s(item, "status") {
@@ -691,18 +691,9 @@ impl Store {
 
     /// The rows of `usernames` (those that are accounts), in the order given.
     async fn account_rows(&self, usernames: &[String], now: u64) -> Result<Vec<AccountRow>> {
-        let mut keys = vec![];
-        for u in usernames {
-            for sk in [PROFILE, MFA, PASSWORD_LOCK, CODE_LOCK] {
-                keys.push(keys::account(u, sk));
-            }
-        }
-        let mut found: std::collections::HashMap<(String, String), Item> = Default::default();
-        for item in self.batch_get(keys, "batch get account state").await? {
-            if let (Some(pk), Some(sk)) = (get_s(&item, "pk"), get_s(&item, "sk")) {
-                found.insert((pk.to_owned(), sk.to_owned()), item.clone());
-            }
-        }
+        let found = self
+            .state_of(usernames, &[PROFILE, MFA, PASSWORD_LOCK, CODE_LOCK])
+            .await?;
         let mut rows = vec![];
         for u in usernames {
             let get = |sk: &str| found.get(&(account_pk(u), sk.to_owned()));

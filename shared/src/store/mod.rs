@@ -17,6 +17,7 @@ pub mod rollout;
 pub mod schema;
 pub mod sessions;
 pub mod settings;
+pub mod tally;
 
 use std::collections::HashMap;
 use std::fmt::Debug;

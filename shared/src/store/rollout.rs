@@ -153,7 +153,7 @@ impl Store {
     }
 }
 
-fn parse_mark(item: &Item) -> Mark {
+pub(crate) fn parse_mark(item: &Item) -> Mark {
     Mark {
         mailed_at: get_n(item, "mailed_at").unwrap_or(0),
         mails: get_n(item, "mails").unwrap_or(0),
