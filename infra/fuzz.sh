@@ -115,9 +115,11 @@ run_phase() { # NAME [schemathesis run arguments ...]
   return "$status"
 }
 
-# The operations that declare the `session` scheme, but POST /sign-out: fuzzed as the fuzz admin.
-# Sign-out would end the session the rest of that phase uses, so it is fuzzed anonymously (its
-# 401 and 403; tests/integration covers its 204). POST /mfa/reauthenticate stays: wrong codes lock
+# The operations that declare the `session` scheme, but POST /sign-out, POST
+# /account/sign-out-everywhere and POST /account/password: fuzzed as the fuzz admin. Those three
+# would end the session the rest of that phase uses (a wrong current password would also count
+# against the admin's password limits), so they are fuzzed anonymously (their 401 and 403;
+# tests/integration covers the rest). POST /mfa/reauthenticate stays: wrong codes lock
 # the admin's code entry, which ends nothing (the code given at sign-in keeps step-up 10 minutes).
 as_admin='^/(session|sign-in/sites|mfa/reauthenticate|mfa/recovery-codes|account/activity|settings|accounts|audit)'
 status=0

@@ -64,6 +64,7 @@ vocabulary! {
         KeyReveal => "key_reveal",
         MfaReset => "mfa_reset",
         MfaVerify => "mfa_verify",
+        PasswordChange => "password_change",
         PasswordForgot => "password_forgot",
         PasswordReset => "password_reset",
         ProviderChange => "provider_change",

@@ -175,3 +175,211 @@ async fn recovery_codes_with_the_cookie_only_from_our_pages() {
     assert!(page.text.contains("Your account"));
     let _ = json!({});
 }
+
+/// How many audit entries about `user` have this action and outcome.
+async fn entries(s: &Stack, user: &str, action: &str, outcome: &str) -> usize {
+    s.app
+        .recent_audit(1000)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.target == user && e.action == action && e.outcome == outcome)
+        .count()
+}
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+fn change(current: &str, new: &str) -> serde_json::Value {
+    json!({ "current_password": current, "new_password": new })
+}
+
+#[tokio::test]
+async fn changing_the_password_takes_the_current_one_and_a_recent_code_and_ends_every_session() {
+    let (s, session, secret) = jane().await;
+    s.app.clock.advance(30);
+    let c = s.challenge("jane").await;
+    let other = s.verify(&c, &s.code(&secret)).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // A new password against the policy, or a wrong current one: 400, nothing changed.
+    let r = s
+        .post_as(&session, "/account/password", change(PASSWORD, "short"))
+        .await;
+    assert_eq!((r.status, r.error()), (400, "invalid_password"), "{r:?}");
+    let r = s
+        .post_as(
+            &session,
+            "/account/password",
+            change("not my password", NEW_PASSWORD),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (400, "invalid_current_password"),
+        "{r:?}"
+    );
+    assert_eq!(
+        entries(&s, "jane", "password_change", "invalid_credentials").await,
+        1
+    );
+    let r = s
+        .post_as(
+            &session,
+            "/account/password",
+            json!({ "current_password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(r.status, 400, "a field missing: {r:?}");
+
+    // Eleven minutes after her code, a code is asked for again.
+    s.app.clock.advance(11 * 60);
+    let r = s
+        .post_as(
+            &session,
+            "/account/password",
+            change(PASSWORD, NEW_PASSWORD),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.error()),
+        (403, "reauthentication_required"),
+        "{r:?}"
+    );
+    s.app.clock.advance(30);
+    let r = s
+        .post_as(
+            &session,
+            "/mfa/reauthenticate",
+            json!({ "code": s.code(&secret) }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+
+    let r = s
+        .post_as(
+            &session,
+            "/account/password",
+            change(PASSWORD, NEW_PASSWORD),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(r.body["status"], "password_changed");
+    assert!(
+        r.header("set-cookie").unwrap().contains("Max-Age=0"),
+        "{r:?}"
+    );
+    for token in [&session, &other] {
+        assert_eq!(s.get("/session", Some(token)).await.status, 401);
+    }
+    assert_eq!(s.sign_in("jane", PASSWORD).await.status, 401);
+    let signed = s.sign_in("jane", NEW_PASSWORD).await;
+    assert_eq!(signed.status, 200, "{signed:?}");
+    let to = s.app.store.load_account("jane").await.unwrap().unwrap();
+    let notice = harness::latest_mail_to(&to.account.name_email.unwrap()).unwrap();
+    assert!(
+        notice.subject.contains("password was changed"),
+        "{notice:?}"
+    );
+    assert_eq!(entries(&s, "jane", "password_change", "success").await, 1);
+    // Her own page lists it.
+    s.app.clock.advance(30);
+    let c = signed.body["challenge"].as_str().unwrap();
+    let fresh = s.verify(c, &s.code(&secret)).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s.get("/account/activity", Some(&fresh)).await;
+    assert!(
+        r.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "password_change" && e["outcome"] == "success"),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_count_against_the_accounts_password_limits() {
+    let (s, session, _) = jane().await;
+    for _ in 0..5 {
+        let r = s
+            .post_as(&session, "/account/password", change("guess", NEW_PASSWORD))
+            .await;
+        assert_eq!(r.status, 400, "{r:?}");
+    }
+    // The address waits now, here and at the sign-in, even with the right password.
+    let r = s
+        .post_as(
+            &session,
+            "/account/password",
+            change(PASSWORD, NEW_PASSWORD),
+        )
+        .await;
+    assert_eq!(r.status, 429, "{r:?}");
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(s.sign_in("jane", PASSWORD).await.status, 429);
+    assert_eq!(entries(&s, "jane", "password_change", "throttled").await, 1);
+}
+
+#[tokio::test]
+async fn an_account_without_an_app_changes_its_password_with_the_current_one_alone() {
+    let (s, _, _) = jane().await;
+    s.set_mfa(false).await;
+    let bob = s.sign_in("bob", PASSWORD).await.body["session"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post_as(&bob, "/account/password", change(PASSWORD, NEW_PASSWORD))
+        .await;
+    assert_eq!(r.status, 200, "{r:?}");
+    assert_eq!(s.sign_in("bob", NEW_PASSWORD).await.status, 200);
+}
+
+#[tokio::test]
+async fn a_password_change_with_the_cookie_only_from_our_pages() {
+    let (s, session, _) = jane().await;
+    let issuer = s.app.issuer(None).unwrap();
+    let with = |origin: Option<&str>| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/account/password")
+            .header(header::COOKIE, format!("__Host-mfa_session={session}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        req.body(Body::from(change(PASSWORD, NEW_PASSWORD).to_string()))
+            .unwrap()
+    };
+    for origin in [None, Some("https://evil.example")] {
+        let r = s.raw(with(origin)).await;
+        assert_eq!(r.status, 403, "{origin:?}: {r:?}");
+    }
+    assert_eq!(s.sign_in("jane", PASSWORD).await.status, 200, "unchanged");
+    let r = s.raw(with(Some(&issuer))).await;
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
+/// The write is conditioned on the session's epoch: an account that moved on since (a reset, a
+/// sign-out everywhere) keeps its password.
+#[tokio::test]
+async fn a_password_change_behind_a_sign_out_everywhere_is_refused() {
+    let (s, session, _) = jane().await;
+    let active = shared::flows::sessions::authenticate(&s.app, Some(&session))
+        .await
+        .unwrap();
+    s.app.store.end_sessions("jane").await.unwrap();
+    let phc = shared::password::hash(NEW_PASSWORD).unwrap();
+    assert!(
+        !s.app
+            .store
+            .change_password("jane", active.epoch, &phc)
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.sign_in("jane", PASSWORD).await.status, 200);
+}

@@ -841,6 +841,7 @@ fn action_words(a: Action) -> &'static str {
         Action::KeyReveal => "opened the setup key of",
         Action::MfaReset => "reset the authenticator app of",
         Action::MfaVerify => "entered a security code",
+        Action::PasswordChange => "changed the password of",
         Action::PasswordForgot => "asked for a password reset link for",
         Action::PasswordReset => "set a new password for",
         Action::ProviderChange => "changed the identity provider",

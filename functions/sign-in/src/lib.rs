@@ -40,6 +40,7 @@ pub fn router(app: App) -> Router {
             .route("/sign-out", post(sign_out))
             .route("/account", get(account_page))
             .route("/account/sign-out-everywhere", post(sign_out_everywhere))
+            .route("/account/password", post(change_password))
             .with_state(app),
     )
 }
@@ -489,6 +490,42 @@ async fn sign_out_everywhere(
     let session = shared::http::session_of(&app, &caller, &headers, true).await?;
     shared::flows::account::sign_out_everywhere(&app, &session).await?;
     let mut response = axum::response::IntoResponse::into_response(StatusCode::NO_CONTENT);
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_session_cookie());
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /account/password` with the session: a new password, given the current one (and a code
+/// from the last 10 minutes, for an account with an app). Every session of the account ends,
+/// this one too, so the cookie goes.
+async fn change_password(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Result<JsonBody<PasswordChange>, Error>,
+) -> Result<Response, Error> {
+    let session = shared::http::session_of(&app, &caller, &headers, true).await?;
+    let JsonBody(c) = body?;
+    shared::flows::account::change_password(
+        &app,
+        &session,
+        &c.current_password,
+        &c.new_password,
+        &caller.address,
+    )
+    .await?;
+    let mut response = shared::http::json(
+        StatusCode::OK,
+        json!({ "status": "password_changed", "message": "Your password is changed, and every session of your account has ended: sign in again with the new one." }),
+    );
     response
         .headers_mut()
         .append(header::SET_COOKIE, clear_session_cookie());

@@ -291,6 +291,18 @@ const ACCOUNT_BODY: &str = r#"<main>
 <p id="rc-copy-message" role="status" aria-live="polite"></p>
 </section>
 </section>
+<section aria-labelledby="pw-heading">
+<h2 id="pw-heading">Password</h2>
+<form id="pw-form" novalidate>
+  <label for="pw-current">Current password</label>
+  <input id="pw-current" name="current_password" type="password" autocomplete="current-password" required maxlength="1024">
+  <label for="pw-new">New password</label>
+  <input id="pw-new" name="new_password" type="password" autocomplete="new-password" required maxlength="128" aria-describedby="pw-rule">
+  <p id="pw-rule">12 to 128 characters; any characters; not a common password. Changing it signs you out everywhere, this device too.</p>
+  <button type="submit" id="pw-change">Change password</button>
+  <p id="pw-message" role="status" aria-live="polite"></p>
+</form>
+</section>
 <section aria-labelledby="activity-heading">
 <h2 id="activity-heading">Recent activity</h2>
 <p>The last 20 sign-ins and changes of your account in the past 7 days (times in UTC). Something you do not recognise? Sign out everywhere, then tell your administrator.</p>
@@ -324,7 +336,7 @@ const WORDS={sign_in:'Password entered',mfa_verify:'Security code entered',feder
   setup_email:'Setup email sent',key_reveal:'Setup key shown',enrolment_activated:'Authenticator app set up',mfa_reset:'Authenticator app reset',
   account_add:'Account made',account_disable:'Account disabled',account_enable:'Account enabled',account_import:'Account imported',
   account_link:'Sign-in elsewhere linked',end_session:'Signed out through a site',
-  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked'};
+  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked',password_change:'Password changed'};
 let me='';
 function signedOut(text){$('account').hidden=true;$('signed-out').hidden=false;if(text)say('message',text);}
 async function standing(){
@@ -343,11 +355,13 @@ async function activity(){
   r.data.entries.forEach(e=>row([e.at.replace('T',' ').replace('Z',''),(WORDS[e.action]||e.action.replace(/_/g,' '))+': '+e.outcome.replace(/_/g,' ')+(e.by!==me?' (by '+e.by+')':''),e.source+(e.user_agent?' ('+e.user_agent+')':'')]));
   if(!r.data.entries.length)row(['Nothing yet.','','']);
 }
-// A new set needs a code from the app in the last 10 minutes: asked for here, then tried again.
+// Changes need a code from the app in the last 10 minutes: asked for beside what asked (`near`),
+// then tried again.
 let confirmed=null;
-function askCode(){
+function askCode(near){
   // A prompt still open for an earlier click is answered "no" first.
   if(confirmed){const earlier=confirmed;confirmed=null;earlier(false);}
+  near.after($('code-prompt'));
   return new Promise(resolve=>{confirmed=resolve;say('prompt-message','');$('prompt-code').value='';$('code-prompt').hidden=false;$('prompt-code').focus();});
 }
 $('code-prompt').addEventListener('submit',async e=>{
@@ -364,7 +378,7 @@ $('rc-new').addEventListener('click',async()=>{
   if($('rc-new').dataset.has&&!confirm('Make a new set? Your current recovery codes stop working.'))return;
   let r=await call('POST','/mfa/recovery-codes');
   if(r.status===403&&r.data.error==='reauthentication_required'){
-    if(!await askCode())return;
+    if(!await askCode($('rc-new')))return;
     r=await call('POST','/mfa/recovery-codes');
   }
   if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
@@ -379,6 +393,20 @@ $('rc-copy').addEventListener('click',async()=>{
   catch(e){say('rc-copy-message','Your browser did not allow copying: select the codes above instead.',true);}
 });
 $('rc-done').addEventListener('click',()=>{$('rc-show').hidden=true;$('rc-show').dataset.text='';$('rc-list').replaceChildren();$('rc-new').focus();});
+$('pw-form').addEventListener('submit',async e=>{
+  e.preventDefault();say('pw-message','');
+  const body={current_password:$('pw-current').value,new_password:$('pw-new').value};
+  if(!body.current_password||!body.new_password){say('pw-message','Enter your current password and a new one.',true);return;}
+  let r=await call('POST','/account/password',body);
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await askCode($('pw-change')))return;
+    r=await call('POST','/account/password',body);
+  }
+  if(r.status===200){$('pw-current').value='';$('pw-new').value='';signedOut(r.data.message);return;}
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  say('pw-message',r.data.message||'Something went wrong. Try again.',true);
+  if(r.data.error==='invalid_current_password')$('pw-current').focus();else if(r.data.error==='invalid_password')$('pw-new').focus();
+});
 $('out-all').addEventListener('click',async()=>{
   if(!confirm('Sign out on every device, this one too?'))return;
   const r=await call('POST','/account/sign-out-everywhere');
@@ -395,8 +423,8 @@ $('out-all').addEventListener('click',async()=>{
 })();
 })();"#;
 
-/// `GET /account`: the signed-in user's own page: recovery codes, recent activity, signing out
-/// everywhere. It reads and changes them with the session cookie, from this origin only.
+/// `GET /account`: the signed-in user's own page: recovery codes, the password, recent activity,
+/// signing out everywhere. It reads and changes them with the session cookie, from this origin only.
 pub fn account_page() -> Response {
     page("Your account", ACCOUNT_BODY, ACCOUNT_SCRIPT)
 }

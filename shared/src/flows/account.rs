@@ -1,9 +1,9 @@
-//! A user's own account (`/account`): their recent activity from the audit trail, and signing out
-//! everywhere. Recovery codes are `flows::recovery`.
+//! A user's own account (`/account`): their recent activity from the audit trail, changing the
+//! password, and signing out everywhere. Recovery codes are `flows::recovery`.
 
 use crate::app::App;
 use crate::audit::{Action, Outcome};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::flows::sessions::ActiveSession;
 use crate::store::audit::{AuditEntry, AuditQuery};
 
@@ -30,8 +30,9 @@ const DONE_TO_THE_ACCOUNT: [Action; 10] = [
 
 /// Sign-ins and changes of the account itself; not a site's token refreshes, which would push
 /// them out of the page.
-const SHOWN: [Action; 12] = [
+const SHOWN: [Action; 13] = [
     Action::SignIn,
+    Action::PasswordChange,
     Action::SetupEmail,
     Action::PasswordForgot,
     Action::PasswordReset,
@@ -124,6 +125,62 @@ pub async fn sign_out_everywhere(app: &App, session: &ActiveSession) -> Result<(
         &session.username,
         Outcome::Success,
         Some(&detail),
+    )
+    .await;
+    Ok(())
+}
+
+/// The signed-in user sets a new password, giving the current one (counted against the account's
+/// password limits, as a sign-in's) and, for an account with an app, having given a code in the
+/// last 10 minutes. Every session of the account ends, this one too; a notice is mailed.
+pub async fn change_password(
+    app: &App,
+    session: &ActiveSession,
+    current: &str,
+    new: &str,
+    source: &str,
+) -> Result<()> {
+    let username = session.username.as_str();
+    let refused = |outcome| app.audit(username, Action::PasswordChange, username, outcome);
+    crate::password::check_new(new)
+        .map_err(|m| Error::bad_request("invalid_password", format!("The new password: {m}.")))?;
+    let record = app
+        .store
+        .load_account(username)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    if record.active_enrolment().is_some()
+        && let Err(e) = session.require_recent_code(app.now())
+    {
+        refused(Outcome::ReauthenticationRequired).await;
+        return Err(e);
+    }
+    if let Err(e) =
+        crate::flows::sign_in::check_current_password(app, &record, current, source).await
+    {
+        refused(match e {
+            Error::Throttled { .. } => Outcome::Throttled,
+            _ => Outcome::InvalidCredentials,
+        })
+        .await;
+        return Err(e);
+    }
+    let phc = crate::password::hash(new)?;
+    // Written only while the account is as the session knew it: a reset or a sign-out
+    // everywhere since then ended this session, and with it the right to change the password.
+    if !app
+        .store
+        .change_password(username, session.epoch, &phc)
+        .await?
+    {
+        return Err(Error::Unauthenticated);
+    }
+    app.audit(username, Action::PasswordChange, username, Outcome::Success)
+        .await;
+    crate::flows::notices::notify(
+        app,
+        &record.account,
+        crate::messages::password_changed_notice,
     )
     .await;
     Ok(())

@@ -49,11 +49,8 @@ pub struct TokenGrant {
 }
 
 /// Checks username and password from `source` (API Gateway's `requestContext.http.sourceIp`).
-/// Unknown users and wrong passwords take the same path and time and end in the same error.
-///
-/// Each attempt is reserved before argon2 runs, by one conditional write of the name's two counts:
-/// the (name, address) pair's, so guesses from one address never lock the owner out elsewhere, and
-/// the name's across all addresses (100 in a row). Neither can be outrun by concurrency.
+/// Unknown users and wrong passwords take the same path and time and end in the same error; each
+/// attempt is counted as `attempt` says.
 async fn check_password(
     app: &App,
     username: &str,
@@ -66,7 +63,6 @@ async fn check_password(
             "The password is too long.",
         ));
     }
-    let now = app.now();
     let Some(username) = normalise_username(username) else {
         check_hash(password, None)?;
         return Err(Error::InvalidCredentials);
@@ -98,28 +94,23 @@ async fn check_password(
             username_hash: &username_hash,
         },
     };
-    let reserved = app
-        .store
-        .reserve_password_attempt(&by_name, &address_hash, now)
-        .await?;
-    if let Err(wait) = reserved {
-        app.audit(who, Action::SignIn, who, Outcome::Throttled)
-            .await;
-        return Err(Error::Throttled {
-            retry_after_secs: wait,
-        });
-    }
     // A disabled account is refused like a wrong password: the same work, the same answer.
     let record = record.filter(|r| !r.account.disabled);
     let phc = record
         .as_ref()
         .and_then(|r| r.account.password_hash.clone());
-    let check = check_hash(password, phc.as_deref())?;
-    match (record, check) {
-        (Some(record), Check::Right { rehash }) => {
-            app.store
-                .clear_password_attempts(&by_name, &address_hash)
-                .await?;
+    match (
+        record,
+        attempt(app, &by_name, &address_hash, password, phc.as_deref()).await?,
+    ) {
+        (_, Attempt::Throttled(wait)) => {
+            app.audit(who, Action::SignIn, who, Outcome::Throttled)
+                .await;
+            Err(Error::Throttled {
+                retry_after_secs: wait,
+            })
+        }
+        (Some(record), Attempt::Right { rehash }) => {
             if rehash {
                 upgrade_hash(app, &username, password).await;
             }
@@ -130,6 +121,81 @@ async fn check_password(
                 .await;
             Err(Error::InvalidCredentials)
         }
+    }
+}
+
+/// How a password attempt went.
+enum Attempt {
+    /// Not checked: wait this many seconds.
+    Throttled(u64),
+    Right {
+        rehash: bool,
+    },
+    Wrong,
+}
+
+/// One password attempt against `phc` (None: no account, or none that may sign in), counted on
+/// `site` for the address `address_hash`: reserved before argon2 runs, by one conditional write of
+/// the name's two counts (the (name, address) pair's, so guesses from one address never lock the
+/// owner out elsewhere, and the name's across all addresses, 100 in a row), and both counts ended
+/// when it is right. Neither count can be outrun by concurrency.
+async fn attempt(
+    app: &App,
+    site: &LockSite<'_>,
+    address_hash: &str,
+    password: &str,
+    phc: Option<&str>,
+) -> Result<Attempt> {
+    if let Err(wait) = app
+        .store
+        .reserve_password_attempt(site, address_hash, app.now())
+        .await?
+    {
+        return Ok(Attempt::Throttled(wait));
+    }
+    match check_hash(password, phc)? {
+        Check::Right { rehash } => {
+            app.store
+                .clear_password_attempts(site, address_hash)
+                .await?;
+            Ok(Attempt::Right { rehash })
+        }
+        Check::Wrong => Ok(Attempt::Wrong),
+    }
+}
+
+/// The current password of a signed-in account that is changing it: counted against the account's
+/// password limits from `source`, exactly as a sign-in's. Ok when it is right.
+pub async fn check_current_password(
+    app: &App,
+    record: &AccountRecord,
+    password: &str,
+    source: &str,
+) -> Result<()> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "The password is too long.",
+        ));
+    }
+    let username = &record.account.username;
+    let address_hash = app.keys.tokens.hash(Purpose::ThrottleAddress, source);
+    let site = LockSite::PasswordAccount { username };
+    let phc = record.account.password_hash.as_deref();
+    match attempt(app, &site, &address_hash, password, phc).await? {
+        Attempt::Throttled(wait) => Err(Error::Throttled {
+            retry_after_secs: wait,
+        }),
+        Attempt::Right { rehash } => {
+            if rehash {
+                upgrade_hash(app, username, password).await;
+            }
+            Ok(())
+        }
+        Attempt::Wrong => Err(Error::bad_request(
+            "invalid_current_password",
+            "The current password is not correct.",
+        )),
     }
 }
 

@@ -242,7 +242,12 @@ impl Store {
                     .delete(take_link_delete(&self.table, link_hash, link, now)?)
                     .build(),
                 TransactWriteItem::builder()
-                    .update(set_password_update(&self.table, link, phc)?)
+                    .update(set_password_update(
+                        &self.table,
+                        &link.username,
+                        link.epoch,
+                        phc,
+                    )?)
                     .build(),
             ],
         })

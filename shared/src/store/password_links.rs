@@ -82,7 +82,7 @@ impl Store {
         now: u64,
     ) -> Result<bool> {
         let take = take_link_delete(&self.table, hash, link, now)?;
-        let set = set_password_update(&self.table, link, phc)?;
+        let set = set_password_update(&self.table, &link.username, link.epoch, phc)?;
         let out = self
             .db
             .transact_write_items()
@@ -94,6 +94,25 @@ impl Store {
             Ok(_) => Ok(true),
             Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
             Err(e) => Err(unavailable("set password")(e)),
+        }
+    }
+}
+
+impl Store {
+    /// A signed-in user's new password (`set_password_update`): false when the account has moved
+    /// on from the session's epoch meanwhile (a reset, a sign-out everywhere, another change).
+    pub async fn change_password(&self, username: &str, epoch: u64, phc: &str) -> Result<bool> {
+        let set = set_password_update(&self.table, username, epoch, phc)?;
+        let out = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(set).build())
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
+            Err(e) => Err(unavailable("change password")(e)),
         }
     }
 }
@@ -115,19 +134,24 @@ pub(crate) fn take_link_delete(
         .map_err(build_err)
 }
 
-/// Sets the password and moves the session epoch on, on the condition that the account is still
-/// in the epoch the link was made in and not disabled.
-pub(crate) fn set_password_update(table: &str, link: &PasswordLink, phc: &str) -> Result<Update> {
+/// Sets the password and moves the session epoch on (every session ends), on the condition that the
+/// account is still in `epoch` (the link's, or the session's that asked) and not disabled.
+pub(crate) fn set_password_update(
+    table: &str,
+    username: &str,
+    epoch: u64,
+    phc: &str,
+) -> Result<Update> {
     Update::builder()
         .table_name(table)
-        .set_key(Some(keys::account(&link.username, PROFILE)))
+        .set_key(Some(keys::account(username, PROFILE)))
         .update_expression("SET password_hash = :h ADD session_epoch :one")
         .condition_expression(
             "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
         )
         .expression_attribute_values(":h", s(phc))
         .expression_attribute_values(":one", n(1))
-        .expression_attribute_values(":epoch", n(link.epoch))
+        .expression_attribute_values(":epoch", n(epoch))
         .expression_attribute_values(":no", aws_sdk_dynamodb::types::AttributeValue::Bool(false))
         .build()
         .map_err(build_err)
