@@ -123,6 +123,9 @@ pub struct AccountRecord {
     pub challenge_failures: BTreeMap<String, ChallengeFailures>,
     /// The recovery codes not yet used, if the user made a set.
     pub recovery: Option<crate::recovery::RecoverySet>,
+    /// A new app being set up to replace the active one (`MFA_NEXT`), until a code from it
+    /// confirms it.
+    pub replacement: Option<Enrolment>,
 }
 
 impl AccountRecord {

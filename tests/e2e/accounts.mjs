@@ -1,7 +1,9 @@
 // End-to-end: "Forgot your password?" for an account with MFA, in headless Chromium: the link
 // from the mail (read back from moto), a new password with the policy explained as it is typed,
 // the current code (a mailbox alone never takes over an MFA account), then a sign-in with the new
-// password and a code. Run by infra/e2e.sh after the other browser tests (MFA on).
+// password and a code. Then her account page: recovery codes; her phone lost, a sign-in with one;
+// a new app from the account page (the old key refused after); a password changed there; sign out
+// everywhere. Run by infra/e2e.sh after the other browser tests (MFA on).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -10,6 +12,7 @@ import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCod
 
 const RITA = { username: 'rita', password: 'rita password 2026', email: 'rita@example.org' };
 const NEW_PASSWORD = 'rita has a new passphrase';
+const NEWEST_PASSWORD = 'rita changed it herself';
 
 async function resetLink() {
   for (let i = 0; i < 50; i += 1) {
@@ -95,7 +98,7 @@ test('forgot password with MFA, in headless Chromium', async (t) => {
     await screenshot(page, 'signed-in-with-new-password', 'accounts-');
   });
 
-  await t.test('her account page: recovery codes, a sign-in with one, sign out everywhere', async () => {
+  await t.test('her account page: recovery codes, a sign-in with one, a new app, a new password, sign out everywhere', async () => {
     // Its own context, whose CSP lets axe-core in (the pages above were checked with it enforced).
     const own = await browser.newContext({ bypassCSP: true });
     t.after(() => own.close());
@@ -142,6 +145,54 @@ test('forgot password with MFA, in headless Chromium', async (t) => {
     await acct.getByText('9 of 10 left').waitFor();
     await acct.locator('#activity tr', { hasText: 'Security code entered: recovery code used' }).waitFor();
     await accessible(acct, 'the account page after a recovery sign-in');
+
+    // A new phone: she replaces the app from her account page (the recovery sign-in just now is
+    // enough to ask); the setup mail's page shows the new key and takes a code from the new app.
+    await acct.getByRole('button', { name: 'Replace your app' }).click();
+    await acct.getByText('A setup email for your new app is on its way').waitFor();
+    await screenshot(acct, 'account-new-app-asked', 'accounts-');
+    const setup = await own.newPage();
+    watch(setup, 'new app setup page');
+    const newKey = await keyFromSetupPage(setup, RITA.email, 'accounts-new-app-key');
+    assert.notEqual(newKey, key, 'a new key');
+    await setup.getByLabel('Code from your new app').waitFor();
+    await accessible(setup, 'the new app setup page');
+    await setup.getByLabel('Code from your new app').fill(await freshCode(newKey));
+    await setup.getByRole('button', { name: 'Use the new app' }).click();
+    await setup.getByText('Your new app is set up, and your old one no longer works.').waitFor();
+    await screenshot(setup, 'new-app-confirmed', 'accounts-');
+    await setup.close();
+
+    // The old key no longer signs in; the new one does.
+    await acct.goto(`${BASE}/sign-in`);
+    await acct.getByLabel('Username').fill(RITA.username);
+    await acct.getByLabel('Password').fill(NEW_PASSWORD);
+    await acct.getByRole('button', { name: 'Sign In' }).click();
+    await acct.getByLabel('Security code').fill(await nextStepCode(key));
+    await acct.getByRole('button', { name: 'Verify' }).click();
+    await acct.getByText('That security code is not correct').waitFor();
+    await screenshot(acct, 'old-app-refused', 'accounts-');
+    await acct.getByLabel('Security code').fill(await freshCode(newKey));
+    await acct.getByRole('button', { name: 'Verify' }).click();
+    await acct.getByText('Signed in as rita.').waitFor();
+
+    // Her password, from the account page (the code she just gave is recent).
+    await acct.getByRole('link', { name: /Your account/ }).click();
+    await acct.getByLabel('Current password').fill(NEW_PASSWORD);
+    await acct.getByLabel('New password').fill(NEWEST_PASSWORD);
+    await accessible(acct, 'the password form');
+    await acct.getByRole('button', { name: 'Change password' }).click();
+    await acct.getByText('Your password is changed').waitFor();
+    await screenshot(acct, 'password-changed', 'accounts-');
+    await acct.goto(`${BASE}/sign-in`);
+    await acct.getByLabel('Username').fill(RITA.username);
+    await acct.getByLabel('Password').fill(NEWEST_PASSWORD);
+    await acct.getByRole('button', { name: 'Sign In' }).click();
+    await acct.getByLabel('Security code').fill(await nextStepCode(newKey));
+    await acct.getByRole('button', { name: 'Verify' }).click();
+    await acct.getByText('Signed in as rita.').waitFor();
+    await acct.getByRole('link', { name: /Your account/ }).click();
+    await acct.getByText('9 of 10 left').waitFor();
     await acct.getByRole('button', { name: 'Sign out everywhere' }).click();
     await acct.getByText('Signed out everywhere.').waitFor();
     await acct.goto(`${BASE}/sign-in`);

@@ -429,6 +429,7 @@ impl Stack {
                 now,
                 link_expires_at: now + 3600,
                 replaces_shown: true,
+                replacing: None,
             })
             .await
             .unwrap();
@@ -436,14 +437,15 @@ impl Stack {
         assert!(
             self.app
                 .store
-                .record_key_reveal(&link, username, &enrolment_id, now)
+                .record_key_reveal(&link, username, &enrolment_id, false, now)
                 .await
                 .unwrap()
         );
         secret.to_vec()
     }
 
-    async fn account_email(&self, username: &str) -> String {
+    /// The address setup mail to `username` goes to.
+    pub async fn account_email(&self, username: &str) -> String {
         let rec = self
             .app
             .store

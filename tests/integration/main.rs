@@ -10,6 +10,7 @@ mod faults;
 mod federated;
 mod iam;
 mod limits;
+mod new_app;
 mod oidc;
 mod own_account;
 mod recovery;

@@ -1,5 +1,7 @@
 //! setup-email: `POST /mfa/setup-email` (the "I don't have a security code" mail),
-//! `GET /mfa/setup` (the page its link opens) and `POST /mfa/setup/key` (the key that page shows).
+//! `GET /mfa/setup` (the page its link opens) and `POST /mfa/setup/key` (the key that page shows);
+//! `POST /mfa/setup/replace` (a new app's mail, from the account page) and `POST /mfa/setup/confirm`
+//! (a code from the new app, on its setup page).
 
 mod page;
 
@@ -22,6 +24,8 @@ pub fn router(app: App) -> Router {
             .route("/mfa/setup-email", post(send_setup_email))
             .route("/mfa/setup", get(page::setup_page))
             .route("/mfa/setup/key", post(setup_key))
+            .route("/mfa/setup/replace", post(replace_app))
+            .route("/mfa/setup/confirm", post(confirm_new_app))
             .with_state(app),
     )
 }
@@ -84,9 +88,45 @@ async fn setup_key(
             "qr_svg": key.qr_svg,
             "issuer": key.issuer,
             "account_name": key.account_name,
+            "confirm_here": key.confirm_here,
             "digits": DIGITS,
             "period": PERIOD,
             "algorithm": "SHA1",
         }),
+    ))
+}
+
+/// `POST /mfa/setup/replace` with the session: the setup mail for a new app, beside the active one
+/// (the account page's "Replace your app"; the cookie only from this origin).
+async fn replace_app(
+    State(app): State<App>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let session = shared::http::session_of(&app, &caller, &headers, true).await?;
+    let sent = setup::replace_app(&app, &session, caller.api_base.as_deref()).await?;
+    Ok(shared::http::json(
+        StatusCode::ACCEPTED,
+        json!({ "status": "sent", "sent_to": sent.sent_to }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    token: String,
+    code: String,
+}
+
+/// `POST /mfa/setup/confirm`: a code from the new app behind a replacement link puts it in the old
+/// app's place; every session of the account ends.
+async fn confirm_new_app(
+    State(app): State<App>,
+    JsonBody(req): JsonBody<ConfirmBody>,
+) -> Result<Response, Error> {
+    setup::confirm_new_app(&app, &req.token, &req.code).await?;
+    Ok(shared::http::json(
+        StatusCode::OK,
+        json!({ "status": "confirmed", "message": "Your new app is set up, and your old one no longer works. Every session of your account has ended: sign in again with a code from the new app." }),
     ))
 }

@@ -71,7 +71,7 @@ async function signedIn(data){
   const from=$('mfa-from');from.hidden=!data.mfa_from;
   const left=data.recovery_codes_left;
   $('recovery-used').hidden=left===undefined;
-  if(left!==undefined)$('recovery-used').textContent='You signed in with a recovery code; '+left+' of your recovery codes are left. Each works once. If your phone is lost or replaced, ask your administrator to reset your authenticator app, then set it up again and make new recovery codes.';
+  if(left!==undefined)$('recovery-used').textContent='You signed in with a recovery code; '+left+' of your recovery codes are left. Each works once. If your phone is lost or replaced, replace your authenticator app now, on your account page (within 10 minutes of this sign-in).';
   if(data.mfa_from)from.textContent='From '+new Date(data.mfa_from).toLocaleString()+', signing in will need a security code from an authenticator app. Set yours up now, below.';
   if(data.redirect_to){say('Signed in. Returning to the site...');location.assign(data.redirect_to);return;}
   if(authorization)say('Signed in, but the site\'s sign-in request has expired. Go back to the site and try again.',true);
@@ -291,6 +291,12 @@ const ACCOUNT_BODY: &str = r#"<main>
 <p id="rc-copy-message" role="status" aria-live="polite"></p>
 </section>
 </section>
+<section aria-labelledby="app-heading">
+<h2 id="app-heading">Your authenticator app</h2>
+<p>New phone, or lost the old one? Replace the app: a setup email for the new one goes to your email address, and its page asks for a code from the new app. Your current app keeps working until then. Lost your phone? Sign in with a recovery code, then replace the app within 10 minutes.</p>
+<button type="button" id="app-replace">Replace your app</button>
+<p id="app-message" role="status" aria-live="polite"></p>
+</section>
 <section aria-labelledby="pw-heading">
 <h2 id="pw-heading">Password</h2>
 <form id="pw-form" novalidate>
@@ -393,6 +399,17 @@ $('rc-copy').addEventListener('click',async()=>{
   catch(e){say('rc-copy-message','Your browser did not allow copying: select the codes above instead.',true);}
 });
 $('rc-done').addEventListener('click',()=>{$('rc-show').hidden=true;$('rc-show').dataset.text='';$('rc-list').replaceChildren();$('rc-new').focus();});
+$('app-replace').addEventListener('click',async()=>{
+  say('app-message','');
+  let r=await call('POST','/mfa/setup/replace');
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await askCode($('app-replace')))return;
+    r=await call('POST','/mfa/setup/replace');
+  }
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  if(r.status===202){say('app-message','A setup email for your new app is on its way to '+r.data.sent_to+'. Open its link, scan the new key with your new phone and enter a code from it on that page. Your current app keeps working until then.');await activity();return;}
+  say('app-message',r.data.message||'Something went wrong. Try again.',true);
+});
 $('pw-form').addEventListener('submit',async e=>{
   e.preventDefault();say('pw-message','');
   const body={current_password:$('pw-current').value,new_password:$('pw-new').value};

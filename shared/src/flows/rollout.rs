@@ -324,6 +324,7 @@ async fn send_claimed(app: &App, m: &ClaimedMail<'_>, now: u64) -> Result<Claime
         base: m.link_base,
         // The write refuses to replace an enrolment whose key was shown since it was read.
         replaces_shown: false,
+        replacing: None,
     };
     match mail_setup_link(app, &link, now).await {
         Ok(()) => {

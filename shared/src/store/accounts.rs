@@ -128,6 +128,7 @@ impl Store {
         let mut code_count = CodeCount::default();
         let mut challenge_failures = Default::default();
         let mut recovery = None;
+        let mut replacement = None;
         for item in out.items() {
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
@@ -137,6 +138,7 @@ impl Store {
                     challenge_failures = super::challenges::parse_failures(item);
                 }
                 Some(keys::RECOVERY) => recovery = Some(super::recovery::parse_recovery(item)),
+                Some(keys::NEXT_APP) => replacement = Some(parse_enrolment(item)?),
                 _ => {}
             }
         }
@@ -146,6 +148,7 @@ impl Store {
             code_count,
             challenge_failures,
             recovery,
+            replacement,
         }))
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::accounts::bytes;
 use super::keys::{
-    self, CODE_LOCK, ENROLMENT_INDEX, MFA, PROFILE, RECOVERY, SETUP_MAIL, account_pk,
+    self, CODE_LOCK, ENROLMENT_INDEX, MFA, NEXT_APP, PROFILE, RECOVERY, SETUP_MAIL, account_pk,
 };
 use super::schema::build_err;
 use super::{Item, Store, cancelled_conditions, get_n, get_s, key, n, s, unavailable};
@@ -26,6 +26,26 @@ pub struct PendingEnrolment<'a> {
     /// Whether it may replace a pending enrolment whose key the setup page has shown (the
     /// person asked for a new mail themselves), or only one nobody opened (the campaign).
     pub replaces_shown: bool,
+    /// A new app for an account with an active one (its enrolment id): kept beside it
+    /// (`MFA_NEXT`) until a code from the new app confirms it; the active one works until then.
+    pub replacing: Option<&'a str>,
+}
+
+/// What confirming a new app (`confirm_new_app`) writes, and what it is conditioned on.
+pub struct Confirmation<'a> {
+    pub username: &'a str,
+    pub link_hash: &'a str,
+    /// The new app, as read.
+    pub next: &'a Enrolment,
+    /// The active app it replaces.
+    pub active_id: &'a str,
+    /// The account's session epoch as read.
+    pub epoch: u64,
+    /// The time step of the code that confirmed it.
+    pub step: u64,
+    /// The account's recovery set, if it has one.
+    pub recovery_set: Option<&'a str>,
+    pub now: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,23 +53,36 @@ pub struct SetupLink {
     pub username: String,
     pub enrolment_id: String,
     pub expires_at: u64,
+    /// The link is for a new app replacing the active one (`MFA_NEXT`).
+    pub replacing: bool,
+}
+
+/// Where a pending enrolment lives: the account's first app, or a new one beside the active one.
+fn slot(replacing: bool) -> &'static str {
+    if replacing { NEXT_APP } else { MFA }
 }
 
 impl Store {
     /// Stores a new pending enrolment (replacing any earlier pending one, whose link then stops
     /// working) and its setup link, in one transaction. Refused if an enrolment is active.
     pub async fn put_pending_enrolment(&self, p: &PendingEnrolment<'_>) -> Result<()> {
-        let mut mfa = keys::account(p.username, MFA);
+        let mut mfa = keys::account(p.username, slot(p.replacing.is_some()));
         mfa.insert("status".into(), s("pending"));
         mfa.insert("enrolment_id".into(), s(p.enrolment_id));
         mfa.insert("secret".into(), bytes(p.sealed_secret));
         mfa.insert("created_at".into(), n(p.now));
-        mfa.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
-        mfa.insert("gsi1sk".into(), s(p.username));
+        match p.replacing {
+            // Not listed as an enrolment (the active one is), and gone with its link.
+            Some(_) => drop(mfa.insert("ttl".into(), n(p.link_expires_at))),
+            None => {
+                mfa.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
+                mfa.insert("gsi1sk".into(), s(p.username));
+            }
+        }
         let enrolment = Put::builder()
             .table_name(&self.table)
             .set_item(Some(mfa))
-            .condition_expression(if p.replaces_shown {
+            .condition_expression(if p.replaces_shown || p.replacing.is_some() {
                 "attribute_not_exists(pk) OR #status = :pending"
             } else {
                 "attribute_not_exists(pk) OR (#status = :pending AND attribute_not_exists(key_shown))"
@@ -63,22 +96,41 @@ impl Store {
         link.insert("enrolment_id".into(), s(p.enrolment_id));
         link.insert("expires_at".into(), n(p.link_expires_at));
         link.insert("ttl".into(), n(p.link_expires_at));
+        if p.replacing.is_some() {
+            link.insert("slot".into(), s(NEXT_APP));
+        }
         let link = Put::builder()
             .table_name(&self.table)
             .set_item(Some(link))
             .build()
             .map_err(build_err)?;
-        let out = self
+        let mut tx = self
             .db
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(enrolment).build())
-            .transact_items(TransactWriteItem::builder().put(link).build())
-            .send()
-            .await;
-        match out {
+            .transact_items(TransactWriteItem::builder().put(link).build());
+        if let Some(active) = p.replacing {
+            // Only beside the active app it was asked with: a reset meanwhile refuses it.
+            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::account(p.username, MFA)))
+                .condition_expression("enrolment_id = :eid AND #status = :active")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":eid", s(active))
+                .expression_attribute_values(":active", s("active"))
+                .build()
+                .map_err(build_err)?;
+            tx = tx.transact_items(TransactWriteItem::builder().condition_check(check).build());
+        }
+        match tx.send().await {
             Ok(_) => Ok(()),
             Err(e) if cancelled_conditions(&e).is_some_and(|f| f.first() == Some(&true)) => {
                 Err(Error::AlreadyEnrolled)
+            }
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(2) == Some(&true)) => {
+                Err(Error::Conflict(
+                    "Your authenticator app changed meanwhile: reload the page.".into(),
+                ))
             }
             Err(e) => Err(unavailable("put pending enrolment")(e)),
         }
@@ -93,6 +145,7 @@ impl Store {
         enrolment_id: &str,
         link_hash: &str,
         previous: Option<&Enrolment>,
+        replacing: bool,
     ) -> Result<()> {
         let link = Delete::builder()
             .table_name(&self.table)
@@ -102,7 +155,7 @@ impl Store {
         let only_ours = "enrolment_id = :eid AND #status = :pending";
         let enrolment = match previous {
             Some(before) => {
-                let mut item = keys::account(username, MFA);
+                let mut item = keys::account(username, slot(replacing));
                 item.insert("status".into(), s("pending"));
                 item.insert("enrolment_id".into(), s(&before.enrolment_id));
                 item.insert("secret".into(), bytes(&before.sealed_secret));
@@ -113,8 +166,10 @@ impl Store {
                         AttributeValue::L(before.key_shown.iter().map(|t| n(*t)).collect()),
                     );
                 }
-                item.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
-                item.insert("gsi1sk".into(), s(username));
+                if !replacing {
+                    item.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
+                    item.insert("gsi1sk".into(), s(username));
+                }
                 let put = Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
@@ -129,7 +184,7 @@ impl Store {
             None => {
                 let delete = Delete::builder()
                     .table_name(&self.table)
-                    .set_key(Some(keys::account(username, MFA)))
+                    .set_key(Some(keys::account(username, slot(replacing))))
                     .condition_expression(only_ours)
                     .expression_attribute_names("#status", "status")
                     .expression_attribute_values(":eid", s(enrolment_id))
@@ -147,6 +202,83 @@ impl Store {
             .await
             .map_err(unavailable("withdraw pending enrolment"))?;
         Ok(())
+    }
+
+    /// A code from a new app confirmed it: in one transaction, the link goes, the new app takes
+    /// the active one's place (its step the code's), the account's recovery codes move to it, and
+    /// every session ends; each on the condition that it is still as read (the link live, the new
+    /// app and the active one those it was checked against, the account in its epoch and not
+    /// disabled, the recovery set the one read). False when one of them changed.
+    pub async fn confirm_new_app(&self, c: &Confirmation<'_>) -> Result<bool> {
+        let link = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::setup_link(c.link_hash)))
+            .condition_expression("expires_at > :now AND enrolment_id = :eid")
+            .expression_attribute_values(":now", n(c.now))
+            .expression_attribute_values(":eid", s(&c.next.enrolment_id))
+            .build()
+            .map_err(build_err)?;
+        let next = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::account(c.username, NEXT_APP)))
+            .condition_expression("enrolment_id = :eid")
+            .expression_attribute_values(":eid", s(&c.next.enrolment_id))
+            .build()
+            .map_err(build_err)?;
+        let mut mfa = keys::account(c.username, MFA);
+        mfa.insert("status".into(), s("active"));
+        mfa.insert("enrolment_id".into(), s(&c.next.enrolment_id));
+        mfa.insert("secret".into(), bytes(&c.next.sealed_secret));
+        mfa.insert("created_at".into(), n(c.next.created_at));
+        mfa.insert("last_step".into(), n(c.step));
+        mfa.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
+        mfa.insert("gsi1sk".into(), s(c.username));
+        let active = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(mfa))
+            .condition_expression("enrolment_id = :old AND #status = :active")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":old", s(c.active_id))
+            .expression_attribute_values(":active", s("active"))
+            .build()
+            .map_err(build_err)?;
+        let end_sessions = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(keys::account(c.username, PROFILE)))
+            .update_expression("ADD session_epoch :one")
+            .condition_expression(
+                "session_epoch = :epoch AND (attribute_not_exists(disabled) OR disabled = :no)",
+            )
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":epoch", n(c.epoch))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .build()
+            .map_err(build_err)?;
+        let mut tx = self
+            .db
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(link).build())
+            .transact_items(TransactWriteItem::builder().delete(next).build())
+            .transact_items(TransactWriteItem::builder().put(active).build())
+            .transact_items(TransactWriteItem::builder().update(end_sessions).build());
+        if let Some(set_id) = c.recovery_set {
+            // The codes stand in for whichever app is active: the printed sheet outlives a phone.
+            let moved = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::account(c.username, RECOVERY)))
+                .update_expression("SET enrolment_id = :eid")
+                .condition_expression("set_id = :sid")
+                .expression_attribute_values(":eid", s(&c.next.enrolment_id))
+                .expression_attribute_values(":sid", s(set_id))
+                .build()
+                .map_err(build_err)?;
+            tx = tx.transact_items(TransactWriteItem::builder().update(moved).build());
+        }
+        match tx.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
+            Err(e) => Err(unavailable("confirm new app")(e)),
+        }
     }
 
     /// Gives back a setup-mail slot taken for a mail that could not be sent.
@@ -179,6 +311,7 @@ impl Store {
                 username: get_s(item, "username")?.to_owned(),
                 enrolment_id: get_s(item, "enrolment_id")?.to_owned(),
                 expires_at: get_n(item, "expires_at")?,
+                replacing: get_s(item, "slot") == Some(NEXT_APP),
             };
             (link.expires_at > now).then_some(link)
         }))
@@ -192,6 +325,7 @@ impl Store {
         link_hash: &str,
         username: &str,
         enrolment_id: &str,
+        replacing: bool,
         now: u64,
     ) -> Result<bool> {
         let count = Update::builder()
@@ -208,7 +342,7 @@ impl Store {
             .map_err(build_err)?;
         let note = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(keys::account(username, MFA)))
+            .set_key(Some(keys::account(username, slot(replacing))))
             .update_expression("SET key_shown = list_append(if_not_exists(key_shown, :empty), :at)")
             .condition_expression("enrolment_id = :eid AND #status = :pending")
             .expression_attribute_names("#status", "status")
@@ -342,7 +476,7 @@ impl Store {
         let pk = account_pk(username);
         let mut tx = self.db.transact_write_items();
         // The recovery codes too: they were a way past the app being reset.
-        for sk in [MFA, CODE_LOCK, SETUP_MAIL, RECOVERY] {
+        for sk in [MFA, NEXT_APP, CODE_LOCK, SETUP_MAIL, RECOVERY] {
             let d = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(pk.clone(), sk)))
@@ -364,7 +498,7 @@ impl Store {
             .await;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(4) == Some(&true)) => {
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(5) == Some(&true)) => {
                 Ok(false)
             }
             Err(e) => Err(unavailable("reset mfa")(e)),

@@ -14,6 +14,8 @@ pub(crate) const CODE_LOCK: &str = "CODE_LOCK";
 pub(crate) const PASSWORD_LOCK: &str = "PASSWORD_LOCK";
 pub(crate) const SETUP_MAIL: &str = "SETUP_MAIL";
 pub(crate) const RECOVERY: &str = "RECOVERY";
+/// A new app replacing the active one, until a code from it confirms it (`MFA` until then).
+pub(crate) const NEXT_APP: &str = "MFA_NEXT";
 /// When the rollout campaign last mailed the account.
 pub(crate) const CAMPAIGN_MAIL: &str = "CAMPAIGN_MAIL";
 
