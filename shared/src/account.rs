@@ -82,6 +82,9 @@ pub struct Enrolment {
     /// Sign-ins completed with a recovery code: each moves it on, so that it and `last_step`
     /// together say whether `used_challenges` changed since it was read.
     pub recovery_uses: u64,
+    /// A new app replacing the active one: the account's session epoch it was asked in. A change
+    /// that ends the sessions (a new password, sign out everywhere, a reset) ends it too.
+    pub asked_in_epoch: Option<u64>,
 }
 
 /// Code attempts reserved against one sign-in challenge, and when the challenge expires.

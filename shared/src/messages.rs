@@ -37,19 +37,56 @@ fn lifetime(secs: u64) -> String {
 
 /// `lives`: the link's lifetime in seconds (its expiry is `expires_at`).
 pub fn setup_email(org: &str, link: &str, expires_at: u64, lives: u64) -> Rendered {
+    app_email(org, link, expires_at, lives, &FIRST_APP)
+}
+
+/// The setup mail for a new app replacing the active one: its page takes the new app's first code.
+pub fn new_app_email(org: &str, link: &str, expires_at: u64, lives: u64) -> Rendered {
+    app_email(org, link, expires_at, lives, &NEW_APP)
+}
+
+/// What differs between a first app's setup mail and a new app's.
+struct AppMail {
+    subject: &'static str,
+    intro: &'static str,
+    last_step: &'static str,
+    not_you: &'static str,
+}
+
+const FIRST_APP: AppMail = AppMail {
+    subject: "Set up multi-factor authentication for",
+    intro: "Your organisation protects sign-in with a security code from an authenticator app.",
+    last_step: "Go back to the sign-in page, enter your username and password, then the 6-digit code the app shows.",
+    not_you: "If you did not ask for this, ignore this email and tell your administrator.",
+};
+
+const NEW_APP: AppMail = AppMail {
+    subject: "Replace your authenticator app for",
+    intro: "You asked to replace the authenticator app you sign in with. Your current app keeps working until you finish.",
+    last_step: "On that page, enter the 6-digit code the new app shows. From then on only the new app's codes work.",
+    not_you: "If you did not ask for this, do not open the link: change your password from your account page and tell your administrator now.",
+};
+
+fn app_email(org: &str, link: &str, expires_at: u64, lives: u64, m: &AppMail) -> Rendered {
     let expires = rfc3339(expires_at);
     let lives = lifetime(lives);
     let apps = APPS.join(", ");
+    let AppMail {
+        subject,
+        intro,
+        last_step,
+        not_you,
+    } = m;
     let text = format!(
-        "Set up multi-factor authentication for {org}\n\n\
-         Your organisation protects sign-in with a security code from an authenticator app.\n\n\
+        "{subject} {org}\n\n\
+         {intro}\n\n\
          Open this link to set it up (it expires at {expires}, in {lives}):\n{link}\n\n\
          You need one of these apps on your phone: {apps}.\n\n\
          Steps:\n\
          1. Open the link. It shows a QR code and a key.\n\
          2. In your authenticator app, add an account and scan the QR code (or type the key).\n\
-         3. Go back to the sign-in page, enter your username and password, then the 6-digit code the app shows.\n\n\
-         We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.\n"
+         3. {last_step}\n\n\
+         We never send security codes by email. {not_you}\n"
     );
     let (org_h, link_h) = (escape(org), escape(link));
     let apps_h: String = APPS
@@ -58,19 +95,19 @@ pub fn setup_email(org: &str, link: &str, expires_at: u64, lives: u64) -> Render
         .collect();
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
-         <h1>Set up multi-factor authentication for {org_h}</h1>\
-         <p>Your organisation protects sign-in with a security code from an authenticator app.</p>\
+         <h1>{subject} {org_h}</h1>\
+         <p>{intro}</p>\
          <p><a href=\"{link_h}\">Set up your authenticator app</a></p>\
          <p>This link expires at {expires} (in {lives}).</p>\
          <p>You need one of these apps on your phone:</p><ul>{apps_h}</ul>\
          <ol><li>Open the link. It shows a QR code and a key.</li>\
          <li>In your authenticator app, add an account and scan the QR code (or type the key).</li>\
-         <li>Go back to the sign-in page, enter your username and password, then the 6-digit code the app shows.</li></ol>\
-         <p>We never send security codes by email. If you did not ask for this, ignore this email and tell your administrator.</p>\
+         <li>{last_step}</li></ol>\
+         <p>We never send security codes by email. {not_you}</p>\
          </body></html>"
     );
     Rendered {
-        subject: format!("Set up multi-factor authentication for {org}"),
+        subject: format!("{subject} {org}"),
         text,
         html,
     }
@@ -224,6 +261,18 @@ mod tests {
                 assert!(part.contains(app), "{app}");
             }
             assert!(part.contains("never send security codes"));
+        }
+        let n = new_app_email(
+            "Acme",
+            "https://x.example/mfa/setup?token=abc",
+            1_800_000_000,
+            1800,
+        );
+        assert!(n.subject.starts_with("Replace your authenticator app"));
+        for part in [&n.text, &n.html] {
+            assert!(part.contains("keeps working until you finish"));
+            assert!(part.contains("On that page, enter the 6-digit code the new app shows"));
+            assert!(!part.contains("Go back to the sign-in page"));
         }
     }
 

@@ -125,7 +125,7 @@ async fn main() {
         t.not_enrolled,
         t.cannot_mail_total,
         p.not_enrolled.len(),
-        p.more
+        p.next.is_some()
     );
     assert_eq!(t.enrolled + t.pending + t.not_enrolled, n);
     println!(

@@ -98,6 +98,9 @@ async fn a_new_app_takes_the_old_ones_place_only_when_a_code_from_it_confirms_it
     let c = s.challenge("jane").await;
     let r = s.verify(&c, &s.code(&old)).await;
     assert_eq!((r.status, r.error()), (401, "invalid_code"), "{r:?}");
+    // The confirming code ended the count the old code had started: this is the one wrong code.
+    let record = s.app.store.load_account("jane").await.unwrap().unwrap();
+    assert_eq!(record.code_lock().failures, 1);
     let r = s.verify(&c, &s.code(&new)).await;
     assert_eq!(r.status, 200, "{r:?}");
     // The recovery codes carried over to the new app.
@@ -214,4 +217,91 @@ async fn a_first_app_link_is_not_confirmed_on_its_page_and_no_app_has_nothing_to
     assert_eq!(key.body["confirm_here"], false);
     let r = confirm(&s, &token, "123456").await;
     assert_eq!(r.status, 400, "{r:?}");
+}
+
+/// A new app asked for before the account's sessions ended (a new password, a sign-out
+/// everywhere) is ended with them: the person who noticed a stranger in their account is not
+/// overtaken by the stranger's new app.
+#[tokio::test]
+async fn a_new_app_asked_before_every_session_ended_is_not_confirmed() {
+    let (s, session, _) = jane().await;
+    assert_eq!(replace(&s, &session).await.status, 202);
+    let (token, new) = new_key(&s).await;
+    s.app.store.end_sessions("jane").await.unwrap();
+    let r = confirm(&s, &token, &s.code(&new)).await;
+    assert_eq!(r.status, 410, "{r:?}");
+    let record = s.app.store.load_account("jane").await.unwrap().unwrap();
+    assert_ne!(
+        record.active_enrolment().unwrap().enrolment_id,
+        record.replacement.as_ref().unwrap().enrolment_id,
+        "the old app stays"
+    );
+}
+
+/// The confirmation is conditioned on the recovery codes as read: a set made in between (beside
+/// the old app) makes it try again rather than leave that set tied to an app that is gone.
+#[tokio::test]
+async fn a_confirmation_racing_a_new_recovery_set_changes_nothing() {
+    let (s, session, _) = jane().await;
+    assert_eq!(replace(&s, &session).await.status, 202);
+    let (token, new) = new_key(&s).await;
+    let record = s.app.store.load_account("jane").await.unwrap().unwrap();
+    // A set made after the read the confirmation works from.
+    recovery_codes(&s, &session).await;
+    let link_hash = s
+        .app
+        .keys
+        .tokens
+        .hash(shared::token::Purpose::SetupLink, &token);
+    let next = record.replacement.as_ref().unwrap();
+    let secret = s
+        .app
+        .keys
+        .secrets
+        .open(&next.sealed_secret, b"jane")
+        .unwrap();
+    assert_eq!(secret, new);
+    let step = s.app.now() / 30;
+    let out = s
+        .app
+        .store
+        .confirm_new_app(&shared::store::enrolments::Confirmation {
+            username: "jane",
+            link_hash: &link_hash,
+            next,
+            active_id: &record.active_enrolment().unwrap().enrolment_id,
+            epoch: record.account.session_epoch,
+            step,
+            recovery: shared::store::enrolments::RecoverySet::None,
+            count: &record.code_count,
+            now: s.app.now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(out, shared::store::enrolments::Confirmed::Changed);
+    // Through the route, reading again: confirmed, and the new set moves with it.
+    let r = confirm(&s, &token, &s.code(&new)).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    let after = s.app.store.load_account("jane").await.unwrap().unwrap();
+    assert_eq!(
+        after.recovery.as_ref().unwrap().enrolment_id,
+        after.active_enrolment().unwrap().enrolment_id
+    );
+}
+
+/// The mail for a new app says what it is for, and that the current app keeps working.
+#[tokio::test]
+async fn the_new_app_mail_says_it_replaces_the_app() {
+    let (s, session, _) = jane().await;
+    assert_eq!(replace(&s, &session).await.status, 202);
+    let to = s.account_email("jane").await;
+    let mail = latest_mail_to(&to).unwrap();
+    assert!(
+        mail.subject.starts_with("Replace your authenticator app"),
+        "{mail:?}"
+    );
+    assert!(
+        mail.body.contains("keeps working until you finish"),
+        "{mail:?}"
+    );
 }

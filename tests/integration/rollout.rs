@@ -467,3 +467,79 @@ async fn a_recount_reports_what_changed_since_the_count_before() {
     let first = mfa_admin::recount_report(None, &now);
     assert_eq!(first.last().unwrap(), "no earlier count");
 }
+
+/// Late in a rollout, when few are left without an app, a page of them reads at most 500 staff:
+/// it may come back short, and the next page starts where it stopped reading, until the last
+/// page says there is no more. Nobody is skipped or listed twice.
+#[tokio::test]
+async fn the_people_without_an_app_page_through_a_mostly_enrolled_directory_in_bounded_steps() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let s = Stack::new().await;
+    let str_ = |v: &str| AttributeValue::S(v.to_owned());
+    let mut items = vec![];
+    for i in 0..620 {
+        let user = format!("late{i:04}");
+        items.push(HashMap::from([
+            ("pk".to_owned(), str_(&format!("ACCOUNT#{user}"))),
+            ("sk".to_owned(), str_("PROFILE")),
+            ("username".to_owned(), str_(&user)),
+            ("kind".to_owned(), str_("staff")),
+            ("session_epoch".to_owned(), AttributeValue::N("0".into())),
+            ("gsi1pk".to_owned(), str_("STAFF")),
+            ("gsi1sk".to_owned(), str_(&user)),
+        ]));
+        // All but every 40th of the first 600 have an app; the last 20 have none.
+        if i < 600 && i % 40 != 7 {
+            items.push(HashMap::from([
+                ("pk".to_owned(), str_(&format!("ACCOUNT#{user}"))),
+                ("sk".to_owned(), str_("MFA")),
+                ("status".to_owned(), str_("active")),
+                ("enrolment_id".to_owned(), str_("e")),
+                ("secret".to_owned(), AttributeValue::B(vec![1u8; 49].into())),
+            ]));
+        }
+    }
+    let db = s.app.store.client().clone();
+    for chunk in items.chunks(25) {
+        let writes: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|item| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item.clone()))
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+            })
+            .collect();
+        db.batch_write_item()
+            .request_items(s.table.clone(), writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    let mut seen: Vec<String> = vec![];
+    let mut sizes = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let p = shared::flows::rollout::progress(&s.app, after.as_deref(), 25)
+            .await
+            .unwrap();
+        sizes.push(p.not_enrolled.len());
+        seen.extend(p.not_enrolled.iter().map(|w| w.username.clone()));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+        assert!(sizes.len() < 10, "{sizes:?}");
+    }
+    let want: Vec<String> = (0..620)
+        .filter(|i| *i >= 600 || i % 40 == 7)
+        .map(|i| format!("late{i:04}"))
+        .collect();
+    assert_eq!(seen, want);
+    // The first page stopped after 500 staff with the 13 it had found.
+    assert_eq!(sizes, [13, 22]);
+}

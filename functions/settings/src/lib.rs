@@ -259,10 +259,6 @@ fn progress_json(p: &rollout::Progress) -> Result<serde_json::Value, Error> {
             })
         })
         .collect();
-    let next = p
-        .more
-        .then(|| p.not_enrolled.last().map(|s| s.username.clone()))
-        .flatten();
     let mut body = figures(p.tally.figures);
     body["counted_at"] = json!(rfc3339(p.tally.counted_at));
     body["campaign"] = match &p.campaign {
@@ -275,7 +271,7 @@ fn progress_json(p: &rollout::Progress) -> Result<serde_json::Value, Error> {
     };
     body["by_kind"] = serde_json::Value::Object(by_kind);
     body["not_enrolled"] = json!(page);
-    body["next"] = json!(next);
+    body["next"] = json!(p.next);
     Ok(body)
 }
 

@@ -367,11 +367,12 @@ let confirmed=null;
 function askCode(near){
   // A prompt still open for an earlier click is answered "no" first.
   if(confirmed){const earlier=confirmed;confirmed=null;earlier(false);}
-  near.after($('code-prompt'));
+  // Beside it, but never inside another form: a form in a form would hand its submit on.
+  (near.closest('form')||near).after($('code-prompt'));
   return new Promise(resolve=>{confirmed=resolve;say('prompt-message','');$('prompt-code').value='';$('code-prompt').hidden=false;$('prompt-code').focus();});
 }
 $('code-prompt').addEventListener('submit',async e=>{
-  e.preventDefault();
+  e.preventDefault();e.stopPropagation();
   const r=await call('POST','/mfa/reauthenticate',{code:$('prompt-code').value});
   $('prompt-code').value='';
   if(r.data.error==='not_enrolled'){$('code-prompt').hidden=true;confirmed=null;say('message','Recovery codes stand in for an authenticator app: set one up first.',true);return;}

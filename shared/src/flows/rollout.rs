@@ -51,15 +51,15 @@ pub struct Progress {
     pub campaign: Option<Campaign>,
     /// The last count (`flows::tally`): its figures, overall and by kind.
     pub tally: Tally,
-    /// A page of those without an app now, by username, and whether more follow.
+    /// A page of those without an app now, by username, and where the next starts (None: no more).
     pub not_enrolled: Vec<Standing>,
-    pub more: bool,
+    pub next: Option<String>,
 }
 
 /// The figures as last counted, and a page of the people without an app as they are now, after
 /// `after`: the page reads only as far into the staff index as it needs.
 pub async fn progress(app: &App, after: Option<&str>, limit: usize) -> Result<Progress> {
-    let (tally, (page, more), campaign) = tokio::try_join!(
+    let (tally, (page, next), campaign) = tokio::try_join!(
         tally::current(app),
         app.store.without_app_page(after, limit),
         app.store.get_campaign()
@@ -88,7 +88,7 @@ pub async fn progress(app: &App, after: Option<&str>, limit: usize) -> Result<Pr
         campaign,
         tally,
         not_enrolled,
-        more,
+        next,
     })
 }
 
@@ -136,8 +136,11 @@ pub async fn start_campaign(
     let (directory, marks) =
         tokio::try_join!(app.store.staff_accounts(), app.store.campaign_marks())?;
     let sent = send_batch(app, &stored, (&directory, &marks), now, FIRST_BATCH_SECS).await?;
-    // The overview shows the campaign under way at once, not from the schedule's next count.
-    tally::recount(app).await?;
+    // The overview shows the campaign under way at once, not from the schedule's next count (or,
+    // if this count fails, from that one: the campaign has started either way).
+    if let Err(e) = tally::recount(app).await {
+        tracing::warn!(error = %e, "count after the campaign's start not made");
+    }
     Ok(sent)
 }
 
@@ -179,7 +182,9 @@ pub async fn tick(app: &App) -> Result<Tick> {
         app.store.campaign_marks(),
         app.store.get_campaign()
     )?;
-    tally::keep(app, &directory, &marks).await?;
+    if let Err(e) = tally::keep(app, &directory, &marks, now).await {
+        tracing::warn!(error = %e, "count not kept; the next minute's will be");
+    }
     if let Some(campaign) = campaign {
         done.mailed = send_batch(app, &campaign, (&directory, &marks), now, BATCH_SECS).await?;
     }

@@ -105,7 +105,7 @@ pub async fn send_setup_email(
 struct NewApp<'a> {
     previous: Option<&'a crate::account::Enrolment>,
     replaces_shown: bool,
-    replacing: Option<&'a str>,
+    replacing: Option<crate::store::enrolments::Replacing<'a>>,
 }
 
 /// The user's own setup mail (a first app, or a new one replacing the active one): to the
@@ -168,6 +168,8 @@ async fn mail_new_app(
     let audited = match &outcome {
         Ok(o) => *o,
         Err(Error::AlreadyEnrolled) => Outcome::AlreadyEnrolled,
+        // The account changed between the read and the write (a reset, a new epoch).
+        Err(Error::Conflict(_)) => Outcome::Refused,
         Err(_) => Outcome::SendFailed,
     };
     app.audit_detail(
@@ -195,7 +197,7 @@ pub(crate) struct SetupLinkMail<'a> {
     /// See `PendingEnrolment::replaces_shown`.
     pub replaces_shown: bool,
     /// See `PendingEnrolment::replacing`.
-    pub replacing: Option<&'a str>,
+    pub replacing: Option<crate::store::enrolments::Replacing<'a>>,
 }
 
 /// Makes a new pending enrolment and its setup link and mails the link. When the mail cannot be
@@ -222,7 +224,10 @@ pub(crate) async fn mail_setup_link(app: &App, m: &SetupLinkMail<'_>, now: u64) 
         })
         .await?;
     let link = format!("{}/mfa/setup?token={link_token}", m.base);
-    let body = messages::setup_email(m.issuer, &link, link_expires_at, m.lives);
+    let body = match m.replacing {
+        None => messages::setup_email(m.issuer, &link, link_expires_at, m.lives),
+        Some(_) => messages::new_app_email(m.issuer, &link, link_expires_at, m.lives),
+    };
     if let Err(e) = deliver(app, m.from, m.to, &body).await {
         if let Err(undo) = app
             .store
@@ -337,6 +342,8 @@ pub async fn replace_app(
         tokio::try_join!(app.store.load_account(username), app.store.get_settings())?;
     let record = record.ok_or(Error::Unauthenticated)?;
     let Some(active) = record.active_enrolment() else {
+        app.audit(username, Action::SetupEmail, username, Outcome::Refused)
+            .await;
         return Err(Error::bad_request(
             "not_enrolled",
             "There is no app to replace: set one up with the setup email from the sign-in page.",
@@ -356,7 +363,10 @@ pub async fn replace_app(
         previous: record.replacement.as_ref(),
         // Asking again replaces the earlier new app, shown or not: the active one stays.
         replaces_shown: true,
-        replacing: Some(&active.enrolment_id),
+        replacing: Some(crate::store::enrolments::Replacing {
+            active_id: &active.enrolment_id,
+            epoch: session.epoch,
+        }),
     };
     mail_new_app(app, &record, &settings, new, request_base, now).await
 }
@@ -390,29 +400,40 @@ pub async fn confirm_new_app(app: &App, link_token: &str, code: &str) -> Result<
         .await?
         .filter(|r| !r.account.disabled)
         .ok_or(Error::SetupLinkExpired)?;
+    let refused = |outcome| {
+        let detail = serde_json::json!({ "replacing": true });
+        async move {
+            app.audit_detail(
+                username,
+                Action::EnrolmentActivated,
+                username,
+                outcome,
+                Some(&detail),
+            )
+            .await;
+        }
+    };
+    // The new app this link shows, its key shown, asked in the account's epoch as it is now (a
+    // new password, a sign-out everywhere or a reset since then ended it), beside an active app.
     let (Some(active), Some(next)) = (
         record.active_enrolment(),
-        record
-            .replacement
-            .as_ref()
-            .filter(|n| n.enrolment_id == link.enrolment_id && !n.key_shown.is_empty()),
+        record.replacement.as_ref().filter(|n| {
+            n.enrolment_id == link.enrolment_id
+                && !n.key_shown.is_empty()
+                && n.asked_in_epoch == Some(record.account.session_epoch)
+        }),
     ) else {
+        refused(Outcome::Refused).await;
         return Err(Error::SetupLinkExpired);
     };
-    let lock = match app
+    let (lock, count) = match app
         .store
         .reserve_code_attempt(username, &record, None, now)
         .await?
     {
-        crate::store::locks::CodeCount::Reserved { lock, .. } => lock,
+        crate::store::locks::CodeCount::Reserved { lock, written, .. } => (lock, written),
         crate::store::locks::CodeCount::Locked(wait) => {
-            app.audit(
-                username,
-                Action::EnrolmentActivated,
-                username,
-                Outcome::Locked,
-            )
-            .await;
+            refused(Outcome::Locked).await;
             return Err(Error::Throttled {
                 retry_after_secs: wait,
             });
@@ -424,30 +445,46 @@ pub async fn confirm_new_app(app: &App, link_token: &str, code: &str) -> Result<
         .secrets
         .open(&next.sealed_secret, username.as_bytes())?;
     let Some(step) = totp::matching_step(&secret, &code, now, None) else {
-        app.audit(
-            username,
-            Action::EnrolmentActivated,
-            username,
-            Outcome::InvalidCode,
-        )
-        .await;
+        refused(Outcome::InvalidCode).await;
         return Err(crate::flows::factor::refusal(&lock, now, None));
+    };
+    use crate::store::enrolments::{Confirmation, Confirmed, RecoverySet};
+    let recovery = match &record.recovery {
+        None => RecoverySet::None,
+        Some(set) if set.enrolment_id == active.enrolment_id => {
+            RecoverySet::OfTheActiveApp(&set.set_id)
+        }
+        Some(set) => RecoverySet::Dead(&set.set_id),
     };
     let confirmed = app
         .store
-        .confirm_new_app(&crate::store::enrolments::Confirmation {
+        .confirm_new_app(&Confirmation {
             username,
             link_hash: &link_hash,
             next,
             active_id: &active.enrolment_id,
             epoch: record.account.session_epoch,
             step,
-            recovery_set: record.recovery.as_ref().map(|s| s.set_id.as_str()),
+            recovery,
+            count: &count,
             now,
         })
         .await?;
-    if !confirmed {
-        return Err(Error::SetupLinkExpired);
+    match confirmed {
+        Confirmed::Done => {}
+        Confirmed::LinkGone => {
+            refused(Outcome::Refused).await;
+            return Err(Error::SetupLinkExpired);
+        }
+        // The code was right; what changed (a recovery set made, a code counted) is worth
+        // another try with the next code.
+        Confirmed::Changed => {
+            refused(Outcome::Refused).await;
+            return Err(Error::Conflict(
+                "Your account changed while this was confirmed: enter the next code from the new app."
+                    .into(),
+            ));
+        }
     }
     let detail = serde_json::json!({ "replaced": true });
     app.audit_detail(

@@ -111,8 +111,8 @@ async fn check_password(
             })
         }
         (Some(record), Attempt::Right { rehash }) => {
-            if rehash {
-                upgrade_hash(app, &username, password).await;
+            if let (true, Some(old)) = (rehash, phc.as_deref()) {
+                upgrade_hash(app, &username, old, password).await;
             }
             Ok((record, settings))
         }
@@ -186,12 +186,8 @@ pub async fn check_current_password(
         Attempt::Throttled(wait) => Err(Error::Throttled {
             retry_after_secs: wait,
         }),
-        Attempt::Right { rehash } => {
-            if rehash {
-                upgrade_hash(app, username, password).await;
-            }
-            Ok(())
-        }
+        // Not rehashed: the password is about to be replaced.
+        Attempt::Right { .. } => Ok(()),
         Attempt::Wrong => Err(Error::bad_request(
             "invalid_current_password",
             "The current password is not correct.",
@@ -213,10 +209,10 @@ fn check_hash(password: &str, phc: Option<&str>) -> Result<Check> {
     }
 }
 
-async fn upgrade_hash(app: &App, username: &str, password: &str) {
+async fn upgrade_hash(app: &App, username: &str, old: &str, password: &str) {
     match password::hash(password) {
         Ok(phc) => {
-            if let Err(e) = app.store.set_password_hash(username, &phc).await {
+            if let Err(e) = app.store.rehash_password(username, old, &phc).await {
                 tracing::warn!(error = ?e, "password rehash not saved; will retry next sign-in");
             }
         }

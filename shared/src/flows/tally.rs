@@ -130,13 +130,15 @@ pub fn active_staff(directory: &StaffDirectory) -> Vec<&StaffSummary> {
     staff
 }
 
-/// Counts from `directory` and `marks` (read by the caller, who may need them too) and keeps it.
+/// Counts from `directory` and `marks` (read by the caller, who may need them too, from
+/// `read_at` on) and keeps it, unless a count read later is kept already.
 pub async fn keep(
     app: &App,
     directory: &StaffDirectory,
     marks: &HashMap<String, Mark>,
+    read_at: u64,
 ) -> Result<Tally> {
-    let tally = Tally::count(directory, marks, app.now());
+    let tally = Tally::count(directory, marks, read_at);
     let json = serde_json::to_string(&tally)
         .map_err(|e| crate::error::Error::Internal(format!("tally: {e}")))?;
     app.store.put_tally(tally.counted_at, &json).await?;
@@ -145,9 +147,10 @@ pub async fn keep(
 
 /// Counts every staff account now and keeps the count.
 pub async fn recount(app: &App) -> Result<Tally> {
+    let read_at = app.now();
     let (directory, marks) =
         tokio::try_join!(app.store.staff_accounts(), app.store.campaign_marks())?;
-    keep(app, &directory, &marks).await
+    keep(app, &directory, &marks, read_at).await
 }
 
 /// The last count; the first view of a new organisation counts.

@@ -90,6 +90,7 @@ pub(crate) fn parse_enrolment(item: &Item) -> Result<Enrolment> {
         created_at: get_n(item, "created_at").unwrap_or(0),
         used_challenges: super::challenges::parse_used(item),
         recovery_uses: get_n(item, "recovery_uses").unwrap_or(0),
+        asked_in_epoch: get_n(item, "asked_in_epoch"),
         key_shown: item
             .get("key_shown")
             .and_then(|v| v.as_l().ok())
@@ -193,18 +194,25 @@ impl Store {
     }
 
     /// Replaces a password hash (rehash on sign-in after a parameter change).
-    pub async fn set_password_hash(&self, username: &str, phc: &str) -> Result<()> {
-        self.db
+    /// The same password hashed with today's parameters, in place of `old`: only while `old` is
+    /// still the stored hash (a password changed meanwhile is never put back).
+    pub async fn rehash_password(&self, username: &str, old: &str, phc: &str) -> Result<()> {
+        let out = self
+            .db
             .update_item()
             .table_name(&self.table)
             .set_key(Some(keys::account(username, PROFILE)))
             .update_expression("SET password_hash = :h")
-            .condition_expression("attribute_exists(pk)")
+            .condition_expression("password_hash = :old")
             .expression_attribute_values(":h", s(phc))
+            .expression_attribute_values(":old", s(old))
             .send()
-            .await
-            .map_err(unavailable("update password hash"))?;
-        Ok(())
+            .await;
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(unavailable("update password hash")(e)),
+        }
     }
 }
 

@@ -26,9 +26,16 @@ pub struct PendingEnrolment<'a> {
     /// Whether it may replace a pending enrolment whose key the setup page has shown (the
     /// person asked for a new mail themselves), or only one nobody opened (the campaign).
     pub replaces_shown: bool,
-    /// A new app for an account with an active one (its enrolment id): kept beside it
-    /// (`MFA_NEXT`) until a code from the new app confirms it; the active one works until then.
-    pub replacing: Option<&'a str>,
+    /// A new app for an account with an active one: kept beside it (`MFA_NEXT`) until a code from
+    /// the new app confirms it; the active one works until then.
+    pub replacing: Option<Replacing<'a>>,
+}
+
+/// What a new app is asked beside: the active app, and the session epoch of the asking session.
+#[derive(Clone, Copy, Debug)]
+pub struct Replacing<'a> {
+    pub active_id: &'a str,
+    pub epoch: u64,
 }
 
 /// What confirming a new app (`confirm_new_app`) writes, and what it is conditioned on.
@@ -39,13 +46,37 @@ pub struct Confirmation<'a> {
     pub next: &'a Enrolment,
     /// The active app it replaces.
     pub active_id: &'a str,
-    /// The account's session epoch as read.
+    /// The session epoch the new app was asked in (the account's still, as read).
     pub epoch: u64,
     /// The time step of the code that confirmed it.
     pub step: u64,
-    /// The account's recovery set, if it has one.
-    pub recovery_set: Option<&'a str>,
+    /// The account's recovery set as read.
+    pub recovery: RecoverySet<'a>,
+    /// The account's code count as the confirming code's reservation wrote it: ended here.
+    pub count: &'a crate::account::CodeCount,
     pub now: u64,
+}
+
+/// The account's recovery codes, as a confirmation read them.
+#[derive(Clone, Copy, Debug)]
+pub enum RecoverySet<'a> {
+    /// None: none may be made meanwhile (it would stand in for the old app).
+    None,
+    /// The set made beside the active app (its id): it moves to the new app.
+    OfTheActiveApp(&'a str),
+    /// A set made beside an earlier app (its id), dead: it stays dead, and unchanged.
+    Dead(&'a str),
+}
+
+/// How a confirmation's write went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmed {
+    Done,
+    /// The link was used, or ran out, meanwhile.
+    LinkGone,
+    /// Something else it was conditioned on changed (the apps, the epoch, the recovery set, the
+    /// code count): checking again may succeed.
+    Changed,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,7 +104,10 @@ impl Store {
         mfa.insert("created_at".into(), n(p.now));
         match p.replacing {
             // Not listed as an enrolment (the active one is), and gone with its link.
-            Some(_) => drop(mfa.insert("ttl".into(), n(p.link_expires_at))),
+            Some(r) => {
+                mfa.insert("ttl".into(), n(p.link_expires_at));
+                mfa.insert("asked_in_epoch".into(), n(r.epoch));
+            }
             None => {
                 mfa.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
                 mfa.insert("gsi1sk".into(), s(p.username));
@@ -109,27 +143,37 @@ impl Store {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(enrolment).build())
             .transact_items(TransactWriteItem::builder().put(link).build());
-        if let Some(active) = p.replacing {
-            // Only beside the active app it was asked with: a reset meanwhile refuses it.
-            let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        if let Some(r) = p.replacing {
+            // Only beside the active app it was asked with, and while the asking session's epoch
+            // holds: a reset, a new password or a sign-out everywhere meanwhile refuses it.
+            let app = aws_sdk_dynamodb::types::ConditionCheck::builder()
                 .table_name(&self.table)
                 .set_key(Some(keys::account(p.username, MFA)))
                 .condition_expression("enrolment_id = :eid AND #status = :active")
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":eid", s(active))
+                .expression_attribute_values(":eid", s(r.active_id))
                 .expression_attribute_values(":active", s("active"))
                 .build()
                 .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().condition_check(check).build());
+            let epoch = aws_sdk_dynamodb::types::ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(keys::account(p.username, PROFILE)))
+                .condition_expression("session_epoch = :epoch")
+                .expression_attribute_values(":epoch", n(r.epoch))
+                .build()
+                .map_err(build_err)?;
+            tx = tx
+                .transact_items(TransactWriteItem::builder().condition_check(app).build())
+                .transact_items(TransactWriteItem::builder().condition_check(epoch).build());
         }
         match tx.send().await {
             Ok(_) => Ok(()),
             Err(e) if cancelled_conditions(&e).is_some_and(|f| f.first() == Some(&true)) => {
                 Err(Error::AlreadyEnrolled)
             }
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(2) == Some(&true)) => {
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().skip(2).any(|x| *x)) => {
                 Err(Error::Conflict(
-                    "Your authenticator app changed meanwhile: reload the page.".into(),
+                    "Your account changed meanwhile: reload the page.".into(),
                 ))
             }
             Err(e) => Err(unavailable("put pending enrolment")(e)),
@@ -166,7 +210,16 @@ impl Store {
                         AttributeValue::L(before.key_shown.iter().map(|t| n(*t)).collect()),
                     );
                 }
-                if !replacing {
+                if replacing {
+                    if let Some(epoch) = before.asked_in_epoch {
+                        item.insert("asked_in_epoch".into(), n(epoch));
+                    }
+                    // Its link, made with it, lived this long.
+                    item.insert(
+                        "ttl".into(),
+                        n(before.created_at + crate::limits::SETUP_LINK_SECS),
+                    );
+                } else {
                     item.insert("gsi1pk".into(), s(ENROLMENT_INDEX));
                     item.insert("gsi1sk".into(), s(username));
                 }
@@ -206,10 +259,11 @@ impl Store {
 
     /// A code from a new app confirmed it: in one transaction, the link goes, the new app takes
     /// the active one's place (its step the code's), the account's recovery codes move to it, and
-    /// every session ends; each on the condition that it is still as read (the link live, the new
-    /// app and the active one those it was checked against, the account in its epoch and not
-    /// disabled, the recovery set the one read). False when one of them changed.
-    pub async fn confirm_new_app(&self, c: &Confirmation<'_>) -> Result<bool> {
+    /// every session ends, and the code count ends; each on the condition that it is still as read
+    /// (the link live, the new app and the active one those it was checked against, the account in
+    /// the epoch the new app was asked in and not disabled, the recovery set and the count those
+    /// read).
+    pub async fn confirm_new_app(&self, c: &Confirmation<'_>) -> Result<Confirmed> {
         let link = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(keys::setup_link(c.link_hash)))
@@ -261,23 +315,57 @@ impl Store {
             .transact_items(TransactWriteItem::builder().delete(next).build())
             .transact_items(TransactWriteItem::builder().put(active).build())
             .transact_items(TransactWriteItem::builder().update(end_sessions).build());
-        if let Some(set_id) = c.recovery_set {
-            // The codes stand in for whichever app is active: the printed sheet outlives a phone.
-            let moved = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(keys::account(c.username, RECOVERY)))
-                .update_expression("SET enrolment_id = :eid")
-                .condition_expression("set_id = :sid")
-                .expression_attribute_values(":eid", s(&c.next.enrolment_id))
-                .expression_attribute_values(":sid", s(set_id))
-                .build()
-                .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().update(moved).build());
+        let recovery = keys::account(c.username, RECOVERY);
+        let item = match c.recovery {
+            RecoverySet::OfTheActiveApp(set_id) => {
+                // The codes stand in for whichever app is active: the printed sheet outlives a
+                // phone.
+                let moved = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(recovery))
+                    .update_expression("SET enrolment_id = :eid")
+                    .condition_expression("set_id = :sid AND enrolment_id = :old")
+                    .expression_attribute_values(":eid", s(&c.next.enrolment_id))
+                    .expression_attribute_values(":sid", s(set_id))
+                    .expression_attribute_values(":old", s(c.active_id))
+                    .build()
+                    .map_err(build_err)?;
+                TransactWriteItem::builder().update(moved).build()
+            }
+            RecoverySet::Dead(set_id) => TransactWriteItem::builder()
+                .condition_check(
+                    aws_sdk_dynamodb::types::ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(recovery))
+                        .condition_expression("set_id = :sid")
+                        .expression_attribute_values(":sid", s(set_id))
+                        .build()
+                        .map_err(build_err)?,
+                )
+                .build(),
+            RecoverySet::None => TransactWriteItem::builder()
+                .condition_check(
+                    aws_sdk_dynamodb::types::ConditionCheck::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(recovery))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(build_err)?,
+                )
+                .build(),
+        };
+        tx = tx.transact_items(item);
+        // The confirming code ends the account's code count, as an accepted code does.
+        if let Some(end) = super::locks::end_code_count(&self.table, c.username, c.count)? {
+            tx = tx.transact_items(end);
         }
         match tx.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => Ok(false),
-            Err(e) => Err(unavailable("confirm new app")(e)),
+            Ok(_) => Ok(Confirmed::Done),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(f) if f.first() == Some(&true) => Ok(Confirmed::LinkGone),
+                Some(f) if f.iter().any(|x| *x) => Ok(Confirmed::Changed),
+                _ => Err(unavailable("confirm new app")(e)),
+            },
         }
     }
 

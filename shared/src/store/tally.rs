@@ -11,6 +11,8 @@ use crate::account::{Account, Enrolment};
 use crate::error::{Error, Result};
 
 const TALLY_PK: &str = "ROLLOUT";
+/// Accounts a page of the people without an app reads at most.
+pub const SCAN_PER_PAGE: usize = 500;
 const TALLY_SK: &str = "TALLY";
 
 /// An account without an app, as the rollout's list shows it.
@@ -105,15 +107,19 @@ impl Store {
     }
 
     /// Staff and system administrators who can sign in and have no app, in username order after
-    /// `after`: up to `limit`, and whether more follow. The staff index is read a page at a time
-    /// with each page's accounts, until enough are found: never the whole directory.
+    /// `after`: up to `limit`, and where the next page starts (None: no more). The staff index is
+    /// read a page at a time (its rows are the profiles: the index projects every attribute), with
+    /// each page's enrolments and campaign marks, until `limit` are found and one more is seen, or
+    /// `SCAN_PER_PAGE` accounts were read: late in a rollout, when few have no app, a page may then
+    /// hold fewer than `limit`, and the next starts where this one stopped reading.
     pub async fn without_app_page(
         &self,
         after: Option<&str>,
         limit: usize,
-    ) -> Result<(Vec<WithoutApp>, bool)> {
-        let mut rows = vec![];
+    ) -> Result<(Vec<WithoutApp>, Option<String>)> {
+        let mut rows: Vec<WithoutApp> = vec![];
         let mut start = None;
+        let mut scanned = 0;
         loop {
             let mut query = self
                 .db
@@ -133,36 +139,40 @@ impl Store {
                 .send()
                 .await
                 .map_err(unavailable("query staff index"))?;
-            let names: Vec<String> = out
+            let profiles = out
                 .items()
                 .iter()
-                .filter_map(|i| get_s(i, "gsi1sk").map(str::to_owned))
-                .collect();
-            let found = self
-                .state_of(&names, &[PROFILE, MFA, CAMPAIGN_MAIL])
-                .await?;
-            for user in &names {
-                let get = |sk: &str| found.get(&(keys::account_pk(user), sk.to_owned()));
-                let Some(profile) = get(PROFILE) else {
-                    continue;
-                };
-                let account = parse_profile(profile)?;
+                .map(parse_profile)
+                .collect::<Result<Vec<_>>>()?;
+            let names: Vec<String> = profiles.iter().map(|p| p.username.clone()).collect();
+            let found = self.state_of(&names, &[MFA, CAMPAIGN_MAIL]).await?;
+            for account in profiles {
+                let get =
+                    |sk: &str| found.get(&(keys::account_pk(&account.username), sk.to_owned()));
                 let enrolment = get(MFA).map(parse_enrolment).transpose()?;
-                if account.disabled || enrolment.as_ref().is_some_and(Enrolment::is_app) {
-                    continue;
+                let mark = get(CAMPAIGN_MAIL).map(parse_mark);
+                scanned += 1;
+                // The index follows a change of kind a moment late: the profile says.
+                let listed = account.kind.is_staff()
+                    && !account.disabled
+                    && !enrolment.as_ref().is_some_and(Enrolment::is_app);
+                if listed && rows.len() == limit {
+                    let next = rows.last().map(|r| r.account.username.clone());
+                    return Ok((rows, next));
                 }
-                if rows.len() == limit {
-                    return Ok((rows, true));
+                if listed {
+                    rows.push(WithoutApp {
+                        account,
+                        enrolment,
+                        mark,
+                    });
+                } else if scanned >= SCAN_PER_PAGE {
+                    return Ok((rows, Some(account.username)));
                 }
-                rows.push(WithoutApp {
-                    account,
-                    enrolment,
-                    mark: get(CAMPAIGN_MAIL).map(parse_mark),
-                });
             }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok((rows, false));
+                return Ok((rows, None));
             }
         }
     }
