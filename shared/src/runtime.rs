@@ -158,3 +158,28 @@ fn deferred(config: Config, sdk: SdkConfig, clock: Clock, build: fn(App) -> Rout
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_eventbridges_scheduled_event_runs_the_schedule() {
+        let scheduled = serde_json::json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+            "time": "2026-12-07T15:00:00Z", "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/staff-mfa-rollout"],
+            "detail": {}
+        });
+        assert!(is_scheduled(&scheduled));
+        // What API Gateway delivers is a request, whatever its body or headers say.
+        let request = serde_json::json!({
+            "version": "2.0", "routeKey": "$default", "rawPath": "/settings",
+            "headers": { "source": "aws.events" },
+            "body": "{\"source\":\"aws.events\",\"detail-type\":\"Scheduled Event\"}",
+            "requestContext": { "http": { "method": "POST", "path": "/settings", "sourceIp": "192.0.2.1" } }
+        });
+        assert!(!is_scheduled(&request));
+    }
+}

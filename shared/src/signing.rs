@@ -25,6 +25,9 @@ pub const PUBLISH_AHEAD_SECS: u64 = 2 * 3600;
 /// A retired key stays published this long: past every token it signed (15 minutes), every cache
 /// (2 hours), and an `id_token_hint` kept for a working day.
 pub const RETIRED_PUBLISHED_SECS: u64 = 24 * 3600;
+/// The schedule rotates the keys this long after the last rotation (when the `next` key was
+/// made): a key signs for about 30 days, so a key copied unnoticed is good for a month at most.
+pub const ROTATE_EVERY_SECS: u64 = 30 * 86_400;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyState {
@@ -198,6 +201,16 @@ impl KeyRing {
 /// A rotation: the state changes to write (by key id), and the keys to add.
 pub type Rotation = (Vec<(String, KeyState)>, Vec<StoredKey>);
 
+/// Whether the schedule rotates at `now`: no keys yet, no `next` key, or a `next` key made
+/// `ROTATE_EVERY_SECS` ago or more (long past its `PUBLISH_AHEAD_SECS`).
+pub fn rotation_due(existing: &[StoredKey], now: u64) -> bool {
+    let current = existing.iter().any(|k| k.state == KeyState::Current);
+    match existing.iter().find(|k| k.state == KeyState::Next) {
+        Some(next) => !current || now >= next.created_at + ROTATE_EVERY_SECS,
+        None => true,
+    }
+}
+
 /// What a rotation at `now` does to the stored keys: the states to write (by kid) and the new key
 /// to add. Refused while the `next` key has been published for less than `PUBLISH_AHEAD_SECS`,
 /// unless there is no current key yet (a new deployment).
@@ -343,5 +356,18 @@ mod tests {
         );
         assert_eq!(more.len(), 1);
         assert_eq!(more[0].state, KeyState::Next);
+    }
+
+    #[test]
+    fn the_schedule_rotates_thirty_days_after_the_last_rotation_and_not_before() {
+        let (mut stored, _) = ring(&[KeyState::Current, KeyState::Next]);
+        let made = stored[1].created_at;
+        assert!(!rotation_due(&stored, made + ROTATE_EVERY_SECS - 1));
+        assert!(rotation_due(&stored, made + ROTATE_EVERY_SECS));
+        // Long past the publish-ahead rule, so the rotation it asks for is allowed.
+        assert!(rotation(&stored, made + ROTATE_EVERY_SECS).is_ok());
+        stored.retain(|k| k.state == KeyState::Current);
+        assert!(rotation_due(&stored, made), "no next key: one is added");
+        assert!(rotation_due(&[], made), "no keys: the first pair");
     }
 }

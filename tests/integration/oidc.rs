@@ -989,6 +989,71 @@ async fn a_key_rotation_fails_no_verification() {
     );
 }
 
+/// The schedule (EventBridge every minute, which the settings function answers with
+/// `rollout::tick`, as here) rotates the keys 30 days after the last rotation, with the same publish-ahead rule: tokens
+/// signed before still verify, new ones use the key published a month ahead; two runs at once
+/// rotate once.
+#[tokio::test]
+async fn the_schedule_rotates_the_signing_keys_every_thirty_days() {
+    let o = provider().await;
+    let token = o.tokens().await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kids = |keys: &serde_json::Value| -> Vec<String> {
+        keys["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let before = kids(&o.s.get("/jwks.json", None).await.body);
+    assert_eq!(o.s.tick().await.rotated, Vec::<String>::new(), "not due");
+    o.s.app.clock.advance(29 * 86_400);
+    assert!(o.s.tick().await.rotated.is_empty(), "29 days: not due");
+    o.s.app.clock.advance(86_400);
+    let (a, b) = tokio::join!(o.s.tick(), o.s.tick());
+    let rotated: Vec<&Vec<String>> = [&a.rotated, &b.rotated]
+        .into_iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    assert_eq!(
+        rotated.len(),
+        1,
+        "two runs at once rotate once: {a:?} {b:?}"
+    );
+    assert!(
+        rotated[0].iter().any(|l| l.starts_with("retired ")),
+        "{rotated:?}"
+    );
+    assert!(
+        o.s.tick().await.rotated.is_empty(),
+        "done for another 30 days"
+    );
+    o.s.app.clock.advance(301); // past every instance's key cache
+    let after = kids(&o.s.get("/jwks.json", None).await.body);
+    assert_eq!(after.len(), 3, "retired, current and a new next: {after:?}");
+    assert!(
+        before.iter().all(|k| after.contains(k)),
+        "both old keys still published"
+    );
+    // The 30-day-old token's key is still published (its signature checks; it has expired).
+    let kid = decode_header(&token).unwrap().kid.unwrap();
+    assert!(after.contains(&kid));
+    // New tokens are signed by the key that was `next` before.
+    let fresh = o.tokens().await;
+    let signing = decode_header(fresh["access_token"].as_str().unwrap())
+        .unwrap()
+        .kid
+        .unwrap();
+    assert!(
+        before.contains(&signing) && signing != kid,
+        "{signing} {kid}"
+    );
+    verify_as_rp(&o.s, fresh["access_token"].as_str().unwrap(), "wiki").await;
+}
+
 #[tokio::test]
 async fn the_sign_in_page_lists_the_organisations_sites_for_a_signed_in_user() {
     let o = provider().await;

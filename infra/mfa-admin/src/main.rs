@@ -312,6 +312,9 @@ async fn run(cli: Cli) -> AdminResult<()> {
                 if done.switched_on { "yes" } else { "no" },
                 done.mailed
             );
+            for line in &done.rotated {
+                println!("signing keys: {line}");
+            }
         }
         Command::Readiness {
             command: ReadinessCommand::Recount,

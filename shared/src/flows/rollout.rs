@@ -151,9 +151,12 @@ pub struct Tick {
     pub switched_on: bool,
     /// Campaign mails sent.
     pub mailed: usize,
+    /// What the signing keys' rotation did, when one was due (`signing::rotation_due`).
+    pub rotated: Vec<String>,
 }
 
-/// One run of the schedule: the switch-on when its time has come, then the campaign's next batch.
+/// One run of the schedule: the switch-on when its time has come, the signing keys' rotation when
+/// due, the overview's count, then the campaign's next batch.
 pub async fn tick(app: &App) -> Result<Tick> {
     let now = app.now();
     let mut done = Tick::default();
@@ -175,6 +178,15 @@ pub async fn tick(app: &App) -> Result<Tick> {
             // minute (the console shows it overdue), and the campaign still moves on.
             Err(e) => tracing::warn!(error = %e, "scheduled switch-on not made; next minute again"),
         }
+    }
+    // The token signing keys, every 30 days (the publish-ahead rule of `mfa-admin signing-key
+    // rotate` holds: the key promoted was published 30 days before). A failure leaves the rollout
+    // to go on, and the next minute tries again.
+    match crate::flows::signing_keys::rotate_if_due(&app.store, &app.keys, now).await {
+        Ok(lines) => done.rotated = lines,
+        // Another run rotated at the same moment.
+        Err(Error::Conflict(_)) => {}
+        Err(e) => tracing::warn!(error = %e, "signing keys not rotated; next minute again"),
     }
     // One read of the directory a minute: the count the overview shows, and the campaign's batch.
     let (directory, marks, campaign) = tokio::try_join!(

@@ -40,6 +40,17 @@ pub async fn rotate(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>>
     Ok(lines)
 }
 
+/// The schedule's rotation: `rotate` when `signing::rotation_due` says so, else nothing. Two runs
+/// at once (EventBridge may deliver an event twice) rotate once: the rotation's write is
+/// conditioned on the states it was planned from, and the loser finds nothing due.
+pub async fn rotate_if_due(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
+    let existing = open_all(store, keys).await?;
+    if !crate::signing::rotation_due(&existing, now) {
+        return Ok(vec![]);
+    }
+    rotate(store, keys, now).await
+}
+
 /// The first keys of a new deployment; nothing when keys exist.
 pub async fn ensure(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
     if store.signing_keys().await?.is_empty() {

@@ -490,9 +490,15 @@ impl Store {
             item.insert("created_at".into(), n(k.created_at));
             tx = tx.transact_items(self.put_new_in_transaction(item)?);
         }
-        tx.send()
-            .await
-            .map_err(unavailable("rotate signing keys"))?;
-        Ok(())
+        match tx.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.iter().any(|x| *x)) => {
+                Err(Error::Conflict(
+                    "The signing keys changed meanwhile (another rotation): nothing was written."
+                        .into(),
+                ))
+            }
+            Err(e) => Err(unavailable("rotate signing keys")(e)),
+        }
     }
 }
