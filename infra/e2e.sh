@@ -69,5 +69,10 @@ if [ "$status" = 0 ]; then
   sessions+=("$!")
   wait "$!" || status=$?
 fi
+# The metric lines every function wrote meanwhile, as CloudWatch will read them (EMF).
+if [ "$status" = 0 ]; then
+  echo "==> metric lines (tests/examples/emf_check.rs)"
+  cargo run --quiet -p staff-mfa-tests --example emf_check -- "$out/lambda.log" || status=$?
+fi
 echo "==> e2e and load: $((SECONDS - started)) s"
 exit "$status"

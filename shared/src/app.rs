@@ -308,6 +308,9 @@ impl App {
         outcome: Outcome,
         detail: Option<&serde_json::Value>,
     ) {
+        if let Some(line) = crate::metrics::audit_line(action, outcome, self.clock.now_ms()) {
+            crate::metrics::emit(&line);
+        }
         let (action, outcome) = (action.as_str(), outcome.as_str());
         let origin = crate::origin::Origin::current();
         // Anonymous noise past its share goes to the log only: the log groups are the record,

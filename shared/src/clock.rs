@@ -34,6 +34,13 @@ impl Clock {
             .unwrap_or(0)
     }
 
+    /// Milliseconds since the Unix epoch (a metric line's timestamp).
+    pub fn now_ms(&self) -> u64 {
+        self.now()
+            .saturating_mul(1000)
+            .saturating_add(u64::from(self.subsec_nanos() / 1_000_000))
+    }
+
     /// Moves this clock (and every clone of it) by `secs`: expiry tests without sleeping.
     pub fn advance(&self, secs: i64) {
         self.offset.fetch_add(secs, Ordering::Relaxed);

@@ -22,6 +22,7 @@ pub mod keys;
 pub mod limits;
 pub mod mail;
 pub mod messages;
+pub mod metrics;
 pub mod oidc;
 pub mod origin;
 pub mod outbound;
