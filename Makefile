@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 
-.PHONY: dev test outbox tools package bench bench-readiness load
+.PHONY: dev test outbox tools package bench bench-readiness load smoke
 
 dev:
 	bash infra/dev.sh
@@ -32,3 +32,10 @@ bench:
 # contract does not give, a lost audit entry or a session for a wrong code.
 load:
 	bash infra/load.sh
+
+# After a deploy: checks the live stack without changing real users (discovery, JWKS, pages and
+# their headers, error shapes, TLS, the issuer matching BASE_URL; with SMOKE_USER and
+# SMOKE_PASSWORD, a test account's password step). One line per check; fails when one does.
+smoke:
+	@test -n "$(BASE_URL)" || { echo "usage: make smoke BASE_URL=https://... [SMOKE_USER=... SMOKE_PASSWORD=...]" >&2; exit 2; }
+	@SMOKE_USER="$(SMOKE_USER)" SMOKE_PASSWORD="$${SMOKE_PASSWORD:-$(SMOKE_PASSWORD)}" python3 infra/smoke.py "$(BASE_URL)"

@@ -74,5 +74,20 @@ if [ "$status" = 0 ]; then
   echo "==> metric lines (tests/examples/emf_check.rs)"
   cargo run --quiet -p staff-mfa-tests --example emf_check -- "$out/lambda.log" || status=$?
 fi
+# make smoke against the same stack: every check passes under its own name, and fails, with a
+# clear line, under a name that is not its issuer.
+if [ "$status" = 0 ]; then
+  echo "==> make smoke BASE_URL=http://127.0.0.1:$http_port (SMOKE_USER=member)"
+  SMOKE_USER=member SMOKE_PASSWORD="member password 2026" \
+    python3 infra/smoke.py "http://127.0.0.1:$http_port" || status=$?
+  echo "==> make smoke BASE_URL=http://localhost:$http_port (a name the stack does not answer as: must fail)"
+  if python3 infra/smoke.py "http://localhost:$http_port" > "$out/smoke-wrong-name.txt"; then
+    echo "smoke passed against a base URL that is not the issuer" >&2; status=1
+  elif ! grep -q "^FAIL issuer matches BASE_URL" "$out/smoke-wrong-name.txt"; then
+    cat "$out/smoke-wrong-name.txt" >&2; echo "smoke failed without naming the issuer" >&2; status=1
+  else
+    grep "^FAIL" "$out/smoke-wrong-name.txt"
+  fi
+fi
 echo "==> e2e and load: $((SECONDS - started)) s"
 exit "$status"
