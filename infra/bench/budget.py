@@ -1,7 +1,7 @@
 """The bench guards itself: `make bench` ends here. Reads the figures it wrote
 (target/bench/figures.json from bench.py, target/bench/cost.json from tests/examples/flow_cost.rs),
 compares each with infra/bench/budget.json, prints one line per figure, writes docs/figures.md
-(the tables the README points to, with the command and the date), and exits 1 when any figure is
+(the tables docs/performance.md points to, with the command and the date), and exits 1 when any figure is
 over its budget.
 
 Usage: python3 infra/bench/budget.py [--no-page]"""

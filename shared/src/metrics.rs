@@ -160,7 +160,7 @@ pub fn emit(line: &Value) {
     println!("{line}");
 }
 
-/// The documented metrics (docs: README "Operating it") with their dimension sets, for the check
+/// The documented metrics (docs/operations.md, "Operating it") with their dimension sets, for the check
 /// that every line is well formed (`tests/integration`, the load run's log check).
 pub const DOCUMENTED: [(&str, &[&[&str]]); 10] = [
     ("Requests", &[&["Function"]]),

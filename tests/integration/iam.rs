@@ -486,7 +486,7 @@ fn no_function_can_change_delete_or_aim_at_an_audit_entry() {
 /// code to it). The log groups hold the audit record, so they must keep it at least this long.
 const LONGEST_AUDIT_RETENTION_DAYS: u32 = 3650;
 
-/// The log groups are the audit record (README, "Audit trail"): a function's role may add lines
+/// The log groups are the audit record (docs/security.md, "Audit trail"): a function's role may add lines
 /// to its own log group, and nothing else: no other group, no deleting a group or a stream, no
 /// retention change, no subscription or export that sends lines away, no key or policy change.
 #[test]

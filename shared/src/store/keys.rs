@@ -1,5 +1,5 @@
 //! Every item's key in the one table, in one place: what `pk` and `sk` are for each kind of item,
-//! and the index partitions (`gsi1pk`). The README's storage table lists the same. Hashes are keyed
+//! and the index partitions (`gsi1pk`). docs/architecture.md's storage table lists the same. Hashes are keyed
 //! hashes of tokens or of typed text: nothing a caller sent is a key as it was sent.
 
 use super::{Item, key};

@@ -1,4 +1,4 @@
-//! DynamoDB storage: one table, items keyed `pk`/`sk` (see the README's table of item kinds).
+//! DynamoDB storage: one table, items keyed `pk`/`sk` (docs/architecture.md has the table of item kinds).
 //! Every rule that must hold under concurrency (single use, expiry, replay) is a condition on a
 //! write here, never a read followed by a write.
 
