@@ -69,21 +69,29 @@ fn document(
     now_ms: u64,
 ) -> Value {
     let names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
-    let mut sets = vec![json!(names)];
-    if metrics.iter().any(|(m, _, _)| ALARMED.contains(m)) && !names.is_empty() {
-        sets.push(json!([]));
+    // A directive's metrics share its dimension sets: the alarmed ones get a directive of their
+    // own that adds the set without dimensions, so no other metric is published twice.
+    let (alarmed, plain): (Vec<_>, Vec<_>) = metrics
+        .iter()
+        .partition(|(m, _, _)| ALARMED.contains(m) && !names.is_empty());
+    let directive = |of: &[&(&str, &str, f64)], sets: Value| {
+        json!({
+            "Namespace": NAMESPACE,
+            "Dimensions": sets,
+            "Metrics": of.iter().map(|(name, unit, _)| json!({ "Name": name, "Unit": unit })).collect::<Vec<_>>(),
+        })
+    };
+    let mut directives = vec![];
+    if !plain.is_empty() {
+        directives.push(directive(&plain, json!([names])));
+    }
+    if !alarmed.is_empty() {
+        directives.push(directive(&alarmed, json!([names, []])));
     }
     let mut doc = properties;
     doc.insert(
         "_aws".into(),
-        json!({
-            "Timestamp": now_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": sets,
-                "Metrics": metrics.iter().map(|(name, unit, _)| json!({ "Name": name, "Unit": unit })).collect::<Vec<_>>(),
-            }],
-        }),
+        json!({ "Timestamp": now_ms, "CloudWatchMetrics": directives }),
     );
     for (k, v) in dimensions {
         doc.insert((*k).into(), json!(v));
@@ -162,7 +170,7 @@ pub fn emit(line: &Value) {
 
 /// The documented metrics (docs/operations.md, "Operating it") with their dimension sets, for the check
 /// that every line is well formed (`tests/integration`, the load run's log check).
-pub const DOCUMENTED: [(&str, &[&[&str]]); 10] = [
+pub const DOCUMENTED: [(&str, &[&[&str]]); 11] = [
     ("Requests", &[&["Function"]]),
     ("ServerErrors", &[&["Function"], &[]]),
     ("DependencyFailures", &[&["Function"], &[]]),
@@ -172,6 +180,7 @@ pub const DOCUMENTED: [(&str, &[&[&str]]); 10] = [
     ("CodesRefused", &[&[]]),
     ("LockOuts", &[&[]]),
     ("SetupMailsSent", &[&[]]),
+    ("SetupMailsFailed", &[&[]]),
     ("TokensIssued", &[&[]]),
 ];
 
@@ -185,50 +194,53 @@ pub fn check(doc: &Value) -> std::result::Result<(), String> {
     if aws["Timestamp"].as_u64().is_none() {
         return fail("no millisecond Timestamp");
     }
-    let Some([d]) = aws["CloudWatchMetrics"].as_array().map(Vec::as_slice) else {
-        return fail("not one CloudWatchMetrics directive");
+    let Some(directives) = aws["CloudWatchMetrics"]
+        .as_array()
+        .filter(|d| !d.is_empty())
+    else {
+        return fail("no CloudWatchMetrics directive");
     };
-    if d["Namespace"] != NAMESPACE {
-        return fail("another namespace");
-    }
-    let mut sets: Vec<Vec<&str>> = vec![];
-    for set in d["Dimensions"].as_array().into_iter().flatten() {
-        let keys: Vec<&str> = set
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        for key in &keys {
-            if doc[*key].as_str().is_none_or(str::is_empty) {
+    for d in directives {
+        if d["Namespace"] != NAMESPACE {
+            return fail("another namespace");
+        }
+        let mut sets: Vec<Vec<&str>> = vec![];
+        for set in d["Dimensions"].as_array().into_iter().flatten() {
+            let keys: Vec<&str> = set
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for key in &keys {
+                if doc[*key].as_str().is_none_or(str::is_empty) {
+                    return fail(&format!(
+                        "dimension {key} is not a non-empty string at the root"
+                    ));
+                }
+            }
+            sets.push(keys);
+        }
+        for m in d["Metrics"].as_array().into_iter().flatten() {
+            let Some(name) = m["Name"].as_str() else {
+                return fail("a metric without a name");
+            };
+            if !doc[name].is_number() {
+                return fail(&format!("metric {name} is not a number at the root"));
+            }
+            if !["Count", "Milliseconds"].contains(&m["Unit"].as_str().unwrap_or("")) {
+                return fail(&format!("metric {name} has an unknown unit"));
+            }
+            let Some((_, wanted)) = DOCUMENTED.iter().find(|(n, _)| *n == name) else {
+                return fail(&format!("metric {name} is not documented"));
+            };
+            // Exactly the documented sets: each is a metric stream, billed by the month.
+            let wanted: Vec<Vec<&str>> = wanted.iter().map(|s| s.to_vec()).collect();
+            if wanted != sets {
                 return fail(&format!(
-                    "dimension {key} is not a non-empty string at the root"
+                    "metric {name} has dimension sets {sets:?}, documented {wanted:?}"
                 ));
             }
-        }
-        sets.push(keys);
-    }
-    for m in d["Metrics"].as_array().into_iter().flatten() {
-        let Some(name) = m["Name"].as_str() else {
-            return fail("a metric without a name");
-        };
-        if !doc[name].is_number() {
-            return fail(&format!("metric {name} is not a number at the root"));
-        }
-        if !["Count", "Milliseconds"].contains(&m["Unit"].as_str().unwrap_or("")) {
-            return fail(&format!("metric {name} has an unknown unit"));
-        }
-        let documented = DOCUMENTED
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, sets)| sets.iter().map(|s| s.to_vec()).collect::<Vec<_>>());
-        let wanted = match documented {
-            Some(d) => d,
-            None => return fail(&format!("metric {name} is not documented")),
-        };
-        // The metrics of one directive share its sets: each documented set must be there.
-        if !wanted.iter().all(|w| sets.contains(w)) {
-            return fail(&format!("metric {name} lacks a documented dimension set"));
         }
     }
     Ok(())
@@ -256,10 +268,11 @@ mod tests {
         };
         let ok = request_line(&done(200), 1_700_000_000_000);
         check(&ok);
-        // Four metrics share one directive, so each gets the union of the sets: ServerErrors and
-        // DependencyFailures are the alarmed ones that need the set without dimensions.
-        let d = &ok["_aws"]["CloudWatchMetrics"][0]["Dimensions"];
-        assert_eq!(d, &json!([["Function"], []]));
+        // Requests and Latency by function only; the alarmed two also without dimensions.
+        let d = &ok["_aws"]["CloudWatchMetrics"];
+        assert_eq!(d[0]["Dimensions"], json!([["Function"]]));
+        assert_eq!(d[1]["Dimensions"], json!([["Function"], []]));
+        assert_eq!(d[1]["Metrics"][0]["Name"], "ServerErrors");
         assert_eq!(
             (
                 ok["ServerErrors"].as_f64(),
@@ -343,5 +356,20 @@ mod tests {
         for (name, _) in DOCUMENTED {
             assert!(seen.iter().any(|s| s == name), "{name} is never written");
         }
+        // And the other way: everything written is documented, and every line it makes checks.
+        for name in &seen {
+            assert!(
+                DOCUMENTED.iter().any(|(n, _)| n == name),
+                "{name} is written but not documented"
+            );
+        }
+        for action in Action::ALL {
+            for outcome in Outcome::ALL {
+                if let Some(line) = audit_line(*action, *outcome, 1) {
+                    check(&line);
+                }
+            }
+        }
+        check(&request);
     }
 }

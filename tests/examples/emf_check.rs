@@ -21,10 +21,11 @@ fn main() {
         }
         match shared::metrics::check(&doc) {
             Ok(()) => {
-                for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-                    .as_array()
+                let directives = doc["_aws"]["CloudWatchMetrics"].as_array().cloned();
+                for m in directives
                     .into_iter()
                     .flatten()
+                    .flat_map(|d| d["Metrics"].as_array().cloned().unwrap_or_default())
                 {
                     *seen
                         .entry(m["Name"].as_str().unwrap_or("").to_owned())

@@ -1054,6 +1054,56 @@ async fn the_schedule_rotates_the_signing_keys_every_thirty_days() {
     verify_as_rp(&o.s, fresh["access_token"].as_str().unwrap(), "wiki").await;
 }
 
+/// Two rotations at once write once, even one that only adds a key (no state to condition on):
+/// the key ring's version is.
+#[tokio::test]
+async fn two_rotations_that_only_add_a_key_add_one() {
+    let o = provider().await;
+    let store = &o.s.app.store;
+    // The next key gone (as after a failed first rotation): a rotation adds one.
+    let next = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.state == shared::signing::KeyState::Next)
+        .unwrap();
+    store
+        .client()
+        .delete_item()
+        .table_name(&o.s.table)
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("ORG".into()),
+        )
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("SIGNING_KEY#{}", next.kid)),
+        )
+        .send()
+        .await
+        .unwrap();
+    let now = o.s.app.now();
+    let (a, b) = tokio::join!(
+        shared::flows::signing_keys::rotate(store, &o.s.app.keys, now),
+        shared::flows::signing_keys::rotate(store, &o.s.app.keys, now)
+    );
+    assert!(a.is_ok() != b.is_ok(), "one writes: {a:?} {b:?}");
+    let loser = if a.is_ok() { b } else { a };
+    assert!(
+        matches!(loser, Err(shared::Error::Conflict(_))),
+        "{loser:?}"
+    );
+    let nexts = store
+        .signing_keys()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|k| k.state == shared::signing::KeyState::Next)
+        .count();
+    assert_eq!(nexts, 1);
+}
+
 #[tokio::test]
 async fn the_sign_in_page_lists_the_organisations_sites_for_a_signed_in_user() {
     let o = provider().await;

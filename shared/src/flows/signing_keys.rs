@@ -1,6 +1,7 @@
-//! Rotating the provider's signing keys (`mfa-admin signing-key rotate`, and the first keys at
-//! bootstrap). The plan is `signing::rotation`; here the keys are sealed and written in one
-//! transaction.
+//! Rotating the provider's signing keys (`mfa-admin signing-key rotate`, the schedule every 30
+//! days, and the first keys at bootstrap or the schedule's first run). The plan is
+//! `signing::rotation`; here the keys are sealed and written in one transaction, conditioned on
+//! the key ring's version as read, so two rotations at once write once.
 
 use crate::error::Result;
 use crate::keys::Keys;
@@ -10,7 +11,18 @@ use crate::store::oidc::SealedKey;
 
 /// What a rotation did, one line each, for the operator.
 pub async fn rotate(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
-    let existing = open_all(store, keys).await?;
+    let (sealed, version) = store.signing_keys_and_version().await?;
+    rotate_from(store, keys, open(sealed, keys)?, version, now).await
+}
+
+/// `rotate`, planned from `existing` as read at the ring's `version`.
+async fn rotate_from(
+    store: &Store,
+    keys: &Keys,
+    existing: Vec<StoredKey>,
+    version: u64,
+    now: u64,
+) -> Result<Vec<String>> {
     let (changes, added) = rotation(&existing, now)?;
     let mut sealed = vec![];
     for k in &added {
@@ -21,7 +33,9 @@ pub async fn rotate(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>>
             created_at: k.created_at,
         });
     }
-    store.rotate_signing_keys(&changes, &sealed).await?;
+    store
+        .rotate_signing_keys(&changes, &sealed, version)
+        .await?;
     let mut lines: Vec<String> = changes
         .iter()
         .map(|(kid, state)| match state {
@@ -44,11 +58,12 @@ pub async fn rotate(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>>
 /// at once (EventBridge may deliver an event twice) rotate once: the rotation's write is
 /// conditioned on the states it was planned from, and the loser finds nothing due.
 pub async fn rotate_if_due(store: &Store, keys: &Keys, now: u64) -> Result<Vec<String>> {
-    let existing = open_all(store, keys).await?;
+    let (sealed, version) = store.signing_keys_and_version().await?;
+    let existing = open(sealed, keys)?;
     if !crate::signing::rotation_due(&existing, now) {
         return Ok(vec![]);
     }
-    rotate(store, keys, now).await
+    rotate_from(store, keys, existing, version, now).await
 }
 
 /// The first keys of a new deployment; nothing when keys exist.

@@ -63,6 +63,8 @@ pub(crate) fn client(id: &str) -> Item {
 pub(crate) const ORG: &str = "ORG";
 pub(crate) const SETTINGS: &str = "SETTINGS";
 pub(crate) const SIGNING_KEY_PREFIX: &str = "SIGNING_KEY#";
+/// The signing keys' version: every rotation moves it on, conditioned on the one it planned from.
+pub(crate) const SIGNING_KEY_RING: &str = "SIGNING_KEYS";
 pub(crate) const PROVIDER_PREFIX: &str = "PROVIDER#";
 pub(crate) fn settings() -> Item {
     key(ORG, SETTINGS)

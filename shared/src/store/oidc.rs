@@ -404,18 +404,36 @@ impl Store {
     }
 
     pub async fn signing_keys(&self) -> Result<Vec<SealedKey>> {
+        Ok(self.signing_keys_and_version().await?.0)
+    }
+
+    /// The sealed signing keys and the key ring's version (0: never rotated), in one Query: what a
+    /// rotation plans from.
+    pub async fn signing_keys_and_version(&self) -> Result<(Vec<SealedKey>, u64)> {
         let out = self
             .db
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(ORG))
-            .expression_attribute_values(":prefix", s(keys::SIGNING_KEY_PREFIX))
+            // Both the keys (`SIGNING_KEY#...`) and the ring's version (`SIGNING_KEYS`).
+            .expression_attribute_values(":prefix", s("SIGNING_KEY"))
             .consistent_read(true)
             .send()
             .await
             .map_err(unavailable("query signing keys"))?;
-        out.items().iter().map(parse_sealed_key).collect()
+        let mut sealed = vec![];
+        let mut version = 0;
+        for item in out.items() {
+            match get_s(item, "sk") {
+                Some(keys::SIGNING_KEY_RING) => version = get_n(item, "version").unwrap_or(0),
+                Some(sk) if sk.starts_with(keys::SIGNING_KEY_PREFIX) => {
+                    sealed.push(parse_sealed_key(item)?);
+                }
+                _ => {}
+            }
+        }
+        Ok((sealed, version))
     }
 
     /// The organisation's settings and its sealed signing keys in one Query of its partition:
@@ -454,8 +472,27 @@ impl Store {
         &self,
         changes: &[(String, KeyState)],
         added: &[SealedKey],
+        version_seen: u64,
     ) -> Result<()> {
-        let mut tx = self.db.transact_write_items();
+        // Every rotation moves the ring's version on from the one it planned from: of two at once
+        // (the schedule's event delivered twice, the schedule and an operator), one writes, even
+        // when neither changes a key's state (the first keys, a missing next key).
+        let ring = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(super::key(ORG, keys::SIGNING_KEY_RING)))
+            .update_expression("SET version = :next")
+            .expression_attribute_values(":next", n(version_seen + 1));
+        let ring = if version_seen == 0 {
+            ring.condition_expression("attribute_not_exists(version)")
+        } else {
+            ring.condition_expression("version = :seen")
+                .expression_attribute_values(":seen", n(version_seen))
+        };
+        let mut tx = self.db.transact_write_items().transact_items(
+            TransactWriteItem::builder()
+                .update(ring.build().map_err(build_err)?)
+                .build(),
+        );
         for (kid, state) in changes {
             // Two rotations at once: the second finds the states changed and fails whole.
             let previous = match state {
