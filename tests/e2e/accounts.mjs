@@ -195,6 +195,12 @@ test('forgot password with MFA, in headless Chromium', async (t) => {
     await acct.getByText('9 of 10 left').waitFor();
     await acct.getByRole('button', { name: 'Sign out everywhere' }).click();
     await acct.getByText('Signed out everywhere.').waitFor();
+    // The help page, linked from the sign-in page.
+    await acct.goto(`${BASE}/sign-in`);
+    await acct.getByRole('link', { name: 'Help with signing in' }).click();
+    await acct.getByRole('heading', { name: 'Help with signing in' }).waitFor();
+    await accessible(acct, 'the staff help page');
+    await screenshot(acct, 'staff-help', 'accounts-');
     await acct.goto(`${BASE}/sign-in`);
     await acct.getByLabel('Username').waitFor();
   });

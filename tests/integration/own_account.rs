@@ -383,3 +383,29 @@ async fn a_password_change_behind_a_sign_out_everywhere_is_refused() {
     );
     assert_eq!(s.sign_in("jane", PASSWORD).await.status, 200);
 }
+
+/// The staff help page is docs/staff-help.md, linked from the sign-in page: the apps it names are
+/// the setup mail's, and it runs no script.
+#[tokio::test]
+async fn the_help_page_is_the_staff_help_document() {
+    let s = Stack::new().await;
+    let r = s.get("/help", None).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        r.text.contains("<h1>Help with signing in</h1>"),
+        "{}",
+        r.text
+    );
+    for app in shared::messages::APPS {
+        assert!(
+            r.text.contains(app),
+            "the help names {app}, as the setup mail does"
+        );
+    }
+    assert!(r.text.contains("<script></script>"), "no script of its own");
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(csp.contains("default-src 'none'"));
+    let sign_in = s.get("/sign-in", None).await;
+    assert!(sign_in.text.contains("href=\"/help\""));
+}

@@ -39,6 +39,7 @@ pub fn router(app: App) -> Router {
             .route("/session", get(session))
             .route("/sign-out", post(sign_out))
             .route("/account", get(account_page))
+            .route("/help", get(help_page))
             .route("/account/sign-out-everywhere", post(sign_out_everywhere))
             .route("/account/password", post(change_password))
             .with_state(app),
@@ -472,6 +473,11 @@ async fn openapi() -> Response {
         axum::http::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+/// `GET /help`: help with signing in, for staff (docs/staff-help.md).
+async fn help_page() -> Response {
+    page::help_page()
 }
 
 /// `GET /account`: the signed-in user's own page (its script asks the routes below, with the

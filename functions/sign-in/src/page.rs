@@ -41,6 +41,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 <h2 id="sites-heading" hidden>Your organisation's sites</h2>
 <ul id="sites" aria-labelledby="sites-heading"></ul>
 <button type="button" id="sign-out">Sign out</button></section>
+<p><a href="/help">Help with signing in</a></p>
 </main>"#;
 
 const SCRIPT: &str = r#"(function(){
@@ -445,4 +446,27 @@ $('out-all').addEventListener('click',async()=>{
 /// signing out everywhere. It reads and changes them with the session cookie, from this origin only.
 pub fn account_page() -> Response {
     page("Your account", ACCOUNT_BODY, ACCOUNT_SCRIPT)
+}
+
+/// The staff help page: docs/staff-help.md, the same words the repository's documentation has,
+/// rendered once per cold start. The Markdown is ours (no raw HTML in it), and its HTML is
+/// escaped by the renderer.
+const STAFF_HELP: &str = include_str!("../../../docs/staff-help.md");
+
+pub fn help_page() -> Response {
+    static BODY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let body = BODY.get_or_init(|| {
+        let parser = pulldown_cmark::Parser::new(STAFF_HELP).map(|event| match event {
+            // Raw HTML in the Markdown is shown as text, never run.
+            pulldown_cmark::Event::Html(h) | pulldown_cmark::Event::InlineHtml(h) => {
+                pulldown_cmark::Event::Text(h)
+            }
+            other => other,
+        });
+        let mut html = String::from("<main>");
+        pulldown_cmark::html::push_html(&mut html, parser);
+        html.push_str("<p><a href=\"/sign-in\">Back to the sign-in page</a></p></main>");
+        html
+    });
+    page("Help with signing in", body, "")
 }
