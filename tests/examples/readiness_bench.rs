@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use harness::Stack;
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -71,26 +71,7 @@ async fn main() {
         }
     }
     let items = requests.len();
-    for chunk in requests.chunks(25) {
-        let writes: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        db.batch_write_item()
-            .request_items(stack.table.clone(), writes)
-            .send()
-            .await
-            .unwrap();
-    }
+    stack.put_raw(&requests).await;
     println!(
         "seeded {items} items ({n} staff) in {:.1} s",
         started.elapsed().as_secs_f64()

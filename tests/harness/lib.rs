@@ -309,6 +309,48 @@ impl Stack {
         .unwrap_or_else(|e| panic!("add {username}: {e:?}"));
     }
 
+    /// How many of the newest 1,000 audit entries are about `target` with this action and outcome.
+    pub async fn audit_count(&self, target: &str, action: &str, outcome: &str) -> usize {
+        self.app
+            .recent_audit(1000)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.target == target && e.action == action && e.outcome == outcome)
+            .count()
+    }
+
+    /// Writes items into the table as they are, 25 to a batch (seeding at scale, past the flows).
+    pub async fn put_raw(
+        &self,
+        items: &[std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>],
+    ) {
+        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+        for chunk in items.chunks(25) {
+            let writes: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            self.app
+                .store
+                .client()
+                .batch_write_item()
+                .request_items(self.table.clone(), writes)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
     /// One run of the rollout's schedule, as EventBridge fires it in the settings function.
     pub async fn tick(&self) -> shared::flows::rollout::Tick {
         shared::flows::rollout::tick(&self.settings_app)

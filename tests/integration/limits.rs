@@ -28,16 +28,6 @@ async fn enrolled() -> (Stack, Vec<u8>, Vec<u8>) {
 }
 
 /// How many times the audit trail says `action` ended in `outcome` for `user`.
-async fn evaluations(s: &Stack, user: &str, action: &str, outcome: &str) -> usize {
-    s.app
-        .recent_audit(1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.target == user && e.action == action && e.outcome == outcome)
-        .count()
-}
-
 fn wrong_code(right: &str) -> &'static str {
     if right == "000000" {
         "111111"
@@ -67,7 +57,7 @@ async fn forty_concurrent_wrong_codes_on_eight_challenges_evaluate_at_most_ten()
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    let evaluated = evaluations(&s, "alice", "mfa_verify", "invalid_code").await;
+    let evaluated = s.audit_count("alice", "mfa_verify", "invalid_code").await;
     assert!(evaluated <= 10, "{evaluated} codes evaluated: {statuses:?}");
     assert!(
         statuses.iter().all(|st| *st == 401 || *st == 429),
@@ -94,7 +84,7 @@ async fn fifty_concurrent_wrong_passwords_from_one_address_evaluate_at_most_five
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    let evaluated = evaluations(&s, "bob", "sign_in", "invalid_credentials").await;
+    let evaluated = s.audit_count("bob", "sign_in", "invalid_credentials").await;
     assert!(evaluated <= 5, "{evaluated} passwords evaluated");
     assert_eq!(statuses.iter().filter(|st| **st == 401).count(), evaluated);
     assert_eq!(
@@ -251,7 +241,7 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_an_admin_unlocks() {
     assert_eq!(r.status, 200, "{r:?}");
     let ready = s.get("/settings/mfa-readiness", Some(&admin)).await;
     assert_eq!(ready.body["password_locked"], json!([]));
-    assert_eq!(evaluations(&s, "alice", "unlock", "success").await, 1);
+    assert_eq!(s.audit_count("alice", "unlock", "success").await, 1);
 }
 
 #[tokio::test]
@@ -331,13 +321,8 @@ async fn sensitive_administration_needs_a_code_from_the_last_ten_minutes() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(r.body["mfa_enabled"], false);
     assert_eq!(
-        evaluations(
-            &s,
-            "settings",
-            "settings_change",
-            "reauthentication_required"
-        )
-        .await,
+        s.audit_count("settings", "settings_change", "reauthentication_required")
+            .await,
         1
     );
 }
@@ -397,8 +382,8 @@ async fn the_setup_key_is_shown_at_most_three_times_and_each_showing_is_audited(
     }
     let r = s.post("/mfa/setup/key", json!({ "token": token })).await;
     assert_eq!((r.status, r.error()), (410, "setup_link_expired"));
-    assert_eq!(evaluations(&s, "dave", "key_reveal", "success").await, 3);
-    assert_eq!(evaluations(&s, "dave", "key_reveal", "refused").await, 1);
+    assert_eq!(s.audit_count("dave", "key_reveal", "success").await, 3);
+    assert_eq!(s.audit_count("dave", "key_reveal", "refused").await, 1);
 
     let secret = data_encoding::BASE32_NOPAD
         .decode(secret.unwrap().as_bytes())

@@ -176,17 +176,6 @@ async fn recovery_codes_with_the_cookie_only_from_our_pages() {
     let _ = json!({});
 }
 
-/// How many audit entries about `user` have this action and outcome.
-async fn entries(s: &Stack, user: &str, action: &str, outcome: &str) -> usize {
-    s.app
-        .recent_audit(1000)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.target == user && e.action == action && e.outcome == outcome)
-        .count()
-}
-
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 fn change(current: &str, new: &str) -> serde_json::Value {
@@ -221,7 +210,8 @@ async fn changing_the_password_takes_the_current_one_and_a_recent_code_and_ends_
         "{r:?}"
     );
     assert_eq!(
-        entries(&s, "jane", "password_change", "invalid_credentials").await,
+        s.audit_count("jane", "password_change", "invalid_credentials")
+            .await,
         1
     );
     let r = s
@@ -282,7 +272,7 @@ async fn changing_the_password_takes_the_current_one_and_a_recent_code_and_ends_
         notice.subject.contains("password was changed"),
         "{notice:?}"
     );
-    assert_eq!(entries(&s, "jane", "password_change", "success").await, 1);
+    assert_eq!(s.audit_count("jane", "password_change", "success").await, 1);
     // Her own page lists it.
     s.app.clock.advance(30);
     let c = signed.body["challenge"].as_str().unwrap();
@@ -321,7 +311,10 @@ async fn wrong_current_passwords_count_against_the_accounts_password_limits() {
     assert_eq!(r.status, 429, "{r:?}");
     assert!(r.header("retry-after").is_some());
     assert_eq!(s.sign_in("jane", PASSWORD).await.status, 429);
-    assert_eq!(entries(&s, "jane", "password_change", "throttled").await, 1);
+    assert_eq!(
+        s.audit_count("jane", "password_change", "throttled").await,
+        1
+    );
 }
 
 #[tokio::test]

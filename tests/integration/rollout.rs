@@ -473,7 +473,7 @@ async fn a_recount_reports_what_changed_since_the_count_before() {
 /// page says there is no more. Nobody is skipped or listed twice.
 #[tokio::test]
 async fn the_people_without_an_app_page_through_a_mostly_enrolled_directory_in_bounded_steps() {
-    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use aws_sdk_dynamodb::types::AttributeValue;
     let s = Stack::new().await;
     let str_ = |v: &str| AttributeValue::S(v.to_owned());
     let mut items = vec![];
@@ -499,27 +499,7 @@ async fn the_people_without_an_app_page_through_a_mostly_enrolled_directory_in_b
             ]));
         }
     }
-    let db = s.app.store.client().clone();
-    for chunk in items.chunks(25) {
-        let writes: Vec<WriteRequest> = chunk
-            .iter()
-            .map(|item| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item.clone()))
-                            .build()
-                            .unwrap(),
-                    )
-                    .build()
-            })
-            .collect();
-        db.batch_write_item()
-            .request_items(s.table.clone(), writes)
-            .send()
-            .await
-            .unwrap();
-    }
+    s.put_raw(&items).await;
     let mut seen: Vec<String> = vec![];
     let mut sizes = vec![];
     let mut after: Option<String> = None;

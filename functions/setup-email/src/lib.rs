@@ -13,8 +13,8 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
-use shared::flows::{sessions, setup};
-use shared::http::{Caller, JsonBody, bearer, cookie_session, finish, same_origin};
+use shared::flows::setup;
+use shared::http::{Caller, JsonBody, finish};
 use shared::totp::{DIGITS, PERIOD, grouped};
 use shared::{App, Error};
 
@@ -47,18 +47,8 @@ async fn send_setup_email(
     let asker = match req.challenge.as_deref() {
         Some(challenge) => setup::Asker::Challenge(challenge),
         None => {
-            let token = match bearer(&headers) {
-                Some(token) => Some(token),
-                None => {
-                    let cookie = cookie_session(&headers).ok_or(Error::Unauthenticated)?;
-                    // A cookie rides along with any site's request: only this origin's count.
-                    if !same_origin(&headers, &app.issuer(caller.api_base.as_deref())?) {
-                        return Err(Error::Forbidden);
-                    }
-                    Some(cookie)
-                }
-            };
-            session = sessions::authenticate(&app, token).await?;
+            // With the cookie, only from this origin: it rides along with any site's request.
+            session = shared::http::session_of(&app, &caller, &headers, true).await?;
             setup::Asker::Session(&session)
         }
     };
