@@ -12,7 +12,7 @@ bash infra/tools.sh
 export AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_REGION=us-east-1 \
        AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
        MFA_TABLE=staff-mfa MFA_KEYS_SECRET=staff-mfa/keys \
-       PUBLIC_BASE_URL="http://127.0.0.1:$http_port" \
+       PUBLIC_BASE_URL="http://localhost:$http_port" \
          MFA_SES_SEND_RATE=100
 
 cleanup() { trap - EXIT INT TERM; kill 0 2>/dev/null || true; bash infra/moto.sh stop "$aws_port"; }
@@ -24,10 +24,10 @@ bash infra/seed.sh
 
 cat <<INFO
 
-  Staff MFA is starting on http://127.0.0.1:$http_port (the first request builds each function)
+  Staff MFA is starting on http://localhost:$http_port (the first request builds each function)
 
-  Sign in:     http://127.0.0.1:$http_port/sign-in
-  Admin page:  http://127.0.0.1:$http_port/admin
+  Sign in:     http://localhost:$http_port/sign-in
+  Admin page:  http://localhost:$http_port/admin
 
   Demo accounts (MFA is on; none is enrolled yet):
     admin   / admin password 2026    sysadmin

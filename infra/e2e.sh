@@ -47,9 +47,9 @@ stack_warm
 status=0
 export MFA_ADMIN="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
 # E2E_ONLY="rollout.mjs" runs only the files named (while working on one; make test runs them all).
-for file in ${E2E_ONLY:-seed-flow.mjs oidc.mjs federation.mjs accounts.mjs limits.mjs rollout.mjs}; do
+for file in ${E2E_ONLY:-seed-flow.mjs oidc.mjs federation.mjs accounts.mjs passkeys.mjs limits.mjs rollout.mjs}; do
   echo "==> node --test tests/e2e/$file"
-  E2E_BASE_URL="http://127.0.0.1:$http_port" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
+  E2E_BASE_URL="$PUBLIC_BASE_URL" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
     setsid node --test "tests/e2e/$file" < /dev/null &
   sessions+=("$!")
   wait "$!" || status=$?
@@ -77,11 +77,11 @@ fi
 # make smoke against the same stack: every check passes under its own name, and fails, with a
 # clear line, under a name that is not its issuer.
 if [ "$status" = 0 ]; then
-  echo "==> make smoke BASE_URL=http://127.0.0.1:$http_port (SMOKE_USER=member)"
+  echo "==> make smoke BASE_URL=$PUBLIC_BASE_URL (SMOKE_USER=member)"
   SMOKE_USER=member SMOKE_PASSWORD="member password 2026" \
-    python3 infra/smoke.py "http://127.0.0.1:$http_port" || status=$?
-  echo "==> make smoke BASE_URL=http://localhost:$http_port (a name the stack does not answer as: must fail)"
-  if python3 infra/smoke.py "http://localhost:$http_port" > "$out/smoke-wrong-name.txt"; then
+    python3 infra/smoke.py "$PUBLIC_BASE_URL" || status=$?
+  echo "==> make smoke BASE_URL=http://127.0.0.1:$http_port (a name the stack does not answer as: must fail)"
+  if python3 infra/smoke.py "http://127.0.0.1:$http_port" > "$out/smoke-wrong-name.txt"; then
     echo "smoke passed against a base URL that is not the issuer" >&2; status=1
   elif ! grep -q "^FAIL issuer matches BASE_URL" "$out/smoke-wrong-name.txt"; then
     cat "$out/smoke-wrong-name.txt" >&2; echo "smoke failed without naming the issuer" >&2; status=1

@@ -121,7 +121,7 @@ run_phase() { # NAME [schemathesis run arguments ...]
 # against the admin's password limits), so they are fuzzed anonymously (their 401 and 403;
 # tests/integration covers the rest). POST /mfa/reauthenticate stays: wrong codes lock
 # the admin's code entry, which ends nothing (the code given at sign-in keeps step-up 10 minutes).
-as_admin='^/(session|sign-in/sites|mfa/reauthenticate|mfa/recovery-codes|account/activity|settings|accounts|audit)'
+as_admin='^/(session|sign-in/sites|mfa/reauthenticate|mfa/recovery-codes|mfa/passkeys|account/activity|settings|accounts|audit)'
 status=0
 # Every other operation, as anyone on the internet can call it. The admin routes are not sent
 # here as well: their 401 without a session is what the admin phase's negative cases and

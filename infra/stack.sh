@@ -60,7 +60,7 @@ stack_moto() {
   export AWS_ENDPOINT_URL="http://127.0.0.1:$aws_port" AWS_REGION=us-east-1 \
          AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_EC2_METADATA_DISABLED=true \
          MFA_TABLE=staff-mfa MFA_KEYS_SECRET=staff-mfa/keys \
-         PUBLIC_BASE_URL="http://127.0.0.1:$http_port" \
+         PUBLIC_BASE_URL="http://localhost:$http_port" \
          MFA_SES_SEND_RATE=100
 }
 

@@ -33,6 +33,8 @@ pub struct Account {
     /// The OpenID Connect `sub`: random, made with the account, never given to another (None for
     /// an account made before it was kept, until its first session uses it).
     pub subject: Option<String>,
+    /// How many passkeys the account holds (kept on the profile with every add and removal).
+    pub passkeys: usize,
 }
 
 /// What every use of a session reads of its account, so that authorisation follows the account
@@ -82,6 +84,8 @@ pub struct Enrolment {
     /// Sign-ins completed with a recovery code: each moves it on, so that it and `last_step`
     /// together say whether `used_challenges` changed since it was read.
     pub recovery_uses: u64,
+    /// Sign-ins completed with a passkey: like `recovery_uses`, each moves it on.
+    pub passkey_uses: u64,
     /// A new app replacing the active one: the account's session epoch it was asked in. A change
     /// that ends the sessions (a new password, sign out everywhere, a reset) ends it too.
     pub asked_in_epoch: Option<u64>,
@@ -129,6 +133,8 @@ pub struct AccountRecord {
     /// A new app being set up to replace the active one (`MFA_NEXT`), until a code from it
     /// confirms it.
     pub replacement: Option<Enrolment>,
+    /// The account's passkeys, and the passkey ceremonies under way.
+    pub passkeys: crate::passkey::PasskeyItems,
 }
 
 impl AccountRecord {

@@ -43,6 +43,15 @@ pub enum Error {
     #[error("That security code is not correct.")]
     InvalidCode { attempts_left: u32 },
     #[error(
+        "That passkey was not accepted. Try it again, or enter a code from your authenticator app."
+    )]
+    InvalidPasskey { attempts_left: u32 },
+    /// The organisation holds this account to its passkey (`phishing_resistant_required_for`).
+    #[error(
+        "Your organisation requires you to sign in with your passkey. Use your passkey instead of a code."
+    )]
+    PasskeyRequired,
+    #[error(
         "Multi-factor authentication is already set up for this account. Ask an administrator to reset it if you lost your device."
     )]
     AlreadyEnrolled,
@@ -136,6 +145,8 @@ impl Error {
             Error::Throttled { .. } => "too_many_requests",
             Error::InvalidChallenge => "invalid_challenge",
             Error::InvalidCode { .. } => "invalid_code",
+            Error::InvalidPasskey { .. } => "invalid_passkey",
+            Error::PasskeyRequired => "passkey_required",
             Error::AlreadyEnrolled => "already_enrolled",
             Error::NoEmailOnFile(_) => "no_email_on_file",
             Error::EmailUnavailable(_) => "email_unavailable",

@@ -33,6 +33,7 @@ impl IntoResponse for Error {
             Error::InvalidCredentials
             | Error::InvalidChallenge
             | Error::InvalidCode { .. }
+            | Error::InvalidPasskey { .. }
             | Error::Unauthenticated
             | Error::InvalidToken
             | Error::InvalidClient => StatusCode::UNAUTHORIZED,
@@ -44,6 +45,7 @@ impl IntoResponse for Error {
             | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::SetupLinkExpired | Error::LinkExpired => StatusCode::GONE,
             Error::Forbidden
+            | Error::PasskeyRequired
             | Error::ReauthenticationRequired
             | Error::SocialSignInDisabled
             | Error::IdpMfaRequired => StatusCode::FORBIDDEN,
@@ -59,7 +61,9 @@ impl IntoResponse for Error {
         }
         let mut body = json!({ "error": self.code(), "message": self.to_string() });
         match &self {
-            Error::InvalidCode { attempts_left } => body["attempts_left"] = json!(attempts_left),
+            Error::InvalidCode { attempts_left } | Error::InvalidPasskey { attempts_left } => {
+                body["attempts_left"] = json!(attempts_left)
+            }
             Error::Throttled { retry_after_secs } => body["retry_after"] = json!(retry_after_secs),
             Error::NoEmailOnFile(problem) => body["reason"] = json!(problem.as_str()),
             // RFC 6749 section 5.2 names the description field.

@@ -27,6 +27,7 @@ pub mod oidc;
 pub mod origin;
 pub mod outbound;
 pub mod pages;
+pub mod passkey;
 pub mod password;
 pub mod policy;
 pub mod recovery;

@@ -241,6 +241,31 @@ pub fn password_changed_notice(org: &str) -> Rendered {
     }
 }
 
+/// A passkey was added to the account (`added`) or removed from it, named as its owner named it.
+pub fn passkey_notice(org: &str, name: &str, added: bool) -> Rendered {
+    let (what, subject) = if added {
+        ("added to", "A passkey was added to your account")
+    } else {
+        ("removed from", "A passkey was removed from your account")
+    };
+    let text = format!(
+        "A passkey named \"{name}\" was {what} your {org} account.\n\
+         If this wasn't you, contact your administrator now.\n"
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;max-width:36em\">\
+         <p>A passkey named \"{}\" was {what} your {} account.</p>\
+         <p><strong>If this wasn't you, contact your administrator now.</strong></p></body></html>",
+        escape(name),
+        escape(org)
+    );
+    Rendered {
+        subject: subject.into(),
+        text,
+        html,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

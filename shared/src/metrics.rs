@@ -43,7 +43,11 @@ pub fn counted(action: Action, outcome: Outcome) -> Option<Counted> {
         ) => plain("CodesAccepted"),
         (
             Action::MfaVerify | Action::Reauthenticate,
-            Outcome::InvalidCode | Outcome::ReplayRefused,
+            Outcome::InvalidCode
+            | Outcome::ReplayRefused
+            | Outcome::InvalidPasskey
+            | Outcome::CounterRegressed
+            | Outcome::PasskeyRequired,
         ) => plain("CodesRefused"),
         (Action::SetupEmail, Outcome::Sent) => plain("SetupMailsSent"),
         (Action::SetupEmail, Outcome::SendFailed) => plain("SetupMailsFailed"),
@@ -311,6 +315,9 @@ mod tests {
                 "CodesAccepted",
             ),
             (Action::MfaVerify, Outcome::InvalidCode, "CodesRefused"),
+            (Action::MfaVerify, Outcome::InvalidPasskey, "CodesRefused"),
+            (Action::MfaVerify, Outcome::CounterRegressed, "CodesRefused"),
+            (Action::MfaVerify, Outcome::PasskeyRequired, "CodesRefused"),
             (Action::MfaVerify, Outcome::Locked, "LockOuts"),
             (Action::SignIn, Outcome::Throttled, "LockOuts"),
             (Action::SetupEmail, Outcome::Sent, "SetupMailsSent"),

@@ -91,6 +91,51 @@ pub fn token_grant_allowed(kind: AccountKind, mfa_enabled: bool) -> bool {
     !code_required(kind, mfa_enabled)
 }
 
+/// Who must use a passkey once they have one (`phishing_resistant_required_for`): a code from the
+/// app, which a look-alike site can relay, is then refused to them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhishingResistant {
+    /// Nobody: a code from the app is always accepted (the default).
+    #[default]
+    None,
+    /// System administrators (MANAGER accounts included).
+    Sysadmin,
+    /// Every staff user and system administrator.
+    AllStaff,
+}
+
+impl PhishingResistant {
+    pub const ALL: [PhishingResistant; 3] = [
+        PhishingResistant::None,
+        PhishingResistant::Sysadmin,
+        PhishingResistant::AllStaff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhishingResistant::None => "none",
+            PhishingResistant::Sysadmin => "sysadmin",
+            PhishingResistant::AllStaff => "all_staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// Must this account sign in with its passkey (a code from the app refused)? Only once it has
+/// one: the policy never locks out someone who has not registered a passkey yet.
+pub fn passkey_required(kind: AccountKind, policy: PhishingResistant, has_passkey: bool) -> bool {
+    has_passkey
+        && match policy {
+            PhishingResistant::None => false,
+            PhishingResistant::Sysadmin => kind == AccountKind::Sysadmin,
+            PhishingResistant::AllStaff => kind.is_staff(),
+        }
+}
+
 /// Kinds of external identity provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

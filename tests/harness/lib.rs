@@ -167,7 +167,7 @@ impl Stack {
         let config = Config {
             table_name: table.clone(),
             keys_secret_id: secret.clone(),
-            public_base_url: Some("http://127.0.0.1:9000".into()),
+            public_base_url: Some("http://localhost:9000".into()),
             session_idle_secs: 1800,
             session_max_secs: 43200,
             // moto has no send rate: the campaign's pacing is not what the tests are about.
@@ -207,6 +207,9 @@ impl Stack {
         } else if path == "/mfa/verify"
             || path == "/mfa/reauthenticate"
             || path == "/mfa/recovery-codes"
+            || path == "/mfa/passkey/start"
+            || path == "/mfa/passkeys"
+            || path.starts_with("/mfa/passkeys/")
         {
             &self.verify_code
         } else if path.starts_with("/mfa/setup") {

@@ -243,7 +243,7 @@ async fn an_invitation_lets_a_new_user_choose_a_password() {
         .unwrap()
         .unwrap()
         .account;
-    shared::flows::passwords::mail_link(&s.app, &account, true, "http://127.0.0.1:9000")
+    shared::flows::passwords::mail_link(&s.app, &account, true, "http://localhost:9000")
         .await
         .unwrap();
     let mail = latest_mail_to(&to).unwrap();

@@ -112,7 +112,7 @@ async fn readiness_lists_who_cannot_receive_setup_mail() {
     assert_eq!(r.status, 200, "{r:?}");
     assert_eq!(
         r.body["staff"],
-        json!({ "enrolled": 1, "pending": 0, "not_enrolled": 3 })
+        json!({ "enrolled": 1, "pending": 0, "not_enrolled": 3, "with_passkey": 0 })
     );
     assert_eq!(r.body["sender_verified"], true);
     assert_eq!(r.body["code_entry_locked"], json!([]));

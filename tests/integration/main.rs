@@ -13,6 +13,7 @@ mod limits;
 mod new_app;
 mod oidc;
 mod own_account;
+mod passkeys;
 mod recovery;
 mod relying_party;
 mod rollout;

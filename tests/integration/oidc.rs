@@ -16,7 +16,7 @@ use shared::flows::clients::{self, ClientSpec};
 use shared::flows::guard::Actor;
 use shared::policy::AccountKind::*;
 
-pub(crate) const ISSUER: &str = "http://127.0.0.1:9000";
+pub(crate) const ISSUER: &str = "http://localhost:9000";
 pub(crate) const REDIRECT: &str = "https://wiki.example.org/callback";
 pub(crate) const LOGOUT: &str = "https://wiki.example.org/bye";
 pub(crate) const VERIFIER: &str = harness::PKCE_VERIFIER;

@@ -364,7 +364,7 @@ async fn the_overview_shows_the_last_count_and_counting_again_moves_it() {
     assert_eq!(ready.body["counted_at"], counted_at, "one count for both");
     assert_eq!(
         ready.body["staff"],
-        json!({ "enrolled": 0, "pending": 0, "not_enrolled": 8 })
+        json!({ "enrolled": 0, "pending": 0, "not_enrolled": 8, "with_passkey": 0 })
     );
 
     // ann sets up an app: the list leaves her out at once; the figures wait for the next count.

@@ -68,6 +68,7 @@ fn settings_json(s: &Settings) -> Response {
             "org_name": s.org_name,
             "audit_retention_days": s.audit_retention_days(),
             "enforce_at": s.enforce_at.map(rfc3339),
+            "phishing_resistant_required_for": s.phishing_resistant_required_for.as_str(),
         }),
     )
 }
@@ -88,6 +89,8 @@ struct SettingsChange {
     /// An RFC 3339 time to switch MFA on at, or null to call it off.
     #[serde(default, deserialize_with = "present")]
     enforce_at: Option<Option<String>>,
+    /// `none`, `sysadmin` or `all_staff`: who must sign in with a passkey once they have one.
+    phishing_resistant_required_for: Option<String>,
 }
 
 /// A field given as null is `Some(None)`, told apart from a field left out (`None`).
@@ -110,6 +113,13 @@ async fn put_settings(
             || bad("enforce_at must be an RFC 3339 time, like 2026-12-01T09:00:00Z, or null."),
         )?)),
     };
+    let phishing_resistant_required_for =
+        match change.phishing_resistant_required_for {
+            None => None,
+            Some(text) => Some(shared::policy::PhishingResistant::parse(&text).ok_or_else(
+                || bad("phishing_resistant_required_for must be none, sysadmin or all_staff."),
+            )?),
+        };
     let saved = admin::change_settings(
         &app,
         &Actor::Admin(&admin),
@@ -120,6 +130,7 @@ async fn put_settings(
             audit_retention_days: change.audit_retention_days,
             enforce_at,
             scheduled_for: None,
+            phishing_resistant_required_for,
         },
     )
     .await?;
@@ -165,7 +176,7 @@ async fn readiness_json(app: &App, r: admin::Readiness) -> Result<Response, Erro
     Ok(shared::http::json(
         StatusCode::OK,
         json!({
-            "staff": { "enrolled": t.enrolled, "pending": t.pending, "not_enrolled": t.not_enrolled },
+            "staff": { "enrolled": t.enrolled, "pending": t.pending, "not_enrolled": t.not_enrolled, "with_passkey": t.with_passkey },
             "counted_at": rfc3339(t.counted_at),
             "cannot_receive_setup_mail": cannot,
             "cannot_receive_setup_mail_total": t.cannot_mail_total,
@@ -658,6 +669,7 @@ async fn list_accounts(
             json!({
                 "username": r.username, "kind": r.kind.as_str(), "disabled": r.disabled,
                 "enrolment": r.enrolment, "locked_until": r.locked_until.map(rfc3339),
+                "passkeys": r.passkeys,
             })
         })
         .collect();

@@ -275,6 +275,12 @@ const BODY: &str = r##"<main class="wide">
   <input id="org-email" name="org_default_email" type="email" autocomplete="off">
   <label for="org-name">Name (shown in authenticator apps and on these pages)</label>
   <input id="org-name" name="org_name" autocomplete="organization" maxlength="64">
+  <label for="org-passkeys">Who must sign in with their passkey once they have one (a code from the app is then refused)</label>
+  <select id="org-passkeys" name="phishing_resistant_required_for">
+    <option value="none">Nobody: a code from the app is always accepted</option>
+    <option value="sysadmin">System administrators</option>
+    <option value="all_staff">All staff users and system administrators</option>
+  </select>
   <button type="submit">Save organisation</button>
   <p id="org-message" role="status" aria-live="polite"></p>
 </form>
@@ -380,6 +386,7 @@ function showSettings(s){
   $('mfa-toggle').textContent=s.mfa_enabled?'Switch off':'Switch on';
   $('org-email').value=s.org_default_email||'';
   $('org-name').value=s.org_name||'';
+  $('org-passkeys').value=s.phishing_resistant_required_for||'none';
   $('enforce-state').textContent=s.mfa_enabled?'Multi-factor authentication is on: nothing to schedule.':
     s.enforce_at?('Scheduled: multi-factor authentication switches on at '+when(s.enforce_at)+' UTC'+(new Date(s.enforce_at)<new Date()?' (overdue: check the organisation email and that an administrator can sign in).':'.')):'No switch-on is scheduled.';
   $('enforce-form').hidden=s.mfa_enabled;
@@ -448,7 +455,7 @@ async function loadReadiness(){
   if(!r)return;
   if(r.status!==200){note('counts',explain(r),true);return;}
   const st=r.data.staff||{};
-  $('counts').className='';$('counts').textContent='Staff users and administrators: '+st.enrolled+' enrolled, '+st.pending+' set up but not yet confirmed, '+st.not_enrolled+' not enrolled.';
+  $('counts').className='';$('counts').textContent='Staff users and administrators: '+st.enrolled+' enrolled, '+st.pending+' set up but not yet confirmed, '+st.not_enrolled+' not enrolled; '+(st.with_passkey||0)+' with a passkey.';
   const from=settings&&settings.org_default_email;
   const v=r.data.sender_verified;
   note('sender',!from?'No organisation default email is set, so no setup email can be sent.'
@@ -523,7 +530,7 @@ async function loadAccounts(more){
     const label=document.createElement('label');const hint=document.createElement('span');hint.className='sr';hint.textContent='Select '+a.username;
     label.append(pick,hint);cell(row,'').appendChild(label);
     cell(row,a.username+(a.disabled?' (disabled)':''));cell(row,a.kind);
-    cell(row,a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none');
+    cell(row,(a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none')+(a.passkeys?', '+a.passkeys+(a.passkeys===1?' passkey':' passkeys'):''));
     cell(row,a.locked_until?when(a.locked_until):'');
     const actions=cell(row,'');actions.className='row-actions';
     const act=(label,method,path,done,ask)=>button(actions,label+' '+a.username,async()=>{
@@ -573,7 +580,7 @@ async function details(who){
   const a=shown.get(who)||{username:who};
   $('detail-heading').textContent=who;
   const facts=$('detail-facts');facts.replaceChildren();
-  [['Kind',a.kind],['Authenticator',a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none'],
+  [['Kind',a.kind],['Authenticator',a.enrolment==='active'?'set up':a.enrolment==='pending'?'being set up':'none'],['Passkeys',String(a.passkeys||0)],
    ['Account',a.disabled?'disabled':'can sign in'],['Locked until (UTC)',a.locked_until?when(a.locked_until):'not locked']]
     .forEach(([k,v])=>{const dt=document.createElement('dt');dt.textContent=k;const dd=document.createElement('dd');dd.textContent=v||'';facts.append(dt,dd);});
   $('detail').hidden=false;
@@ -782,6 +789,8 @@ $('org-form').addEventListener('submit',async e=>{
   const email=$('org-email').value.trim(), name=$('org-name').value.trim();
   if(email!==(settings.org_default_email||''))change.org_default_email=email;
   if(name!==(settings.org_name||''))change.org_name=name;
+  const held=$('org-passkeys').value;
+  if(held!==(settings.phishing_resistant_required_for||'none'))change.phishing_resistant_required_for=held;
   if(!Object.keys(change).length){note('org-message','Nothing to save.');return;}
   const r=await api('PUT','/settings',change);
   if(!r)return;
@@ -841,6 +850,8 @@ fn action_words(a: Action) -> &'static str {
         Action::KeyReveal => "opened the setup key of",
         Action::MfaReset => "reset the authenticator app of",
         Action::MfaVerify => "entered a security code",
+        Action::PasskeyAdd => "registered a passkey for",
+        Action::PasskeyRemove => "removed a passkey of",
         Action::PasswordChange => "changed the password of",
         Action::PasswordForgot => "asked for a password reset link for",
         Action::PasswordReset => "set a new password for",
@@ -866,7 +877,9 @@ fn outcome_words(o: Outcome) -> &'static str {
         Outcome::ClientGone => "the site is no longer registered",
         Outcome::CodeExchangeFailed => "the provider's code could not be exchanged",
         Outcome::CodeReused => "refused: a code used twice",
+        Outcome::CounterRegressed => "refused: the passkey's counter went back (a copied key?)",
         Outcome::Created => "created",
+        Outcome::CredentialInUse => "refused: that passkey is registered already",
         Outcome::Deleted => "deleted",
         Outcome::Forbidden => "refused: not allowed",
         Outcome::IdpMfaRequired => "refused: the provider's sign-in had no second factor",
@@ -874,6 +887,7 @@ fn outcome_words(o: Outcome) -> &'static str {
         Outcome::InvalidCode => "wrong security code",
         Outcome::InvalidCredentials => "wrong username or password",
         Outcome::InvalidGrant => "refused: the grant is not valid",
+        Outcome::InvalidPasskey => "refused: the passkey's answer was not valid",
         Outcome::InvalidRequest => "refused: a malformed request",
         Outcome::InvalidScope => "refused: a scope not allowed",
         Outcome::InvalidState => "refused: the sign-in's state did not match",
@@ -889,6 +903,7 @@ fn outcome_words(o: Outcome) -> &'static str {
         Outcome::NonceRefused => "refused: the nonce did not match",
         Outcome::NotConfigured => "refused: not configured",
         Outcome::OtherBrowser => "refused: started in another browser",
+        Outcome::PasskeyRequired => "refused: this account must use its passkey",
         Outcome::ProviderRefused => "the provider refused",
         Outcome::ReauthenticationRequired => "refused until confirmed with a security code",
         Outcome::RecoveryCodeUsed => "done, with a recovery code instead of the app",

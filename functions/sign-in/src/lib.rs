@@ -165,6 +165,8 @@ async fn password_sign_in(
             expires_at,
             enrolled,
             setup_email_to,
+            passkey,
+            passkey_required,
         } => Ok(shared::http::json(
             StatusCode::OK,
             json!({
@@ -173,6 +175,8 @@ async fn password_sign_in(
                 "expires_at": rfc3339(expires_at),
                 "enrolled": enrolled,
                 "setup_email_to": setup_email_to,
+                "passkey": passkey,
+                "passkey_required": passkey_required,
             }),
         )),
     }
@@ -207,6 +211,7 @@ async fn session(
             "username": s.username,
             "kind": s.kind.as_str(),
             "mfa": s.mfa.as_str(),
+            "amr": s.amr,
             "expires_at": rfc3339(s.expires_at),
         }),
     ))

@@ -18,12 +18,19 @@ const BODY: &str = r#"<form id="password-form" novalidate>
   <p><button type="button" class="link" id="forgot">Forgot your password?</button></p>
 </form>
 <form id="code-form" hidden novalidate>
+  <p id="passkey-required" hidden>Your organisation asks you to sign in with your passkey.</p>
+  <section id="passkey-offer" hidden aria-label="Sign in with your passkey">
+  <button type="button" id="use-passkey">Use your passkey</button>
+  <p id="passkey-or">Or enter a code from your app:</p>
+  </section>
+  <div id="code-entry">
   <p>Enter the 6-digit security code from your authenticator app.</p>
   <p id="not-enrolled" hidden>You have not set up an authenticator app yet. Choose "I don't have a security code" below and we will email you a link to set one up.</p>
   <label for="code" id="code-label">Security code</label>
   <input id="code" name="code" autocomplete="one-time-code" inputmode="numeric" maxlength="64" required>
   <button type="submit">Verify</button>
-  <p><button type="button" class="link" id="use-recovery">Use a recovery code instead</button></p>
+  </div>
+  <p id="recovery-offer"><button type="button" class="link" id="use-recovery">Use a recovery code instead</button></p>
   <p><button type="button" class="link" id="no-code">I don't have a security code</button></p>
 </form>
 <section id="send-setup" hidden>
@@ -37,7 +44,7 @@ const BODY: &str = r#"<form id="password-form" novalidate>
 <p id="mfa-from" class="error" hidden></p>
 <p id="setup-offer" hidden>Protect your account with a security code from an authenticator app.
 <button type="button" id="setup-own">Set up your security code</button></p>
-<p><a href="/account">Your account: recovery codes, recent activity, sign out everywhere</a></p>
+<p><a href="/account">Your account: passkeys, recovery codes, recent activity, sign out everywhere</a></p>
 <h2 id="sites-heading" hidden>Your organisation's sites</h2>
 <ul id="sites" aria-labelledby="sites-heading"></ul>
 <button type="button" id="sign-out">Sign out</button></section>
@@ -61,6 +68,7 @@ function explain(res){
   const d=res.data||{};
   switch(d.error){
     case 'invalid_code': return 'That security code is not correct. Attempts left: '+d.attempts_left+'.';
+    case 'invalid_passkey': return 'That passkey was not accepted. Attempts left: '+d.attempts_left+'.';
     case 'too_many_requests': return 'Too many attempts. Try again in '+(res.retry||d.retry_after)+' seconds.';
     case 'invalid_challenge': show('password-form'); return 'Your sign-in expired. Enter your username and password again.';
     default: return d.message||'Something went wrong. Try again.';
@@ -101,7 +109,27 @@ $('password-form').addEventListener('submit',async e=>{
   if(r.data.status==='signed_in'){await signedIn(r.data);return;}
   challenge=r.data.challenge;setupTo=r.data.setup_email_to;
   $('not-enrolled').hidden=r.data.enrolled!==false;
-  show('code-form');$('code').focus();
+  // A passkey is offered first; held to it, the code's field is not offered at all.
+  const offer=!!r.data.passkey&&!!window.PublicKeyCredential;
+  $('passkey-offer').hidden=!offer;
+  $('passkey-required').hidden=!r.data.passkey_required;
+  $('passkey-or').hidden=!!r.data.passkey_required;
+  $('code-entry').hidden=!!r.data.passkey_required&&offer;
+  // Held to the passkey, a recovery code is refused too: not offered.
+  $('recovery-offer').hidden=!!r.data.passkey_required;
+  show('code-form');
+  if(offer)$('use-passkey').focus();else $('code').focus();
+});
+$('use-passkey').addEventListener('click',async()=>{
+  say('');
+  const start=await call('/mfa/passkey/start',{challenge});
+  if(start.status!==200){say(explain(start),true);return;}
+  let passkey;
+  try{passkey=await Passkeys.get(start.data);}
+  catch(e){say('Your passkey was not used (cancelled or timed out). Try again, or enter a code from your app.',true);return;}
+  const r=await call('/mfa/verify',{challenge,passkey});
+  if(r.status===200){await signedIn(r.data);return;}
+  say(explain(r),true);
 });
 $('code-form').addEventListener('submit',async e=>{
   e.preventDefault();say('');
@@ -152,6 +180,36 @@ $('sign-out').addEventListener('click',async()=>{
 });
 })();"#;
 
+/// WebAuthn in the browser: the options our API gives (binary fields in base64url, as
+/// `webauthn-rs` writes them) to the browser's `navigator.credentials`, and the browser's answer
+/// back to JSON. Written out rather than `PublicKeyCredential.parse*FromJSON`, which not every
+/// browser staff use has yet.
+const PASSKEY_SCRIPT: &str = r#"const Passkeys=(()=>{
+const dec=s=>{s=s.replace(/-/g,'+').replace(/_/g,'/');s+='='.repeat((4-s.length%4)%4);return Uint8Array.from(atob(s),c=>c.charCodeAt(0)).buffer;};
+const enc=b=>btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g,'-').replace(/\//g,'_').replace(/=+$/,'');
+const clean=o=>{if(Array.isArray(o))return o.map(clean);if(o&&typeof o==='object'){const r={};for(const k in o)if(o[k]!==null&&o[k]!==undefined)r[k]=clean(o[k]);return r;}return o;};
+return {
+  async create(options){
+    const pk=clean(options.publicKey);
+    pk.challenge=dec(pk.challenge);pk.user.id=dec(pk.user.id);
+    (pk.excludeCredentials||[]).forEach(c=>{c.id=dec(c.id);});
+    const c=await navigator.credentials.create({publicKey:pk});
+    return {id:c.id,rawId:enc(c.rawId),type:c.type,extensions:{},
+      response:{attestationObject:enc(c.response.attestationObject),clientDataJSON:enc(c.response.clientDataJSON)}};
+  },
+  async get(options){
+    const pk=clean(options.publicKey);
+    pk.challenge=dec(pk.challenge);
+    (pk.allowCredentials||[]).forEach(c=>{c.id=dec(c.id);});
+    const c=await navigator.credentials.get({publicKey:pk});
+    return {id:c.id,rawId:enc(c.rawId),type:c.type,extensions:{},
+      response:{authenticatorData:enc(c.response.authenticatorData),clientDataJSON:enc(c.response.clientDataJSON),
+        signature:enc(c.response.signature),userHandle:c.response.userHandle?enc(c.response.userHandle):null}};
+  }
+};
+})();
+"#;
+
 /// The page; `site` names the application a pending authorization is for, `login_hint` fills in
 /// the username (both escaped: they come from the request); `providers` are the buttons for the
 /// organisation's identity providers and social logins: (link, name).
@@ -188,7 +246,7 @@ pub fn sign_in_page(
     page(
         "Sign in",
         &format!("{BODY_START}{intro}{body}{buttons}"),
-        SCRIPT,
+        &format!("{PASSKEY_SCRIPT}{SCRIPT}"),
     )
 }
 
@@ -292,6 +350,17 @@ const ACCOUNT_BODY: &str = r#"<main>
 <p id="rc-copy-message" role="status" aria-live="polite"></p>
 </section>
 </section>
+<section aria-labelledby="pk-heading">
+<h2 id="pk-heading">Passkeys</h2>
+<p>A passkey signs you in with your device's screen lock, or a security key, instead of a code from your app. A look-alike site cannot use it, so it is the safer way in. Your authenticator app keeps working beside it.</p>
+<ul id="pk-list"></ul>
+<form id="pk-form" novalidate>
+  <label for="pk-name">Name of the new passkey (for example, Work laptop)</label>
+  <input id="pk-name" name="name" maxlength="64" required>
+  <button type="submit" id="pk-add">Add a passkey</button>
+  <p id="pk-message" role="status" aria-live="polite"></p>
+</form>
+</section>
 <section aria-labelledby="app-heading">
 <h2 id="app-heading">Your authenticator app</h2>
 <p>New phone, or lost the old one? Replace the app: a setup email for the new one goes to your email address, and its page asks for a code from the new app. Your current app keeps working until then. Lost your phone? Sign in with a recovery code, then replace the app within 10 minutes.</p>
@@ -343,7 +412,8 @@ const WORDS={sign_in:'Password entered',mfa_verify:'Security code entered',feder
   setup_email:'Setup email sent',key_reveal:'Setup key shown',enrolment_activated:'Authenticator app set up',mfa_reset:'Authenticator app reset',
   account_add:'Account made',account_disable:'Account disabled',account_enable:'Account enabled',account_import:'Account imported',
   account_link:'Sign-in elsewhere linked',end_session:'Signed out through a site',
-  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked',password_change:'Password changed'};
+  reauthenticate:'Security code given to confirm a change',unlock:'Unlocked',password_change:'Password changed',
+  passkey_add:'Passkey added',passkey_remove:'Passkey removed'};
 let me='';
 function signedOut(text){$('account').hidden=true;$('signed-out').hidden=false;if(text)say('message',text);}
 async function standing(){
@@ -396,6 +466,53 @@ $('rc-new').addEventListener('click',async()=>{
   $('rc-show').dataset.text=r.data.codes.join('\n');$('rc-show').hidden=false;$('rc-copy').focus();
   await Promise.all([standing(),activity()]);
 });
+async function passkeys(){
+  const r=await call('GET','/mfa/passkeys');
+  const list=$('pk-list');list.replaceChildren();
+  if(r.status!==200){say('pk-message',r.data.message||'Could not read your passkeys.',true);return;}
+  const day=t=>t.replace('T',' ').replace('Z','').slice(0,16)+' UTC';
+  r.data.passkeys.forEach(p=>{
+    const li=document.createElement('li');
+    li.append(p.name+' (added '+day(p.created_at)+(p.last_used_at?', last used '+day(p.last_used_at):', not used yet')+') ');
+    const b=document.createElement('button');b.type='button';b.textContent='Remove';b.setAttribute('aria-label','Remove passkey '+p.name);
+    b.addEventListener('click',()=>removePasskey(p,b));li.appendChild(b);list.appendChild(li);
+  });
+  if(!r.data.passkeys.length){const li=document.createElement('li');li.textContent='No passkeys yet.';list.appendChild(li);}
+}
+async function removePasskey(p,button){
+  say('pk-message','');
+  if(!confirm('Remove the passkey "'+p.name+'"? It will no longer sign you in.'))return;
+  const path='/mfa/passkeys/'+encodeURIComponent(p.id);
+  let r=await call('DELETE',path);
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await askCode(button))return;
+    r=await call('DELETE',path);
+  }
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  if(r.status!==200){say('pk-message',r.data.message||'Something went wrong. Try again.',true);return;}
+  say('pk-message','Passkey "'+p.name+'" removed.');
+  await Promise.all([passkeys(),activity()]);
+}
+$('pk-form').addEventListener('submit',async e=>{
+  e.preventDefault();say('pk-message','');
+  const name=$('pk-name').value.trim();
+  if(!name){say('pk-message','Name the passkey first, so you can tell it apart later.',true);$('pk-name').focus();return;}
+  if(!window.PublicKeyCredential){say('pk-message','This browser cannot make passkeys.',true);return;}
+  let r=await call('POST','/mfa/passkeys/register/start');
+  if(r.status===403&&r.data.error==='reauthentication_required'){
+    if(!await askCode($('pk-add')))return;
+    r=await call('POST','/mfa/passkeys/register/start');
+  }
+  if(r.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  if(r.status!==200){say('pk-message',r.data.message||'Something went wrong. Try again.',true);return;}
+  let credential;
+  try{credential=await Passkeys.create(r.data);}
+  catch(e){say('pk-message','No passkey was made (cancelled, timed out, or this device has one for your account already).',true);return;}
+  const done=await call('POST','/mfa/passkeys/register/finish',{name,credential});
+  if(done.status===201){$('pk-name').value='';say('pk-message','Passkey "'+done.data.name+'" added. You can use it at your next sign-in.');await Promise.all([passkeys(),activity()]);return;}
+  if(done.status===401){signedOut('Your session has ended. Sign in again.');return;}
+  say('pk-message',done.data.message||'Something went wrong. Try again.',true);
+});
 $('rc-copy').addEventListener('click',async()=>{
   try{await navigator.clipboard.writeText($('rc-show').dataset.text||'');say('rc-copy-message','Copied.');}
   catch(e){say('rc-copy-message','Your browser did not allow copying: select the codes above instead.',true);}
@@ -438,14 +555,18 @@ $('out-all').addEventListener('click',async()=>{
   me=r.data.username;
   $('who').textContent='Signed in as '+me+'.';
   $('account').hidden=false;
-  await Promise.all([standing(),activity()]);
+  await Promise.all([standing(),passkeys(),activity()]);
 })();
 })();"#;
 
-/// `GET /account`: the signed-in user's own page: recovery codes, the password, recent activity,
+/// `GET /account`: the signed-in user's own page: passkeys, recovery codes, the password, recent activity,
 /// signing out everywhere. It reads and changes them with the session cookie, from this origin only.
 pub fn account_page() -> Response {
-    page("Your account", ACCOUNT_BODY, ACCOUNT_SCRIPT)
+    page(
+        "Your account",
+        ACCOUNT_BODY,
+        &format!("{PASSKEY_SCRIPT}{ACCOUNT_SCRIPT}"),
+    )
 }
 
 /// The staff help page: docs/staff-help.md, the same words the repository's documentation has,

@@ -225,6 +225,9 @@ enum SettingsCommand {
         /// Days audit entries are kept (30 to 3650; default 400).
         #[arg(long)]
         audit_retention_days: Option<u32>,
+        /// Who must sign in with their passkey once they have one: none, sysadmin or all_staff.
+        #[arg(long, value_parser = parse_phishing_resistant)]
+        phishing_resistant_required_for: Option<shared::policy::PhishingResistant>,
     },
 }
 
@@ -551,6 +554,7 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     org_default_email,
                     org_name,
                     audit_retention_days,
+                    phishing_resistant_required_for,
                 },
         } => {
             let app = mfa_admin::connect(&sdk).await?;
@@ -562,19 +566,26 @@ async fn run(cli: Cli) -> AdminResult<()> {
                     org_default_email,
                     org_name,
                     audit_retention_days,
+                    phishing_resistant_required_for,
                     ..Default::default()
                 },
             )
             .await?;
             println!(
-                "mfa_enabled={} org_default_email={} org_name={}",
+                "mfa_enabled={} org_default_email={} org_name={} phishing_resistant_required_for={}",
                 saved.mfa_enabled,
                 saved.org_default_email.as_deref().unwrap_or("-"),
-                saved.org_name.as_deref().unwrap_or("-")
+                saved.org_name.as_deref().unwrap_or("-"),
+                saved.phishing_resistant_required_for.as_str()
             );
         }
     }
     Ok(())
+}
+
+fn parse_phishing_resistant(s: &str) -> Result<shared::policy::PhishingResistant, String> {
+    shared::policy::PhishingResistant::parse(s)
+        .ok_or_else(|| "who must use a passkey: none, sysadmin or all_staff".to_owned())
 }
 
 fn parse_kind(s: &str) -> Result<shared::policy::AccountKind, String> {

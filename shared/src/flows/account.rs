@@ -30,7 +30,7 @@ const DONE_TO_THE_ACCOUNT: [Action; 10] = [
 
 /// Sign-ins and changes of the account itself; not a site's token refreshes, which would push
 /// them out of the page.
-const SHOWN: [Action; 13] = [
+const SHOWN: [Action; 15] = [
     Action::SignIn,
     Action::PasswordChange,
     Action::SetupEmail,
@@ -44,6 +44,8 @@ const SHOWN: [Action; 13] = [
     Action::KeyReveal,
     Action::EnrolmentActivated,
     Action::EndSession,
+    Action::PasskeyAdd,
+    Action::PasskeyRemove,
 ];
 
 /// One entry as its owner sees it.

@@ -23,6 +23,8 @@ pub struct SettingsChange {
     /// The schedule's switch-on: made only while the switch-on scheduled is still this one (an
     /// administrator may call it off or move it at the same moment).
     pub scheduled_for: Option<u64>,
+    /// Who must sign in with their passkey once they have one.
+    pub phishing_resistant_required_for: Option<crate::policy::PhishingResistant>,
 }
 
 /// The settings as an audit entry's before and after show them.
@@ -33,6 +35,7 @@ fn settings_json(s: &Settings) -> serde_json::Value {
         "org_name": s.org_name,
         "audit_retention_days": s.audit_retention_days(),
         "enforce_at": s.enforce_at.map(crate::clock::rfc3339),
+        "phishing_resistant_required_for": s.phishing_resistant_required_for.as_str(),
     })
 }
 
@@ -82,7 +85,10 @@ pub async fn change_settings(
     if change.mfa_enabled == Some(false)
         || change.audit_retention_days.is_some()
         || change.enforce_at == Some(None)
+        || change.phishing_resistant_required_for.is_some()
     {
+        // Holding fewer people to their passkeys weakens sign-in as switching MFA off does;
+        // holding more to them can lock the console's own user out of a code: both need one.
         require_step_up(app, actor, Action::SettingsChange, "settings").await?;
     }
     for _ in 0..5 {
@@ -109,6 +115,9 @@ pub async fn change_settings(
             org_name: change.org_name.clone().or(current.org_name.clone()),
             audit_retention_days: change.audit_retention_days.or(current.audit_retention_days),
             enforce_at: change.enforce_at.unwrap_or(current.enforce_at),
+            phishing_resistant_required_for: change
+                .phishing_resistant_required_for
+                .unwrap_or(current.phishing_resistant_required_for),
             version: current.version,
         };
         // Once MFA is on there is nothing left to schedule.
@@ -174,6 +183,12 @@ fn describe(before: &Settings, after: &Settings) -> String {
         parts.push(format!(
             "audit_retention_days={}",
             after.audit_retention_days()
+        ));
+    }
+    if before.phishing_resistant_required_for != after.phishing_resistant_required_for {
+        parts.push(format!(
+            "phishing_resistant_required_for={}",
+            after.phishing_resistant_required_for.as_str()
         ));
     }
     if parts.is_empty() {

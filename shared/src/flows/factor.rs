@@ -15,9 +15,9 @@
 //!
 //! However many instances race, no more factors are checked than the counts allow (an attempt is
 //! counted before it is checked, so a burst of guesses gets no more tries than a sequence), a
-//! factor is good once, and a success changes all or nothing. A recovery code is another
-//! `Factor` (and another `store::factors::Use`), as a passkey assertion will be, not another copy
-//! of this sequence.
+//! factor is good once, and a success changes all or nothing. A recovery code and a passkey's
+//! assertion are other `Factor`s (and other `store::factors::Use`s), not other copies of this
+//! sequence.
 
 use crate::account::{AccountRecord, Enrolment};
 use crate::app::App;
@@ -31,11 +31,25 @@ use crate::token::Purpose;
 use crate::totp::{self, Code};
 
 /// A second factor as the user gave it.
-pub enum Factor {
+pub enum Factor<'a> {
     /// A code from the authenticator app (RFC 6238).
     Totp(Code),
     /// A recovery code as typed (`recovery`): good once, at the code step of a sign-in.
     Recovery(String),
+    /// A passkey's assertion, answering the sign-in ceremony kept for the challenge (at the code
+    /// step of a sign-in): how to check it against the ceremony's state and the passkeys.
+    Passkey(&'a crate::passkey::AssertionCheck<'a>),
+}
+
+/// Why a factor was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// Wrong: not the code, not a recovery code of the set, not a valid assertion.
+    Wrong,
+    /// Right once, but used already (it lost a race, or was replayed).
+    Replayed,
+    /// A passkey whose signature counter went backwards: the authenticator may be cloned.
+    ClonedKey,
 }
 
 /// What became of a factor.
@@ -47,11 +61,11 @@ pub enum Verdict {
         enrolment: Enrolment,
         recovery_left: Option<usize>,
     },
-    /// Wrong, or used already (`replay`); the attempt stays counted in `lock`, and against the
-    /// challenge (`challenge_failures`, 0 without one).
+    /// Refused (`why`); the attempt stays counted in `lock`, and against the challenge
+    /// (`challenge_failures`, 0 without one).
     Refused {
         lock: SoftLock,
-        replay: bool,
+        why: Why,
         challenge_failures: u64,
     },
     /// What it was to complete is gone: the challenge used or out of codes, the session ended, the
@@ -85,7 +99,7 @@ const MAX_ROUNDS: usize = 16;
 pub async fn accept(
     app: &App,
     record: &AccountRecord,
-    factor: &Factor,
+    factor: &Factor<'_>,
     challenge: Option<(&str, u64)>,
     completes: &Completes<'_>,
     now: u64,
@@ -98,7 +112,7 @@ pub async fn accept(
                 .tokens
                 .hash(Purpose::RecoveryCode, &crate::recovery::normalise(typed)),
         ),
-        Factor::Totp(_) => None,
+        Factor::Totp(_) | Factor::Passkey(_) => None,
     };
     if challenge.is_some_and(|(id, _)| !record.challenge_alive(id)) {
         return Ok(Verdict::Gone {
@@ -126,6 +140,8 @@ pub async fn accept(
     // Set once a code that matched lost its write: if it no longer matches, it was replayed.
     let mut raced = false;
     for _ in 0..MAX_ROUNDS {
+        let mut why = if raced { Why::Replayed } else { Why::Wrong };
+        let used_passkey;
         if challenge.is_some_and(|(id, _)| {
             record
                 .enrolment
@@ -167,11 +183,44 @@ pub async fn accept(
                 }
             }
             (Factor::Recovery(_), None) => None,
+            // At a sign-in only, beside an active app (a reset removes both).
+            (Factor::Passkey(check), _) => {
+                let ceremony = challenge.and_then(|(id, _)| {
+                    record
+                        .passkeys
+                        .ceremony(crate::passkey::CeremonyFor::SignIn(id), now)
+                });
+                match (record.active_enrolment(), ceremony, challenge) {
+                    (Some(enrolment), Some(ceremony), Some(challenge)) => {
+                        match check(&ceremony.state, &record.passkeys.passkeys) {
+                            Ok((passkey, counter_as_read)) => {
+                                used_passkey = passkey;
+                                let used = Use::Passkey {
+                                    username,
+                                    enrolment,
+                                    ceremony,
+                                    passkey: &used_passkey,
+                                    counter_as_read,
+                                    challenge,
+                                    count: &count_now,
+                                };
+                                Some((used, enrolment, None))
+                            }
+                            Err(crate::passkey::AssertionRefused::ClonedKey) => {
+                                why = Why::ClonedKey;
+                                None
+                            }
+                            Err(crate::passkey::AssertionRefused::Invalid) => None,
+                        }
+                    }
+                    _ => None,
+                }
+            }
         };
         let Some((used, enrolment, recovery_left)) = found else {
             return Ok(Verdict::Refused {
                 lock,
-                replay: raced,
+                why,
                 challenge_failures,
             });
         };

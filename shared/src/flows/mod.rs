@@ -11,6 +11,7 @@ pub mod federated;
 pub mod guard;
 pub mod notices;
 pub mod oidc;
+pub mod passkeys;
 pub mod passwords;
 pub mod providers;
 pub mod recovery;

@@ -38,6 +38,10 @@ pub enum SignIn {
         enrolled: bool,
         /// Where a setup email would go, masked; None when enrolled or no valid address.
         setup_email_to: Option<String>,
+        /// The account has a passkey: the code step offers it first.
+        passkey: bool,
+        /// The organisation holds the account to its passkey: a code from the app is refused.
+        passkey_required: bool,
     },
 }
 
@@ -259,11 +263,18 @@ pub async fn password_sign_in(
             })
             .flatten()
             .map(mask);
+        let passkey = !record.passkeys.passkeys.is_empty();
         return Ok(SignIn::MfaRequired {
             challenge,
             expires_at,
             enrolled,
             setup_email_to,
+            passkey,
+            passkey_required: policy::passkey_required(
+                account.kind,
+                settings.phishing_resistant_required_for,
+                passkey,
+            ),
         });
     }
     let (session, expires_at) =

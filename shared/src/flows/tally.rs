@@ -42,6 +42,9 @@ pub struct Tally {
     pub enrolled: usize,
     pub pending: usize,
     pub not_enrolled: usize,
+    /// Staff with at least one passkey (counts kept from before passkeys read as 0).
+    #[serde(default)]
+    pub with_passkey: usize,
     /// The rollout, over those who can sign in (disabled accounts left out), and by kind.
     pub figures: Figures,
     pub by_kind: BTreeMap<String, Figures>,
@@ -91,6 +94,7 @@ impl Tally {
             enrolled: status(Some(EnrolmentStatus::Active)),
             pending: status(Some(EnrolmentStatus::Pending)),
             not_enrolled: status(None),
+            with_passkey: staff.iter().filter(|s| s.account.passkeys > 0).count(),
             figures: figures(&active, marks),
             by_kind,
             cannot_mail,

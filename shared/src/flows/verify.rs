@@ -8,7 +8,7 @@ use crate::app::App;
 use crate::audit::{Action, Outcome};
 use crate::error::{Error, Result};
 use crate::flows::challenge;
-use crate::flows::factor::{self, Completes, Factor, Verdict};
+use crate::flows::factor::{self, Completes, Factor, Verdict, Why};
 use crate::flows::notices;
 use crate::flows::sessions::ActiveSession;
 use crate::limits::CHALLENGE_MAX_FAILURES;
@@ -39,6 +39,12 @@ pub enum Given<'a> {
     Code(&'a str),
     /// One of their recovery codes.
     RecoveryCode(&'a str),
+    /// A passkey's assertion: how to check it, and whether it says its key may be backed up
+    /// (`passkey::claimed_backup_eligible`, for the session's `amr`).
+    Passkey {
+        check: &'a crate::passkey::AssertionCheck<'a>,
+        backup_eligible: bool,
+    },
 }
 
 /// `amr` after a recovery code. RFC 8176 has no value for one; `rec` says which second factor it
@@ -49,6 +55,8 @@ pub const RECOVERY_AMR: &str = "rec";
 pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result<Verified> {
     // A recovery code signs in, but is no recent code: making a new set, or anything else
     // sensitive, needs a code from the app (a phished recovery code must not mint ten more).
+    // A passkey counts as a code for what needs a recent one (it is the stronger factor).
+    let passkey = matches!(given, Given::Passkey { .. });
     let (factor, amr, recent_code) = match given {
         Given::Code(code) => (
             Factor::Totp(Code::parse(code)?),
@@ -61,6 +69,14 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
             vec!["pwd".into(), RECOVERY_AMR.into(), "mfa".into()],
             false,
         ),
+        Given::Passkey {
+            check,
+            backup_eligible,
+        } => (
+            Factor::Passkey(check),
+            crate::passkey::amr(backup_eligible),
+            true,
+        ),
     };
     let now = app.now();
     let live = challenge::open(app, challenge, now)?;
@@ -72,6 +88,9 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
         .await?
         .filter(|r| !r.account.disabled && r.account.session_epoch == live.epoch)
         .ok_or(Error::InvalidChallenge)?;
+    if !passkey {
+        refuse_code_if_passkey_required(app, &record).await?;
+    }
 
     let session = new_token()?;
     let new = NewSession {
@@ -95,17 +114,31 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
             enrolment,
             recovery_left,
         } => (enrolment, recovery_left),
-        Verdict::Gone { .. } => return Err(Error::InvalidChallenge),
+        Verdict::Gone { .. } => {
+            // A passkey's answer for a sign-in that is over: a replay (the one that won the race
+            // signed in). Audited, as a refused passkey is.
+            if passkey {
+                app.audit(
+                    username,
+                    Action::MfaVerify,
+                    username,
+                    Outcome::ReplayRefused,
+                )
+                .await;
+            }
+            return Err(Error::InvalidChallenge);
+        }
         Verdict::Refused {
             lock,
-            replay,
+            why,
             challenge_failures,
         } => {
             // RFC 6238 section 5.2: a step is good once; the loser of a race lands here too.
-            let outcome = if replay {
-                Outcome::ReplayRefused
-            } else {
-                Outcome::InvalidCode
+            let outcome = match why {
+                Why::Replayed => Outcome::ReplayRefused,
+                Why::ClonedKey => Outcome::CounterRegressed,
+                Why::Wrong if passkey => Outcome::InvalidPasskey,
+                Why::Wrong => Outcome::InvalidCode,
             };
             app.audit(username, Action::MfaVerify, username, outcome)
                 .await;
@@ -117,7 +150,13 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
                         .free_failures
                         .saturating_sub(lock.failures),
                 );
-            return Err(factor::refusal(&lock, now, Some(attempts_left)));
+            let refusal = factor::refusal(&lock, now, Some(attempts_left));
+            return Err(match refusal {
+                Error::InvalidCode { attempts_left } if passkey => {
+                    Error::InvalidPasskey { attempts_left }
+                }
+                other => other,
+            });
         }
     };
     if let Some(left) = recovery_codes_left {
@@ -155,6 +194,35 @@ pub async fn verify_code(app: &App, challenge: &str, given: Given<'_>) -> Result
     })
 }
 
+/// The organisation's policy may hold an account with a passkey to it
+/// (`phishing_resistant_required_for`): a code from the app (or a recovery code) is then refused,
+/// before anything is counted. Settings are read only for an account with a passkey.
+async fn refuse_code_if_passkey_required(
+    app: &App,
+    record: &crate::account::AccountRecord,
+) -> Result<()> {
+    if record.passkeys.passkeys.is_empty() {
+        return Ok(());
+    }
+    let settings = app.store.get_settings().await?;
+    if crate::policy::passkey_required(
+        record.account.kind,
+        settings.phishing_resistant_required_for,
+        true,
+    ) {
+        let username = record.account.username.as_str();
+        app.audit(
+            username,
+            Action::MfaVerify,
+            username,
+            Outcome::PasskeyRequired,
+        )
+        .await;
+        return Err(Error::PasskeyRequired);
+    }
+    Ok(())
+}
+
 /// A fresh code for the session's own account: sensitive administration is allowed for the next
 /// few minutes (`sessions::require_recent_code`).
 pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> Result<()> {
@@ -172,6 +240,7 @@ pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> R
             "This account has no authenticator app set up, so it cannot give a code.",
         ));
     }
+    refuse_code_if_passkey_required(app, &record).await?;
     let completes = Completes::StepUp {
         session_hash: &session.token_hash,
     };

@@ -69,6 +69,7 @@ pub(crate) fn parse_profile(item: &Item) -> Result<Account> {
             .copied()
             .unwrap_or(false),
         subject: get_s(item, "sub").map(str::to_owned),
+        passkeys: super::passkeys::passkey_count(item),
     })
 }
 
@@ -90,6 +91,7 @@ pub(crate) fn parse_enrolment(item: &Item) -> Result<Enrolment> {
         created_at: get_n(item, "created_at").unwrap_or(0),
         used_challenges: super::challenges::parse_used(item),
         recovery_uses: get_n(item, "recovery_uses").unwrap_or(0),
+        passkey_uses: get_n(item, "passkey_uses").unwrap_or(0),
         asked_in_epoch: get_n(item, "asked_in_epoch"),
         key_shown: item
             .get("key_shown")
@@ -130,7 +132,12 @@ impl Store {
         let mut challenge_failures = Default::default();
         let mut recovery = None;
         let mut replacement = None;
+        let mut passkeys = crate::passkey::PasskeyItems::default();
         for item in out.items() {
+            let sk = get_s(item, "sk").unwrap_or_default();
+            if super::passkeys::take(&mut passkeys, sk, item)? {
+                continue;
+            }
             match get_s(item, "sk") {
                 Some(PROFILE) => account = Some(parse_profile(item)?),
                 Some(MFA) => enrolment = Some(parse_enrolment(item)?),
@@ -150,6 +157,7 @@ impl Store {
             challenge_failures,
             recovery,
             replacement,
+            passkeys,
         }))
     }
 
@@ -415,6 +423,12 @@ impl Store {
             .filter(|sk| *sk != PROFILE)
             .chain([PROFILE]);
         for sk in sks {
+            if let Some(id) = sk.strip_prefix(super::passkeys::PASSKEY_PREFIX) {
+                // The claim on the credential goes first: a passkey left without one is harmless
+                // (its account is going), a claim left without its passkey would keep the
+                // credential from ever being registered again.
+                super::passkeys::drop_claim(self, username, id).await?;
+            }
             self.db
                 .delete_item()
                 .table_name(&self.table)
@@ -539,6 +553,8 @@ pub struct AccountRow {
     pub enrolment: Option<&'static str>,
     /// When password or code entry is locked, until when.
     pub locked_until: Option<u64>,
+    /// How many passkeys the account holds.
+    pub passkeys: usize,
 }
 
 /// Which accounts by enrolment.
@@ -623,6 +639,7 @@ fn account_row(
         disabled: a.disabled,
         enrolment,
         locked_until,
+        passkeys: a.passkeys,
     })
 }
 

@@ -558,38 +558,79 @@ impl Store {
         Ok(Err(wait))
     }
 
-    /// An administrator's reset: the enrolment (active or pending), the code lock and the mail
-    /// counter go, and every session of the account ends. False when there is no such account.
+    /// An administrator's reset: the enrolment (active or pending), the code lock, the mail
+    /// counter, the recovery codes and the passkeys go, and every session of the account ends.
+    /// False when there is no such account.
     pub async fn reset_mfa(&self, username: &str) -> Result<bool> {
+        // The passkeys are read first and removed conditioned on the count as read: one
+        // registered or removed meanwhile fails the write, and the reset reads them again.
+        for _ in 0..4 {
+            let passkeys = self.passkey_ids(username).await?;
+            match self.reset_mfa_once(username, &passkeys).await? {
+                Some(done) => return Ok(done),
+                None => continue,
+            }
+        }
+        Err(Error::Conflict(
+            "The account's passkeys kept changing during the reset. Try again.".into(),
+        ))
+    }
+
+    /// One try at the reset with `passkeys` as read: None when they changed meanwhile.
+    async fn reset_mfa_once(&self, username: &str, passkeys: &[String]) -> Result<Option<bool>> {
         let pk = account_pk(username);
-        let mut tx = self.db.transact_write_items();
+        let mut items = Vec::new();
         // The recovery codes too: they were a way past the app being reset.
-        for sk in [MFA, NEXT_APP, CODE_LOCK, SETUP_MAIL, RECOVERY] {
+        // The passkey ceremonies under way too (bound to the sessions and challenges it ends).
+        let ceremonies = [
+            crate::passkey::CeremonyFor::Register(""),
+            crate::passkey::CeremonyFor::SignIn(""),
+        ]
+        .map(|c| format!("{}{}", super::passkeys::CEREMONY_PREFIX, c.tail()));
+        for sk in [MFA, NEXT_APP, CODE_LOCK, SETUP_MAIL, RECOVERY]
+            .into_iter()
+            .chain(ceremonies.iter().map(String::as_str))
+        {
             let d = Delete::builder()
                 .table_name(&self.table)
                 .set_key(Some(key(pk.clone(), sk)))
                 .build()
                 .map_err(build_err)?;
-            tx = tx.transact_items(TransactWriteItem::builder().delete(d).build());
+            items.push(TransactWriteItem::builder().delete(d).build());
         }
+        for id in passkeys {
+            items.extend(super::passkeys::removal_deletes(&self.table, username, id)?);
+        }
+        let profile_at = items.len();
         let end_sessions = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(pk.clone(), PROFILE)))
-            .update_expression("ADD session_epoch :one")
-            .condition_expression("attribute_exists(pk)")
+            .update_expression("ADD session_epoch :one REMOVE passkeys")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(passkeys) OR passkeys = :n)",
+            )
             .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":n", n(passkeys.len()))
             .build()
             .map_err(build_err)?;
-        let out = tx
-            .transact_items(TransactWriteItem::builder().update(end_sessions).build())
+        items.push(TransactWriteItem::builder().update(end_sessions).build());
+        let out = self
+            .db
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
             .await;
         match out {
-            Ok(_) => Ok(true),
-            Err(e) if cancelled_conditions(&e).is_some_and(|f| f.get(5) == Some(&true)) => {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable("reset mfa")(e)),
+            Ok(_) => Ok(Some(true)),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(failed) if failed.get(profile_at) == Some(&true) => {
+                    let exists = self.get(key(pk, PROFILE), "get profile").await?.is_some();
+                    Ok(if exists { None } else { Some(false) })
+                }
+                Some(failed) if failed.iter().any(|f| *f) => Ok(None),
+                // Cancelled for another reason (throttled, say): a failing dependency.
+                _ => Err(unavailable("reset mfa")(e)),
+            },
         }
     }
 }

@@ -19,7 +19,7 @@ use super::{Store, cancelled_conditions, n, s, unavailable};
 use crate::account::{Enrolment, EnrolmentStatus};
 use crate::error::Result;
 
-/// How a factor is used up. A passkey becomes another variant here.
+/// How a factor is used up.
 pub enum Use<'a> {
     /// RFC 6238 section 5.2: a TOTP time step is good once, so the accepted step must be newer
     /// than the last one; the write is conditioned on the last step as it was read (and on the
@@ -47,6 +47,22 @@ pub enum Use<'a> {
         challenge: (&'a str, u64),
         count: &'a crate::account::CodeCount,
     },
+    /// A passkey's assertion (WebAuthn) is good once: the sign-in ceremony it answers is deleted
+    /// as read, so one ceremony completes one sign-in however many requests race, and the
+    /// passkey's signature counter moves on, conditioned on the counter as read. Like a recovery
+    /// code, it records the challenge on the enrolment (moving `passkey_uses` on) and ends the
+    /// account's code count itself. Only at a sign-in.
+    Passkey {
+        username: &'a str,
+        enrolment: &'a Enrolment,
+        /// The sign-in ceremony, as read.
+        ceremony: &'a crate::passkey::Ceremony,
+        /// The passkey as it is after this use (its counter moved on).
+        passkey: &'a crate::passkey::StoredPasskey,
+        counter_as_read: u64,
+        challenge: (&'a str, u64),
+        count: &'a crate::account::CodeCount,
+    },
 }
 
 /// The enrolment's state as it was read, as a condition: its step, and its recovery uses.
@@ -61,13 +77,55 @@ fn as_read(enrolment: &Enrolment, update: UpdateBuilder, condition: &mut String)
             update
         }
     };
-    if enrolment.recovery_uses == 0 {
+    let update = if enrolment.recovery_uses == 0 {
         condition.push_str(" AND attribute_not_exists(recovery_uses)");
         update
     } else {
         condition.push_str(" AND recovery_uses = :ruses");
         update.expression_attribute_values(":ruses", n(enrolment.recovery_uses))
+    };
+    if enrolment.passkey_uses == 0 {
+        condition.push_str(" AND attribute_not_exists(passkey_uses)");
+        update
+    } else {
+        condition.push_str(" AND passkey_uses = :puses");
+        update.expression_attribute_values(":puses", n(enrolment.passkey_uses))
     }
+}
+
+/// Records the sign-in challenge `(id, expires_at)` on the active enrolment as read, moving the
+/// factor's own count of uses (`counter`: `recovery_uses` or `passkey_uses`) on, so that every
+/// factor's write on the enrolment conflicts with every other's.
+fn record_challenge(
+    table: &str,
+    username: &str,
+    enrolment: &Enrolment,
+    (id, expires_at): (&str, u64),
+    counter: &str,
+    now: u64,
+) -> Result<TransactWriteItem> {
+    let next = match counter {
+        "passkey_uses" => enrolment.passkey_uses,
+        _ => enrolment.recovery_uses,
+    } + 1;
+    let mut condition = "enrolment_id = :eid AND #status = :active".to_owned();
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(keys::account(username, MFA)))
+        .update_expression(format!("SET used_challenges = :used, {counter} = :next"))
+        .expression_attribute_names("#status", "status")
+        .expression_attribute_values(":active", s("active"))
+        .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
+        .expression_attribute_values(
+            ":used",
+            used_value(&enrolment.used_challenges, id, expires_at, now),
+        )
+        .expression_attribute_values(":next", n(next));
+    let update = as_read(enrolment, update, &mut condition)
+        .condition_expression(condition)
+        .build()
+        .map_err(build_err)?;
+    Ok(TransactWriteItem::builder().update(update).build())
 }
 
 /// A recovery code's writes: the code out of the set, the account's code count ended, and the
@@ -88,24 +146,14 @@ fn recovery_items(
     )?];
     items.extend(super::locks::end_code_count(table, username, count)?);
     // The active enrolment the set was made beside, as it was read.
-    let mut condition = "enrolment_id = :eid AND #status = :active".to_owned();
-    let update = Update::builder()
-        .table_name(table)
-        .set_key(Some(keys::account(username, MFA)))
-        .update_expression("SET used_challenges = :used, recovery_uses = :next")
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_values(":active", s("active"))
-        .expression_attribute_values(":eid", s(&enrolment.enrolment_id))
-        .expression_attribute_values(
-            ":used",
-            used_value(&enrolment.used_challenges, id, expires_at, now),
-        )
-        .expression_attribute_values(":next", n(enrolment.recovery_uses + 1));
-    let update = as_read(enrolment, update, &mut condition)
-        .condition_expression(condition)
-        .build()
-        .map_err(build_err)?;
-    items.push(TransactWriteItem::builder().update(update).build());
+    items.push(record_challenge(
+        table,
+        username,
+        enrolment,
+        (id, expires_at),
+        "recovery_uses",
+        now,
+    )?);
     Ok(items)
 }
 
@@ -159,6 +207,34 @@ fn use_items(table: &str, used: &Use<'_>, now: u64) -> Result<Vec<TransactWriteI
         } => recovery_items(
             table, username, enrolment, set_id, hash, *challenge, count, now,
         ),
+        Use::Passkey {
+            username,
+            enrolment,
+            ceremony,
+            passkey,
+            counter_as_read,
+            challenge,
+            count,
+        } => {
+            let mut items = super::passkeys::use_items(
+                table,
+                username,
+                (challenge.0, ceremony),
+                passkey,
+                *counter_as_read,
+                now,
+            )?;
+            items.extend(super::locks::end_code_count(table, username, count)?);
+            items.push(record_challenge(
+                table,
+                username,
+                enrolment,
+                *challenge,
+                "passkey_uses",
+                now,
+            )?);
+            Ok(items)
+        }
     }
 }
 

@@ -10,6 +10,7 @@ pub mod factors;
 pub mod keys;
 pub mod locks;
 pub mod oidc;
+pub mod passkeys;
 pub mod password_links;
 pub mod providers;
 pub mod recovery;

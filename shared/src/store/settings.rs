@@ -18,6 +18,8 @@ pub struct Settings {
     pub audit_retention_days: Option<u32>,
     /// When MFA is to be switched on by the schedule (Unix seconds), while it is off.
     pub enforce_at: Option<u64>,
+    /// Who must sign in with their passkey once they have one.
+    pub phishing_resistant_required_for: crate::policy::PhishingResistant,
     /// Bumped by every write; 0 means never written.
     pub version: u64,
 }
@@ -38,6 +40,9 @@ impl Settings {
             audit_retention_days: get_n(item, "audit_retention_days")
                 .and_then(|d| u32::try_from(d).ok()),
             enforce_at: get_n(item, "enforce_at"),
+            phishing_resistant_required_for: get_s(item, "phishing_resistant_required_for")
+                .and_then(crate::policy::PhishingResistant::parse)
+                .unwrap_or_default(),
             version: get_n(item, "version").unwrap_or(0),
         }
     }
@@ -82,6 +87,10 @@ impl Store {
         if let Some(at) = new.enforce_at {
             item.insert("enforce_at".into(), n(at));
         }
+        item.insert(
+            "phishing_resistant_required_for".into(),
+            s(new.phishing_resistant_required_for.as_str()),
+        );
         item.insert("version".into(), n(new.version + 1));
         let mut put = self
             .db
