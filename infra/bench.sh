@@ -39,6 +39,9 @@ echo "==> argon2id"
 cargo run --quiet --release -p staff-mfa --example argon2_time
 cargo run --quiet --release -p staff-mfa --example verify_cpu
 echo
+echo "==> a passkey's check beside a code's (CPU)"
+cargo run --quiet --release -p staff-mfa --example passkey_cpu
+echo
 echo "==> AWS requests and cost per 1M: TOTP sign-in, OpenID Connect sign-in, single sign-on"
 cargo run --quiet -p staff-mfa-tests --example flow_cost
 echo
