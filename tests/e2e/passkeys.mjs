@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
 import { BASE, CHROMIUM, screenshot, problems, watch, keyFromSetupPage, freshCode, accessible } from './support.mjs';
 
-const SAM = { username: 'sam', password: 'sam password 2026', email: 'sam@example.org' };
+const PASCAL = { username: 'pascal', password: 'pascal password 2026', email: 'pascal@example.org' };
 
 function policy(who) {
   execFileSync(process.env.MFA_ADMIN, ['settings', 'set', '--phishing-resistant-required-for', who]);
@@ -29,8 +29,8 @@ async function api(path, body) {
 test('passkeys, in headless Chromium with a virtual authenticator', async (t) => {
   assert.ok(BASE && process.env.MFA_ADMIN, 'run by infra/e2e.sh');
   assert.match(BASE, /^http:\/\/localhost:/, 'passkeys need a host name');
-  execFileSync(process.env.MFA_ADMIN, ['account', 'add', '--username', SAM.username, '--kind', 'sysadmin',
-    '--name-email', SAM.email, '--password-stdin'], { input: `${SAM.password}\n` });
+  execFileSync(process.env.MFA_ADMIN, ['account', 'add', '--username', PASCAL.username, '--kind', 'sysadmin',
+    '--name-email', PASCAL.email, '--password-stdin'], { input: `${PASCAL.password}\n` });
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -55,22 +55,22 @@ test('passkeys, in headless Chromium with a virtual authenticator', async (t) =>
 
   async function password() {
     await page.goto(`${BASE}/sign-in`);
-    await page.getByLabel('Username').fill(SAM.username);
-    await page.getByLabel('Password').fill(SAM.password);
+    await page.getByLabel('Username').fill(PASCAL.username);
+    await page.getByLabel('Password').fill(PASCAL.password);
     await page.getByRole('button', { name: 'Sign In' }).click();
   }
 
-  await t.test('sam sets up his app and signs in with a code', async () => {
+  await t.test('pascal sets up his app and signs in with a code', async () => {
     await password();
     await page.getByRole('button', { name: "I don't have a security code" }).click();
     await page.getByRole('button', { name: 'Yes, send setup email' }).click();
     await page.getByText('Setup email sent to').waitFor();
     const setup = await context.newPage();
-    key = await keyFromSetupPage(setup, SAM.email, 'passkeys-sam-setup');
+    key = await keyFromSetupPage(setup, PASCAL.email, 'passkeys-pascal-setup');
     await setup.close();
     await page.getByLabel('Security code').fill(await freshCode(key));
     await page.getByRole('button', { name: 'Verify' }).click();
-    await page.getByText('Signed in as sam.').waitFor();
+    await page.getByText('Signed in as pascal.').waitFor();
   });
 
   await t.test('he adds a passkey on his account page', async () => {
@@ -99,7 +99,7 @@ test('passkeys, in headless Chromium with a virtual authenticator', async (t) =>
     await screenshot(page, 'code-step-offers-the-passkey', 'passkeys-');
     await accessible(page, 'the code step with a passkey offered');
     await page.getByRole('button', { name: 'Use your passkey' }).click();
-    await page.getByText('Signed in as sam.').waitFor();
+    await page.getByText('Signed in as pascal.').waitFor();
     const session = await page.evaluate(async () => (await fetch('/session')).json());
     assert.deepEqual(session.amr, ['pwd', 'hwk', 'mfa'], JSON.stringify(session));
     await screenshot(page, 'signed-in-with-passkey', 'passkeys-');
@@ -117,7 +117,7 @@ test('passkeys, in headless Chromium with a virtual authenticator', async (t) =>
     assert.equal(await page.getByLabel('Security code').isVisible(), false, 'no code field offered');
     await screenshot(page, 'code-step-passkey-required', 'passkeys-');
     // Sent anyway (as a phishing page relaying it would): refused, before it is counted.
-    const signIn = await api('/sign-in', { username: SAM.username, password: SAM.password });
+    const signIn = await api('/sign-in', { username: PASCAL.username, password: PASCAL.password });
     assert.equal(signIn.data.passkey_required, true, JSON.stringify(signIn.data));
     const refused = await api('/mfa/verify', { challenge: signIn.data.challenge, code: await freshCode(key) });
     assert.equal(refused.status, 403, JSON.stringify(refused.data));
@@ -125,7 +125,7 @@ test('passkeys, in headless Chromium with a virtual authenticator', async (t) =>
     assert.match(refused.data.message, /sign in with your passkey/);
     // His passkey still signs him in.
     await page.getByRole('button', { name: 'Use your passkey' }).click();
-    await page.getByText('Signed in as sam.').waitFor();
+    await page.getByText('Signed in as pascal.').waitFor();
   });
 
   await t.test('no script error or CSP violation', () => {
