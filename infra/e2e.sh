@@ -24,6 +24,8 @@ fi
 echo "==> $(/usr/bin/chromium --version 2>/dev/null || echo 'chromium: version unknown')"
 echo "==> npm ci (tests/e2e)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+echo "==> npm ci (examples/quickstart/node)"
+(cd examples/quickstart/node && npm ci --no-audit --no-fund --loglevel=error)
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -47,9 +49,10 @@ stack_warm
 status=0
 export MFA_ADMIN="${CARGO_TARGET_DIR:-$root/target}/debug/mfa-admin"
 # E2E_ONLY="rollout.mjs" runs only the files named (while working on one; make test runs them all).
-for file in ${E2E_ONLY:-seed-flow.mjs oidc.mjs federation.mjs accounts.mjs passkeys.mjs limits.mjs rollout.mjs}; do
+for file in ${E2E_ONLY:-seed-flow.mjs oidc.mjs federation.mjs accounts.mjs passkeys.mjs quickstart.mjs limits.mjs rollout.mjs}; do
   echo "==> node --test tests/e2e/$file"
   E2E_BASE_URL="$PUBLIC_BASE_URL" MFA_AWS_PORT="$aws_port" E2E_ARTIFACTS="$out" \
+    E2E_PYTHON="$root/.venv/bin/python" \
     setsid node --test "tests/e2e/$file" < /dev/null &
   sessions+=("$!")
   wait "$!" || status=$?

@@ -1,6 +1,7 @@
 //! The documentation keeps up with the code: the layout tree in docs/architecture.md names every
 //! file under `shared/src` and nothing that is not there; every link between the pages leads to a
-//! page and a heading that exist; every `make` target and every route the pages name exists.
+//! page and a heading that exist; every `make` target and every route the pages name exists; the
+//! quickstart shows its sites exactly as the files `make test` runs.
 
 use std::collections::BTreeSet;
 
@@ -246,4 +247,20 @@ fn every_route_the_api_page_lists_exists() {
         unknown.is_empty(),
         "routes docs/api.md lists that do not exist: {unknown:?}"
     );
+}
+
+#[test]
+fn the_quickstart_shows_the_sites_make_test_runs() {
+    let doc = std::fs::read_to_string(format!("{ROOT}/docs/quickstart.md")).unwrap();
+    for (file, lang) in [
+        ("examples/quickstart/node/site.mjs", "js"),
+        ("examples/quickstart/python/site.py", "python"),
+    ] {
+        let code = std::fs::read_to_string(format!("{ROOT}/{file}")).unwrap();
+        let block = format!("```{lang}\n{}\n```", code.trim_end());
+        assert!(
+            doc.contains(&block),
+            "docs/quickstart.md must show {file} as it is (copy it in again)"
+        );
+    }
 }
