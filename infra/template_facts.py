@@ -192,7 +192,17 @@ for resource in resources.values():
         for e in resource["Properties"].get("Events", {}).values()
         if e.get("Type") == "HttpApi"
     )
+# Each alarm on one of our own metrics (namespace StaffMfa): its metric and dimensions.
+alarms = {
+    name: {
+        "metric": r["Properties"]["MetricName"],
+        "dimensions": sorted(d["Name"] for d in r["Properties"].get("Dimensions", [])),
+    }
+    for name, r in resources.items()
+    if r.get("Type") == "AWS::CloudWatch::Alarm" and r["Properties"].get("Namespace") == "StaffMfa"
+}
 print(json.dumps({
+    "alarms": alarms,
     "routes": routes,
     "functions": functions,
     "audit": audit,

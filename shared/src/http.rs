@@ -336,6 +336,24 @@ fn function_name() -> &'static str {
     })
 }
 
+/// Counts an answer made before any router exists (a cold start still waiting for its keys answers
+/// 503 until Secrets Manager answers): every answer has its request line, so the alarms on server
+/// errors and failing dependencies see these too. Route `unready`.
+pub(crate) fn count_unrouted(method: &str, request_id: &str, status: u16, started: std::time::Instant) {
+    let done = crate::metrics::RequestDone {
+        function: function_name(),
+        method,
+        route: "unready",
+        status,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        request_id,
+    };
+    crate::metrics::emit(&crate::metrics::request_line(
+        &done,
+        crate::clock::Clock::system().now_ms(),
+    ));
+}
+
 async fn edge(req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();

@@ -167,6 +167,23 @@ pub fn audit_line(action: Action, outcome: Outcome, now_ms: u64) -> Option<Value
     ))
 }
 
+/// The schedule's line, once a minute: whether the token signing keys are overdue for rotation (a
+/// rotation was due and failed). Its alarm also fires when the line stops (the schedule stopped).
+pub fn schedule_line(rotation_overdue: bool, now_ms: u64) -> Value {
+    let mut properties = Map::new();
+    properties.insert("message".into(), json!("schedule"));
+    document(
+        &[(
+            "SigningKeysOverdue",
+            "Count",
+            if rotation_overdue { 1.0 } else { 0.0 },
+        )],
+        &[],
+        properties,
+        now_ms,
+    )
+}
+
 /// Writes a line to standard output, where Lambda sends it to the function's log group.
 pub fn emit(line: &Value) {
     println!("{line}");
@@ -174,7 +191,7 @@ pub fn emit(line: &Value) {
 
 /// The documented metrics (docs/operations.md, "Operating it") with their dimension sets, for the check
 /// that every line is well formed (`tests/integration`, the load run's log check).
-pub const DOCUMENTED: [(&str, &[&[&str]]); 11] = [
+pub const DOCUMENTED: [(&str, &[&[&str]]); 12] = [
     ("Requests", &[&["Function"]]),
     ("ServerErrors", &[&["Function"], &[]]),
     ("DependencyFailures", &[&["Function"], &[]]),
@@ -186,6 +203,7 @@ pub const DOCUMENTED: [(&str, &[&[&str]]); 11] = [
     ("SetupMailsSent", &[&[]]),
     ("SetupMailsFailed", &[&[]]),
     ("TokensIssued", &[&[]]),
+    ("SigningKeysOverdue", &[&[]]),
 ];
 
 /// What CloudWatch requires of an EMF document (a millisecond timestamp; one directive in our
@@ -300,6 +318,15 @@ mod tests {
         odd["Surprise"] = json!(1);
         assert!(super::check(&odd).is_err());
         assert!(super::check(&json!({ "message": "request" })).is_err());
+    }
+
+    #[test]
+    fn the_schedules_line_is_documented() {
+        for overdue in [false, true] {
+            let line = schedule_line(overdue, 1);
+            check(&line);
+            assert_eq!(line["SigningKeysOverdue"], if overdue { 1.0 } else { 0.0 });
+        }
     }
 
     #[test]

@@ -145,15 +145,31 @@ fn deferred(config: Config, sdk: SdkConfig, clock: Clock, build: fn(App) -> Rout
         let (ready, config, sdk, clock) =
             (ready.clone(), config.clone(), sdk.clone(), clock.clone());
         async move {
+            let started = std::time::Instant::now();
             let router = ready
                 .get_or_try_init(|| async { App::connect(config, &sdk, clock).await.map(build) })
                 .await;
             match router {
+                // The real router's edge counts the request.
                 Ok(router) => match router.clone().oneshot(request).await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 },
-                Err(e) => e.into_response(),
+                Err(e) => {
+                    let response = e.into_response();
+                    let request_id = request
+                        .extensions()
+                        .get::<lambda_http::Context>()
+                        .map(|c| c.request_id.clone())
+                        .unwrap_or_default();
+                    crate::http::count_unrouted(
+                        request.method().as_str(),
+                        &request_id,
+                        response.status().as_u16(),
+                        started,
+                    );
+                    response
+                }
             }
         }
     })

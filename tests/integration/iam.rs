@@ -585,3 +585,30 @@ async fn the_longest_audit_retention_is_what_the_settings_allow() {
         "the settings allow a longer audit retention than LONGEST_AUDIT_RETENTION_DAYS"
     );
 }
+
+/// Every alarm on our own metrics watches a metric the functions write, under a dimension set
+/// they write it with (`shared::metrics::DOCUMENTED`): an alarm on a name nothing writes would
+/// never fire, or, treating missing data as breaching, never stop.
+#[test]
+fn every_alarm_watches_a_metric_the_functions_write() {
+    let facts = template_facts();
+    let alarms = facts["alarms"].as_object().unwrap();
+    assert!(alarms.len() >= 4, "{alarms:?}");
+    for (name, alarm) in alarms {
+        let metric = alarm["metric"].as_str().unwrap();
+        let dimensions: Vec<&str> = alarm["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        let written = shared::metrics::DOCUMENTED
+            .iter()
+            .find(|(m, _)| *m == metric)
+            .unwrap_or_else(|| panic!("{name} watches {metric}, which nothing writes"));
+        assert!(
+            written.1.iter().any(|set| *set == dimensions.as_slice()),
+            "{name} watches {metric} by {dimensions:?}, which is not how it is written"
+        );
+    }
+}

@@ -182,12 +182,21 @@ pub async fn tick(app: &App) -> Result<Tick> {
     // The token signing keys, every 30 days (the publish-ahead rule of `mfa-admin signing-key
     // rotate` holds: the key promoted was published 30 days before). A failure leaves the rollout
     // to go on, and the next minute tries again.
-    match crate::flows::signing_keys::rotate_if_due(&app.store, &app.keys, now).await {
-        Ok(lines) => done.rotated = lines,
+    let overdue = match crate::flows::signing_keys::rotate_if_due(&app.store, &app.keys, now).await
+    {
+        Ok(lines) => {
+            done.rotated = lines;
+            false
+        }
         // Another run rotated at the same moment.
-        Err(Error::Conflict(_)) => {}
-        Err(e) => tracing::warn!(error = %e, "signing keys not rotated; next minute again"),
-    }
+        Err(Error::Conflict(_)) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "signing keys not rotated; next minute again");
+            true
+        }
+    };
+    // Watched by an alarm: a rotation failing for a quarter of an hour, or no schedule at all.
+    crate::metrics::emit(&crate::metrics::schedule_line(overdue, app.clock.now_ms()));
     // One read of the directory a minute: the count the overview shows, and the campaign's batch.
     let (directory, marks, campaign) = tokio::try_join!(
         app.store.staff_accounts(),
