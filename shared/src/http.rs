@@ -339,7 +339,12 @@ fn function_name() -> &'static str {
 /// Counts an answer made before any router exists (a cold start still waiting for its keys answers
 /// 503 until Secrets Manager answers): every answer has its request line, so the alarms on server
 /// errors and failing dependencies see these too. Route `unready`.
-pub(crate) fn count_unrouted(method: &str, request_id: &str, status: u16, started: std::time::Instant) {
+pub(crate) fn count_unrouted(
+    method: &str,
+    request_id: &str,
+    status: u16,
+    started: std::time::Instant,
+) {
     let done = crate::metrics::RequestDone {
         function: function_name(),
         method,

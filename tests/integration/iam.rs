@@ -607,7 +607,7 @@ fn every_alarm_watches_a_metric_the_functions_write() {
             .find(|(m, _)| *m == metric)
             .unwrap_or_else(|| panic!("{name} watches {metric}, which nothing writes"));
         assert!(
-            written.1.iter().any(|set| *set == dimensions.as_slice()),
+            written.1.contains(&dimensions.as_slice()),
             "{name} watches {metric} by {dimensions:?}, which is not how it is written"
         );
     }
