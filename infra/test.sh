@@ -19,6 +19,10 @@ echo "==> cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cfn-lint template.yaml"
 .venv/bin/cfn-lint template.yaml examples/protected-api/template.yaml
+echo "==> sam validate --lint (both templates; no AWS call)"
+for t in template.yaml examples/protected-api/template.yaml; do
+  SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint --template "$t"
+done
 echo "==> cargo test (against moto on 127.0.0.1:$port)"
 cargo test --workspace
 echo "==> cold start: no function reads the trust store during its init"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the pinned local tool chain: moto, cargo-lambda and cfn-lint into .venv
-# (infra/requirements.txt), and schemathesis with boto3 into .venv-fuzz (infra/requirements-fuzz.txt;
-# a venv of its own, as its dependencies may conflict with moto's). Idempotent: each venv is
+# (infra/requirements.txt), schemathesis with boto3 into .venv-fuzz (infra/requirements-fuzz.txt;
+# a venv of its own, as its dependencies may conflict with moto's), and the AWS SAM CLI into
+# .venv-sam (infra/requirements-sam.txt, likewise). Idempotent: each venv is
 # reinstalled only when its requirements file changes.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +22,7 @@ install_venv() { # VENV REQUIREMENTS WHAT
 
 install_venv .venv requirements.txt "moto, cargo-lambda, cfn-lint"
 install_venv .venv-fuzz requirements-fuzz.txt "schemathesis, boto3"
+install_venv .venv-sam requirements-sam.txt "aws-sam-cli"
 
 # strace, for the cold-start check in make test (Debian's package; on this machine image already).
 if ! command -v strace > /dev/null; then
