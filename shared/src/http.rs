@@ -336,6 +336,28 @@ fn function_name() -> &'static str {
     })
 }
 
+/// Headers on every answer: auth answers are never cached by a browser or a proxy (unless a
+/// route says otherwise), never sniffed, never framed, and never pass a URL on as a Referer.
+pub(crate) fn secure_headers(response: &mut Response) {
+    let cache = response
+        .extensions()
+        .get::<CacheControl>()
+        .map(|c| c.0.clone())
+        .unwrap_or(HeaderValue::from_static("no-store"));
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, cache);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Setup links carry a token in the query: never send it on as a Referer.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+}
+
 /// Counts an answer made before any router exists (a cold start still waiting for its keys answers
 /// 503 until Secrets Manager answers): every answer has its request line, so the alarms on server
 /// errors and failing dependencies see these too. Route `unready`.
@@ -394,24 +416,7 @@ async fn edge(req: Request, next: Next) -> Response {
         .unwrap_or_default();
     let origin = crate::origin::Origin::new(&source, &user_agent, &request_id);
     let mut response = origin.scope(next.run(req)).await;
-    // Auth answers must never be cached by a browser or a proxy.
-    let cache = response
-        .extensions()
-        .get::<CacheControl>()
-        .map(|c| c.0.clone())
-        .unwrap_or(HeaderValue::from_static("no-store"));
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, cache);
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Setup links carry a token in the query: never send it on as a Referer.
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    secure_headers(&mut response);
     // The request's log line, in CloudWatch's embedded metric format: requests, server errors,
     // dependency failures and latency by function, at no AWS call.
     let done = crate::metrics::RequestDone {

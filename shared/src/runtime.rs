@@ -156,7 +156,8 @@ fn deferred(config: Config, sdk: SdkConfig, clock: Clock, build: fn(App) -> Rout
                     Err(never) => match never {},
                 },
                 Err(e) => {
-                    let response = e.into_response();
+                    let mut response = e.into_response();
+                    crate::http::secure_headers(&mut response);
                     let request_id = request
                         .extensions()
                         .get::<lambda_http::Context>()

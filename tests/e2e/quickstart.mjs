@@ -74,6 +74,9 @@ function start(command, args, env, t) {
 async function signInThrough(site, who, code) {
   const login = await fetch(`${site}/login`, { redirect: 'manual' });
   assert.equal(login.status, 302);
+  // The site binds the sign-in to this browser with a cookie.
+  const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+  assert.match(cookie, /^login=/);
   const authorize = login.headers.get('location');
   assert.ok(authorize.startsWith(`${BASE}/authorize?`), authorize);
   const page = await fetch(authorize, { redirect: 'manual' });
@@ -85,7 +88,11 @@ async function signInThrough(site, who, code) {
   const verified = await post('/mfa/verify', { challenge: password.data.challenge, code });
   assert.equal(verified.status, 200, JSON.stringify(verified.data));
   assert.ok(verified.data.redirect_to.startsWith(`${site}/callback?`), verified.data.redirect_to);
-  const back = await fetch(verified.data.redirect_to);
+  // Another browser (login CSRF: an attacker's own finished sign-in, sent to a victim) is refused,
+  // and the sign-in stays this browser's to finish.
+  const elsewhere = await fetch(verified.data.redirect_to);
+  assert.equal(elsewhere.status, 400, await elsewhere.text());
+  const back = await fetch(verified.data.redirect_to, { headers: { Cookie: cookie } });
   const text = await back.text();
   assert.equal(back.status, 200, text);
   return JSON.parse(text);
@@ -110,7 +117,8 @@ test('the quickstart sites sign staff in through us', async (t) => {
   // in it.
   const quinn = await enrolled('quinn');
   const quincy = await enrolled('quincy');
-  const codes = [await nextStepCode(quinn.secret), await freshCode(quincy.secret)];
+  // Any step after the enrolments' will do for both.
+  const firstCode = await nextStepCode(quinn.secret);
 
   await t.test('Node, with openid-client', async (t) => {
     const port = await freePort();
@@ -119,7 +127,7 @@ test('the quickstart sites sign staff in through us', async (t) => {
     const secret = added.match(/^client_secret: (\S+)$/m)[1];
     await start('node', ['examples/quickstart/node/site.mjs'],
       { ISSUER: BASE, CLIENT_ID: 'quickstart-node', CLIENT_SECRET: secret, SITE_URL: site }, t);
-    checkClaims(await signInThrough(site, quinn, codes[0]), quinn, 'quickstart-node');
+    checkClaims(await signInThrough(site, quinn, firstCode), quinn, 'quickstart-node');
   });
 
   await t.test('Python, with Authlib', async (t) => {
@@ -131,6 +139,6 @@ test('the quickstart sites sign staff in through us', async (t) => {
       ISSUER: BASE, CLIENT_ID: 'quickstart-python', CLIENT_SECRET: secret, SITE_URL: site,
       AUTHLIB_INSECURE_TRANSPORT: '1',
     }, t);
-    checkClaims(await signInThrough(site, quincy, codes[1]), quincy, 'quickstart-python');
+    checkClaims(await signInThrough(site, quincy, await freshCode(quincy.secret)), quincy, 'quickstart-python');
   });
 });

@@ -1,5 +1,5 @@
 """A site that signs staff in through Staff MFA: OpenID Connect's authorization code flow with
-PKCE, with Authlib. Register the site first:
+PKCE, with Authlib (and joserfc, Authlib's JOSE library, for the ID token). Register the site:
     mfa-admin client add --client-id wiki --redirect-uri http://localhost:3000/callback
 then run it with what that printed:
     ISSUER=https://mfa.example.org CLIENT_ID=wiki CLIENT_SECRET=... python site.py
@@ -10,24 +10,48 @@ AUTHLIB_INSECURE_TRANSPORT=1.)
 import json
 import os
 import secrets
+import time
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
-from authlib.oidc.core import CodeIDToken
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 ISSUER = os.environ["ISSUER"]
 CLIENT_ID = os.environ["CLIENT_ID"]
 CLIENT_SECRET = os.environ["CLIENT_SECRET"]
 SITE_URL = os.environ.get("SITE_URL", "http://localhost:3000")
+LOGIN_SECS = 600
 
-metadata = requests.get(f"{ISSUER}/.well-known/openid-configuration", timeout=10).json()
-assert metadata["issuer"] == ISSUER, "the issuer must be exactly the address configured"
-keys = JsonWebKey.import_key_set(requests.get(metadata["jwks_uri"], timeout=10).json())
 
-# Sign-ins under way, by state. A real site keeps these in its own session instead.
+def get_json(url, **kwargs):
+    answer = requests.get(url, timeout=10, **kwargs)
+    answer.raise_for_status()
+    return answer.json()
+
+
+metadata = get_json(f"{ISSUER}/.well-known/openid-configuration")
+if metadata["issuer"] != ISSUER:
+    raise SystemExit(f"the issuer is {metadata['issuer']!r}: set ISSUER to exactly that")
+
+# The issuer's signing keys, read again when a token names one not seen yet (they rotate every 30
+# days), at most once a minute.
+keys = {"set": KeySet([]), "read_at": 0.0}
+
+
+def signing_keys(token):
+    kid = token.headers().get("kid")
+    if all(k.kid != kid for k in keys["set"]) and time.monotonic() - keys["read_at"] > 60:
+        keys["set"] = KeySet.import_key_set(get_json(metadata["jwks_uri"]))
+        keys["read_at"] = time.monotonic()
+    return keys["set"]
+
+
+# Sign-ins under way: state -> (code verifier, nonce, started). The browser that started one
+# carries its state in a cookie, and only that browser may finish it (no login CSRF).
 pending = {}
 
 
@@ -46,47 +70,63 @@ class Site(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         if url.path == "/login":
+            now = time.monotonic()
+            for state in [s for s, (_, _, at) in pending.items() if now - at > LOGIN_SECS]:
+                del pending[state]
             verifier = secrets.token_urlsafe(48)
             nonce = secrets.token_urlsafe(16)
             to, state = oauth().create_authorization_url(
                 metadata["authorization_endpoint"], code_verifier=verifier, nonce=nonce
             )
-            pending[state] = (verifier, nonce)
+            pending[state] = (verifier, nonce, now)
+            secure = "; Secure" if SITE_URL.startswith("https://") else ""
             self.send_response(302)
             self.send_header("Location", to)
+            self.send_header(
+                "Set-Cookie",
+                f"login={state}; HttpOnly; SameSite=Lax; Path=/callback; Max-Age={LOGIN_SECS}{secure}",
+            )
             self.end_headers()
         elif url.path == "/callback":
             try:
-                state = parse_qs(url.query).get("state", [""])[0]
-                if state not in pending:
-                    raise ValueError("this sign-in was not started here, or was finished already")
-                verifier, nonce = pending.pop(state)
-                token = oauth().fetch_token(
-                    metadata["token_endpoint"],
-                    authorization_response=SITE_URL + self.path,
-                    state=state,
-                    code_verifier=verifier,
-                )
-                # The ID token's signature, issuer, audience, expiry and nonce.
-                claims = jwt.decode(
-                    token["id_token"],
-                    keys,
-                    claims_cls=CodeIDToken,
-                    claims_options={"iss": {"essential": True, "value": ISSUER}},
-                    claims_params={"nonce": nonce, "client_id": CLIENT_ID},
-                )
-                claims.validate()
-                userinfo = requests.get(
-                    metadata["userinfo_endpoint"],
-                    headers={"Authorization": f"Bearer {token['access_token']}"},
-                    timeout=10,
-                ).json()
-                # Who signed in (`sub`, `preferred_username`), how (`amr`), when.
-                self.answer(200, "application/json", json.dumps({"claims": dict(claims), "userinfo": userinfo}, indent=2))
+                self.answer(200, "application/json", json.dumps(self.finish(url), indent=2))
             except Exception as e:  # noqa: BLE001 - the page says why the sign-in failed
                 self.answer(400, "text/plain", f"Sign-in failed: {e}")
         else:
             self.answer(404, "text/plain", "Not found")
+
+    def finish(self, url):
+        state = parse_qs(url.query).get("state", [""])[0]
+        cookie = SimpleCookie(self.headers.get("Cookie", "")).get("login")
+        if not state or cookie is None or not secrets.compare_digest(cookie.value, state):
+            raise ValueError("this sign-in was not started in this browser")
+        if state not in pending:
+            raise ValueError("this sign-in has expired, or was finished already")
+        verifier, nonce, _ = pending.pop(state)
+        tokens = oauth().fetch_token(
+            metadata["token_endpoint"],
+            authorization_response=SITE_URL + self.path,
+            state=state,
+            code_verifier=verifier,
+        )
+        # The ID token: its signature (RS256 only), issuer, audience, expiry and nonce.
+        token = jwt.decode(tokens["id_token"], signing_keys, algorithms=["RS256"])
+        claims = token.claims
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": ISSUER},
+            aud={"essential": True, "value": CLIENT_ID},
+            sub={"essential": True},
+            nonce={"essential": True, "value": nonce},
+            exp={"essential": True},
+        ).validate(claims)
+        userinfo = get_json(
+            metadata["userinfo_endpoint"],
+            headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        )
+        if userinfo.get("sub") != claims["sub"]:
+            raise ValueError("userinfo is about someone else")
+        # Who signed in (`sub`, `preferred_username`), how (`amr`, `acr`), when (`auth_time`).
+        return {"claims": claims, "userinfo": userinfo}
 
     def answer(self, status, content_type, text):
         body = text.encode()
