@@ -319,6 +319,8 @@ test('the rollout from the admin page, in headless Chromium', async (t) => {
     // Switching off is sensitive: the last code was given in this session a moment ago, so no
     // step-up is asked unless the earlier steps took long. (Run alone, MFA is on; after the seed
     // flow alone, it is off already.)
+    // The switch's state first (isVisible does not wait, and the settings may still be loading).
+    await page.locator('#mfa-state').getByText(/^Multi-factor authentication for staff users is (on|off)\.$/).waitFor();
     if (await page.getByText('Multi-factor authentication for staff users is on.').isVisible()) {
       await page.getByRole('button', { name: 'Switch off' }).click();
       const stepUp = page.locator('#stepup-form');
