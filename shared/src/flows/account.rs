@@ -146,11 +146,7 @@ pub async fn change_password(
     let refused = |outcome| app.audit(username, Action::PasswordChange, username, outcome);
     crate::password::check_new(new)
         .map_err(|m| Error::bad_request("invalid_password", format!("The new password: {m}.")))?;
-    let record = app
-        .store
-        .load_account(username)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = session.account(app).await?;
     if record.active_enrolment().is_some()
         && let Err(e) = session.require_recent_code(app.now())
     {

@@ -76,11 +76,7 @@ pub async fn register_start(
 ) -> Result<serde_json::Value> {
     let now = app.now();
     recent_code(app, session, Action::PasskeyAdd, now).await?;
-    let record = app
-        .store
-        .load_account(&session.username)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = session.account(app).await?;
     if record.passkeys.passkeys.len() >= MAX_PER_ACCOUNT {
         return Err(Error::Conflict(format!(
             "An account can have {MAX_PER_ACCOUNT} passkeys. Remove one you no longer use first."
@@ -133,11 +129,7 @@ pub async fn register_finish(
     // Still within 10 minutes of the code (or passkey) the start was allowed by.
     recent_code(app, session, Action::PasskeyAdd, now).await?;
     let username = session.username.as_str();
-    let record = app
-        .store
-        .load_account(username)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = session.account(app).await?;
     let gone = || {
         Error::bad_request(
             "ceremony_expired",
@@ -240,11 +232,7 @@ pub async fn remove(app: &App, session: &ActiveSession, id: &str) -> Result<()> 
     let now = app.now();
     recent_code(app, session, Action::PasskeyRemove, now).await?;
     let username = session.username.as_str();
-    let record = app
-        .store
-        .load_account(username)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = session.account(app).await?;
     let Some(found) = record.passkeys.passkeys.iter().find(|p| p.id == id) else {
         return Err(Error::NotFound);
     };

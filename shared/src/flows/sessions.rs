@@ -33,6 +33,14 @@ pub struct ActiveSession {
 pub const RECENT_CODE_SECS: u64 = 10 * 60;
 
 impl ActiveSession {
+    /// The session's account as it is now, everything it holds; `Unauthenticated` when it is gone.
+    pub async fn account(&self, app: &App) -> Result<crate::account::AccountRecord> {
+        app.store
+            .load_account(&self.username)
+            .await?
+            .ok_or(Error::Unauthenticated)
+    }
+
     /// Sensitive administration (switching MFA off, identity providers and clients, resetting a
     /// sysadmin, unlocking) needs a recent code, so a session left open, or stolen, cannot do it.
     pub fn require_recent_code(&self, now: u64) -> Result<()> {

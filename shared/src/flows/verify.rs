@@ -229,11 +229,7 @@ pub async fn reauthenticate(app: &App, session: &ActiveSession, code: &str) -> R
     let code = Code::parse(code)?;
     let now = app.now();
     let username = session.username.as_str();
-    let record = app
-        .store
-        .load_account(username)
-        .await?
-        .ok_or(Error::Unauthenticated)?;
+    let record = session.account(app).await?;
     if record.active_enrolment().is_none() {
         return Err(Error::bad_request(
             "not_enrolled",

@@ -149,14 +149,7 @@ impl Store {
         item.insert("bound_to".into(), s(&ceremony.bound_to));
         item.insert("expires_at".into(), n(ceremony.expires_at));
         item.insert("ttl".into(), n(ceremony.expires_at));
-        self.db
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unavailable("put passkey ceremony"))?;
-        Ok(())
+        self.put(item, "put passkey ceremony").await
     }
 
     /// Registers `passkey` to `username`, finishing the registration `ceremony` as it was read,
