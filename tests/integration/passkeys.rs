@@ -44,8 +44,9 @@ async fn stack() -> Stack {
     s
 }
 
-/// Registers a passkey named `name` with `key` for the session's account.
-async fn register(s: &Stack, session: &str, key: &mut SoftPasskey, name: &str) -> harness::Resp {
+/// Starts a registration for the session's account and has `key` answer it: the credential the
+/// browser would send to finish it.
+async fn new_credential(s: &Stack, session: &str, key: &mut SoftPasskey) -> Value {
     let options = s
         .post_as(session, "/mfa/passkeys/register/start", json!({}))
         .await;
@@ -56,6 +57,12 @@ async fn register(s: &Stack, session: &str, key: &mut SoftPasskey, name: &str) -
             serde_json::from_value(options.body).unwrap(),
         )
         .unwrap();
+    serde_json::to_value(credential).unwrap()
+}
+
+/// Registers a passkey named `name` with `key` for the session's account.
+async fn register(s: &Stack, session: &str, key: &mut SoftPasskey, name: &str) -> harness::Resp {
+    let credential = new_credential(s, session, key).await;
     s.post_as(
         session,
         "/mfa/passkeys/register/finish",
@@ -323,16 +330,7 @@ async fn a_credential_registered_to_another_account_is_refused() {
     let s = stack().await;
     let (session, _) = signed_in(&s, "jane", Staff).await;
     let mut key = authenticator();
-    let options = s
-        .post_as(&session, "/mfa/passkeys/register/start", json!({}))
-        .await;
-    let credential = key
-        .do_registration(
-            origin(ORIGIN),
-            serde_json::from_value(options.body).unwrap(),
-        )
-        .unwrap();
-    let credential = serde_json::to_value(credential).unwrap();
+    let credential = new_credential(&s, &session, &mut key).await;
     // The credential already belongs to bob.
     let id = credential["id"].as_str().unwrap();
     let mut claim = std::collections::HashMap::new();
@@ -363,15 +361,7 @@ async fn a_registration_finishes_once_and_only_for_the_session_that_started_it()
     let s = Arc::new(stack().await);
     let (session, secret) = signed_in(&s, "jane", Staff).await;
     let mut key = authenticator();
-    let options = s
-        .post_as(&session, "/mfa/passkeys/register/start", json!({}))
-        .await;
-    let credential = key
-        .do_registration(
-            origin(ORIGIN),
-            serde_json::from_value(options.body).unwrap(),
-        )
-        .unwrap();
+    let credential = new_credential(&s, &session, &mut key).await;
     let body = json!({ "name": "Key", "credential": credential });
     // Another session of the same account cannot finish it.
     let c = s.challenge("jane").await;

@@ -142,24 +142,8 @@ pub async fn register_finish(
         .ok_or_else(gone)?;
     let state = serde_json::from_str(&ceremony.state).map_err(|_| gone())?;
     let rp = passkey::relying_party(issuer, crate::store::settings::DEFAULT_ISSUER)?;
-    let key = match rp.finish_passkey_registration(credential, &state) {
-        Ok(key) => key,
-        Err(e) => {
-            tracing::info!(reason = %e, "passkey registration refused");
-            app.audit(
-                username,
-                Action::PasskeyAdd,
-                username,
-                Outcome::InvalidPasskey,
-            )
-            .await;
-            return Err(Error::bad_request(
-                "invalid_passkey",
-                "The passkey could not be registered: the browser's answer did not match this site or this registration. Start again.",
-            ));
-        }
-    };
-    if key.cred_id().len() > passkey::MAX_CREDENTIAL_ID_BYTES {
+    // A credential that will not do: audited, and nothing written.
+    let invalid = |message: &'static str| async move {
         app.audit(
             username,
             Action::PasskeyAdd,
@@ -167,10 +151,23 @@ pub async fn register_finish(
             Outcome::InvalidPasskey,
         )
         .await;
-        return Err(Error::bad_request(
-            "invalid_passkey",
+        Error::bad_request("invalid_passkey", message)
+    };
+    let key = match rp.finish_passkey_registration(credential, &state) {
+        Ok(key) => key,
+        Err(e) => {
+            tracing::info!(reason = %e, "passkey registration refused");
+            return Err(invalid(
+                "The passkey could not be registered: the browser's answer did not match this site or this registration. Start again.",
+            )
+            .await);
+        }
+    };
+    if key.cred_id().len() > passkey::MAX_CREDENTIAL_ID_BYTES {
+        return Err(invalid(
             "This authenticator's passkey is not supported (its id is too long). Choose another authenticator.",
-        ));
+        )
+        .await);
     }
     let stored = StoredPasskey {
         id: passkey::credential_id(&key),
