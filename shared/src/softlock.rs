@@ -2,11 +2,14 @@
 //! counter of consecutive failures and a time before which no attempt is evaluated. Used for
 //! passwords per (name, address), passwords per name, and codes per account.
 //!
-//! Limits must hold however many Lambda instances evaluate at once, so an attempt is *reserved*
-//! before it is evaluated: `reserve` counts it as a failure in advance, and the store writes the
-//! new state with a condition on the old one (compare-and-swap). A success then ends the count.
-//! Whatever the concurrency, no more attempts are evaluated than the policy allows, and because
-//! every write is computed from the state it replaces, a lock is never shortened.
+//! Limits must hold however many Lambda instances evaluate at once, so no attempt's outcome is
+//! acted on before it is counted: `reserve` gives the state with the attempt counted as a failure,
+//! and the store writes it with a condition on the state it was computed from (compare-and-swap).
+//! Codes are reserved before they are checked and a success ends the count. A password is checked
+//! first (argon2 is the slow part, and a right one usually has nothing to count) and its outcome
+//! then counted the same way, from the counts as they are *after* the check (`after_success` for a
+//! right one): whatever the concurrency, no more outcomes are given than the policy allows, and
+//! because every write is computed from the state it replaces, a lock is never shortened.
 
 /// How many consecutive failures are free, and how long the lock that follows lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,6 +174,18 @@ impl PasswordCounts {
         );
         Ok(PasswordCounts { name, addresses })
     }
+
+    /// The counts after a right password from `address`: the name's count ends, and the
+    /// address's; other addresses keep theirs (an attacker's count elsewhere is not wiped by the
+    /// owner signing in). Equal to `self` when there was nothing to end, so nothing is written.
+    pub fn after_success(&self, address: &str) -> PasswordCounts {
+        let mut next = self.clone();
+        next.addresses.remove(address);
+        if next.name.failures > 0 {
+            next.name = SoftLock::default();
+        }
+        next
+    }
 }
 
 #[cfg(test)]
@@ -320,5 +335,23 @@ mod tests {
         assert_eq!(c.addresses.len(), MAX_ADDRESSES_PER_NAME);
         assert!(c.addresses.contains_key("locked"), "its lock still runs");
         assert!(!c.addresses.contains_key("x0"), "the least recent went");
+    }
+
+    #[test]
+    fn a_right_password_ends_the_names_count_and_its_addresss_only() {
+        let mut c = PasswordCounts::default();
+        for address in ["owner", "attacker", "attacker"] {
+            c = attempt(&c, address, 0).unwrap();
+        }
+        let after = c.after_success("owner");
+        assert_eq!(after.name, SoftLock::default());
+        assert!(!after.addresses.contains_key("owner"));
+        assert_eq!(after.addresses["attacker"].lock.failures, 2);
+        // Nothing counted: nothing to write.
+        assert_eq!(after.after_success("owner"), after);
+        assert_eq!(
+            PasswordCounts::default().after_success("owner"),
+            PasswordCounts::default()
+        );
     }
 }

@@ -121,6 +121,25 @@ impl Stack {
         (stack, hook)
     }
 
+    /// `hooked` and `recorded` at once: the hook runs first, so what its action sends is recorded
+    /// before the request it held up.
+    pub async fn hooked_and_recorded() -> (
+        Stack,
+        hook::Hook,
+        std::collections::BTreeMap<&'static str, recorder::Calls>,
+    ) {
+        let hook = hook::Hook::default();
+        let calls: std::collections::BTreeMap<&'static str, recorder::Calls> = FUNCTIONS
+            .into_iter()
+            .map(|f| (f, recorder::Calls::default()))
+            .collect();
+        let stack = Self::rewired(|name, sdk| {
+            hook::through(&recorder::recording(sdk, &calls[name]), &hook)
+        })
+        .await;
+        (stack, hook, calls)
+    }
+
     /// New instances of the five functions, through `drill`: as after a cold start, nothing
     /// cached, so a request makes the same AWS calls each time.
     pub async fn restart_functions(&mut self, drill: &faults::Faults) {

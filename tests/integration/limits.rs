@@ -1,6 +1,7 @@
-//! Limits under concurrency, as many Lambda instances would run them: attempts are reserved with
-//! conditional writes before they are evaluated, so no race gets more evaluations than the
-//! contract allows. Evaluations are counted from the audit trail (one entry per evaluation).
+//! Limits under concurrency, as many Lambda instances would run them: an attempt's outcome is only
+//! given once a conditional write has counted it (codes are counted before they are checked,
+//! passwords after, from the counts as they then are), so no race gets more outcomes than the
+//! contract allows. Outcomes are counted from the audit trail (one entry per outcome given).
 
 use std::sync::Arc;
 
@@ -395,5 +396,88 @@ async fn the_setup_key_is_shown_at_most_three_times_and_each_showing_is_audited(
         notice.body.contains("showed your key at"),
         "{}",
         notice.body
+    );
+}
+
+/// A right password's outcome is only given once it is counted, from the counts as they are after
+/// argon2 ran: when a burst locks the address while it is being checked, it waits like the rest
+/// (otherwise a burst of guesses would all be checked, and a right one among them accepted
+/// whatever the others counted); when the burst leaves room, it is counted and ends the count. A
+/// wrong password in its place makes the same requests, so the refusal's timing does not tell
+/// them apart.
+#[tokio::test]
+async fn a_password_checked_while_a_burst_is_counted_is_refused_alike_right_or_wrong_once_the_burst_locks()
+ {
+    let mut after_the_check = vec![];
+    for (password, burst, want) in [(PASSWORD, 5, 429), ("guess", 5, 429), (PASSWORD, 2, 200)] {
+        let (s, hook, calls) = Stack::hooked_and_recorded().await;
+        let s = Arc::new(s);
+        s.add("dave", Staff, Some(&address("dave")), None).await;
+        let from = "203.0.113.40";
+        // The burst lands while the password is checked: just before its count is written.
+        let (burster, recorded) = (s.clone(), calls["sign-in"].clone());
+        hook.before(
+            |actions, writes| {
+                actions == ["dynamodb:UpdateItem"] && writes.iter().any(|k| k == "ACCOUNT#dave")
+            },
+            async move {
+                for _ in 0..burst {
+                    let r = burster
+                        .post_from(
+                            from,
+                            "/sign-in",
+                            json!({ "username": "dave", "password": "guess" }),
+                        )
+                        .await;
+                    assert_eq!(r.status, 401, "{r:?}");
+                }
+                recorded.clear();
+            },
+        );
+        let r = s
+            .post_from(
+                from,
+                "/sign-in",
+                json!({ "username": "dave", "password": password }),
+            )
+            .await;
+        assert!(hook.fired());
+        assert_eq!(
+            r.status, want,
+            "{password:?} after {burst} wrong passwords: {r:?}"
+        );
+        assert_eq!(
+            s.audit_count("dave", "sign_in", "invalid_credentials")
+                .await,
+            burst
+        );
+        if want == 429 {
+            after_the_check.push(calls["sign-in"].requests());
+            s.app.clock.advance(30);
+        } else {
+            // Counted as a success: the address has its five tries back.
+            for _ in 0..4 {
+                let r = s
+                    .post_from(
+                        from,
+                        "/sign-in",
+                        json!({ "username": "dave", "password": "guess" }),
+                    )
+                    .await;
+                assert_eq!(r.status, 401, "{r:?}");
+            }
+        }
+        let r = s
+            .post_from(
+                from,
+                "/sign-in",
+                json!({ "username": "dave", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{r:?}");
+    }
+    assert_eq!(
+        after_the_check[0], after_the_check[1],
+        "a right and a wrong password refused after the check make the same requests"
     );
 }

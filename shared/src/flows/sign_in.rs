@@ -86,10 +86,11 @@ async fn check_password(
     let by_account = LockSite::PasswordAccount {
         username: &username,
     };
-    // The name's count and the address's are one item, reserved together once the address's
+    // The name's count and the address's are one item, counted together once the address's
     // allows it: an address locked out can send as many requests as it likes without spending the
-    // account's 100 (which would lock its owner out everywhere). The item is read before it is
-    // written, known name or not, so the two paths take the same requests and the same time.
+    // account's 100 (which would lock its owner out everywhere). The item is read before argon2
+    // and written after it, known name or not, so the two paths take the same requests and the
+    // same time.
     let by_name = match &record {
         Some(_) => by_account,
         // A name that is no account has its own count: 100 failures lock it too, so the lock's
@@ -139,10 +140,12 @@ enum Attempt {
 }
 
 /// One password attempt against `phc` (None: no account, or none that may sign in), counted on
-/// `site` for the address `address_hash`: reserved before argon2 runs, by one conditional write of
-/// the name's two counts (the (name, address) pair's, so guesses from one address never lock the
-/// owner out elsewhere, and the name's across all addresses, 100 in a row), and both counts ended
-/// when it is right. Neither count can be outrun by concurrency.
+/// `site` for the address `address_hash`: the name's two counts (the (name, address) pair's, so
+/// guesses from one address never lock the owner out elsewhere, and the name's across all
+/// addresses, 100 in a row) are one item, and the outcome is only given once it is counted
+/// there, from the counts as they are after argon2 ran (`Store::count_password_attempt`), so
+/// neither count can be outrun by concurrency. A right password with nothing to end writes
+/// nothing.
 async fn attempt(
     app: &App,
     site: &LockSite<'_>,
@@ -150,22 +153,21 @@ async fn attempt(
     password: &str,
     phc: Option<&str>,
 ) -> Result<Attempt> {
-    if let Err(wait) = app
+    let counted = app
         .store
-        .reserve_password_attempt(site, address_hash, app.now())
-        .await?
-    {
-        return Ok(Attempt::Throttled(wait));
-    }
-    match check_hash(password, phc)? {
-        Check::Right { rehash } => {
-            app.store
-                .clear_password_attempts(site, address_hash)
-                .await?;
-            Ok(Attempt::Right { rehash })
-        }
-        Check::Wrong => Ok(Attempt::Wrong),
-    }
+        .count_password_attempt(
+            site,
+            address_hash,
+            app.now(),
+            || check_hash(password, phc),
+            |check| matches!(check, Check::Right { .. }),
+        )
+        .await?;
+    Ok(match counted {
+        Err(wait) => Attempt::Throttled(wait),
+        Ok(Check::Right { rehash }) => Attempt::Right { rehash },
+        Ok(Check::Wrong) => Attempt::Wrong,
+    })
 }
 
 /// The current password of a signed-in account that is changing it: counted against the account's

@@ -97,6 +97,15 @@ pub(crate) fn parse_code_count(item: &Item) -> StoredCodeCount {
     }
 }
 
+/// A name's password counts as read: whether the item exists, and its version (0: never written
+/// with one), on which the compare-and-swap is conditioned.
+#[derive(Debug, Default, PartialEq)]
+struct SeenCounts {
+    counts: PasswordCounts,
+    version: u64,
+    exists: bool,
+}
+
 /// A name's password counts as stored (`addresses`: address key -> {f, l, t}), and the version
 /// the compare-and-swap is conditioned on (0: never written with one).
 fn parse_password_counts(item: &Item) -> (PasswordCounts, u64) {
@@ -153,39 +162,74 @@ fn address_key(address_hash: &str) -> &str {
 }
 
 impl Store {
-    /// Reserves a password attempt on the name at `site` from the source address `address_hash`:
-    /// Ok to check the password, or Err(seconds to wait). The name's count and the address's live
-    /// in one item and are reserved by one compare-and-swap on its version, the address asked
-    /// first (`PasswordCounts::reserve`): an address that is locked out writes nothing.
-    pub async fn reserve_password_attempt(
+    /// Counts a password attempt on the name at `site` from the source address `address_hash`,
+    /// and gives its outcome only once it is counted: Ok(outcome of `check`), or Err(seconds to
+    /// wait). The name's count and the address's live in one item.
+    ///
+    /// The item is read first, and a name or address that is locked out is refused without
+    /// running `check` (argon2). Then `check` runs, and its outcome is counted by one
+    /// compare-and-swap on the counts as read: a wrong one as `PasswordCounts::reserve` counts
+    /// it, a right one (`right`) as `after_success` ends the counts. When another attempt was
+    /// counted meanwhile, the counts are read again and the outcome counted from them, or
+    /// withheld if they now refuse it. So of a burst of guesses, however many are checked at
+    /// once, no more outcomes are given than the policy allows, a right one included.
+    ///
+    /// The steps after the check are the same for both outcomes, a right password with nothing
+    /// to end included (its write changes only the version): a read in their place would be
+    /// quicker than a write, and a refusal's timing would then tell a right guess from a wrong one.
+    pub async fn count_password_attempt<C>(
         &self,
         site: &LockSite<'_>,
         address_hash: &str,
         now: u64,
-    ) -> Result<Result<(), u64>> {
+        check: impl FnOnce() -> Result<C>,
+        right: impl Fn(&C) -> bool,
+    ) -> Result<Result<C, u64>> {
         let address = address_key(address_hash);
-        for _ in 0..MAX_ROUNDS {
-            let item = self.get(site.key(), "get password counts").await?;
-            let (counts, version) = item.as_ref().map(parse_password_counts).unwrap_or_default();
-            let next = match counts.reserve(
+        let count = |counts: &PasswordCounts| {
+            counts.reserve(
                 site.policy(),
                 &PASSWORD_PER_ADDRESS,
                 address,
                 now,
                 KEEP_SECS,
-            ) {
-                Ok(next) => next,
+            )
+        };
+        let mut seen = self.password_counts(site).await?;
+        if let Err(wait) = count(&seen.counts) {
+            return Ok(Err(wait));
+        }
+        let outcome = check()?;
+        let right = right(&outcome);
+        for _ in 0..MAX_ROUNDS {
+            let next = match count(&seen.counts) {
+                Ok(failed) if !right => failed,
+                Ok(_) => seen.counts.after_success(address),
                 Err(wait) => return Ok(Err(wait)),
             };
-            if self
-                .swap_password_counts(site, (&counts, version), &next, now)
-                .await?
-            {
-                return Ok(Ok(()));
+            if self.swap_password_counts(site, &seen, &next, now).await? {
+                return Ok(Ok(outcome));
             }
+            seen = self.password_counts(site).await?;
         }
         Err(Error::Throttled {
             retry_after_secs: 1,
+        })
+    }
+
+    /// A name's password counts as stored, read consistently.
+    async fn password_counts(&self, site: &LockSite<'_>) -> Result<SeenCounts> {
+        let item = self.get(site.key(), "get password counts").await?;
+        Ok(match item {
+            Some(item) => {
+                let (counts, version) = parse_password_counts(&item);
+                SeenCounts {
+                    counts,
+                    version,
+                    exists: true,
+                }
+            }
+            None => SeenCounts::default(),
         })
     }
 
@@ -194,7 +238,7 @@ impl Store {
     async fn swap_password_counts(
         &self,
         site: &LockSite<'_>,
-        (seen, version): (&PasswordCounts, u64),
+        seen: &SeenCounts,
         next: &PasswordCounts,
         now: u64,
     ) -> Result<bool> {
@@ -214,22 +258,22 @@ impl Store {
             .expression_attribute_values(":nf", n(next.name.failures))
             .expression_attribute_values(":nl", n(next.name.locked_until))
             .expression_attribute_values(":a", addresses_value(next))
-            .expression_attribute_values(":nv", n(version + 1))
+            .expression_attribute_values(":nv", n(seen.version + 1))
             .expression_attribute_values(":ttl", n(latest.saturating_add(KEEP_SECS)));
-        update = if version == 0 && *seen == PasswordCounts::default() {
+        update = if !seen.exists {
             update.condition_expression("attribute_not_exists(pk)")
-        } else if version == 0 {
+        } else if seen.version == 0 {
             // Written before counts carried a version: pinned by the name's count instead.
             update
                 .condition_expression(
                     "attribute_not_exists(version) AND failures = :f AND locked_until = :l",
                 )
-                .expression_attribute_values(":f", n(seen.name.failures))
-                .expression_attribute_values(":l", n(seen.name.locked_until))
+                .expression_attribute_values(":f", n(seen.counts.name.failures))
+                .expression_attribute_values(":l", n(seen.counts.name.locked_until))
         } else {
             update
                 .condition_expression("version = :v")
-                .expression_attribute_values(":v", n(version))
+                .expression_attribute_values(":v", n(seen.version))
         };
         let mut set =
             "SET failures = :nf, locked_until = :nl, addresses = :a, version = :nv, #ttl = :ttl"
@@ -244,39 +288,6 @@ impl Store {
             Ok(_) => Ok(true),
             Err(e) if is_condition_failure(&e) => Ok(false),
             Err(e) => Err(unavailable("count password attempt")(e)),
-        }
-    }
-
-    /// A right password: the name's count ends, and the address's; other addresses keep theirs
-    /// (an attacker's count elsewhere is not wiped by the owner signing in).
-    pub async fn clear_password_attempts(
-        &self,
-        site: &LockSite<'_>,
-        address_hash: &str,
-    ) -> Result<()> {
-        let mut remove = "addresses.#a".to_owned();
-        if site.listed_as().is_some() {
-            remove.push_str(", gsi1pk, gsi1sk");
-        }
-        let out = self
-            .db
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(site.key()))
-            .update_expression(format!(
-                "SET failures = :z, locked_until = :z ADD version :one REMOVE {remove}"
-            ))
-            // Nothing to clear if an administrator's unlock removed the counts meanwhile.
-            .condition_expression("attribute_exists(addresses)")
-            .expression_attribute_names("#a", address_key(address_hash))
-            .expression_attribute_values(":z", n(0))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        match out {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(unavailable("clear password attempts")(e)),
         }
     }
 
