@@ -412,6 +412,16 @@ async fn other_authorization_errors_redirect_with_the_oauth_error_state_and_iss(
                 + &format!("&code_challenge={}&code_challenge_method=S256", challenge()),
             "unsupported_response_type",
         ),
+        // Each within its length, but too long together to carry through the sign-in.
+        (
+            format!(
+                "{base}&code_challenge={}&code_challenge_method=S256&nonce={}&login_hint={}",
+                challenge(),
+                "%01".repeat(512),
+                "%01".repeat(512)
+            ),
+            "invalid_request",
+        ),
     ] {
         let r = o.s.get(&path, None).await;
         assert_eq!(r.status, 302, "{path}");

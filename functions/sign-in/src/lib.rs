@@ -68,10 +68,10 @@ async fn sign_in_page(
 ) -> Result<Response, Error> {
     let Query(q) = query
         .map_err(|_| Error::bad_request("invalid_request", "The query string is malformed."))?;
-    let site = match q.authorization.as_deref() {
-        Some(id) => oidc::pending_client(&app, id).await?.map(|c| c.name),
-        None => None,
-    };
+    let site = q
+        .authorization
+        .as_deref()
+        .and_then(|id| oidc::pending_site(&app, id));
     // A button per provider that can be signed in through (discovery configured).
     let authorization = oidc::valid_authorization(&app, q.authorization.as_deref());
     let buttons: Vec<(String, String)> = app

@@ -170,7 +170,23 @@ pub async fn authorize(
         )
         .await;
     }
-    let id = seal_authorization(app, &req, now + AUTHORIZATION_SECS)?;
+    // The site's name is only for the page: dropped from an id that would be too long with it.
+    let exp = now + AUTHORIZATION_SECS;
+    let site = client.as_ref().map(|c| c.name.clone());
+    let mut id = seal_authorization(app, &req, site, exp)?;
+    if id.len() > MAX_AUTHORIZATION_LEN {
+        id = seal_authorization(app, &req, None, exp)?;
+    }
+    if id.len() > MAX_AUTHORIZATION_LEN {
+        return refuse_authorization(
+            app,
+            &req,
+            "invalid_request",
+            "The request's parameters are too long.",
+            issuer,
+        )
+        .await;
+    }
     let mut page = format!("{issuer}/sign-in?authorization={id}");
     if let Some(hint) = req.login_hint.as_deref().and_then(normalise_username) {
         page = with_query(&page, &[("login_hint", &hint)]);
@@ -226,15 +242,25 @@ const MAX_AUTHORIZATION_LEN: usize = 4096;
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SealedRequest {
     req: AuthorizationRequest,
+    /// The client's name as `/authorize` read it, for the sign-in page to name the site without
+    /// reading the client again (completing the request does read it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    site: Option<String>,
     exp: u64,
 }
 
 /// The pending request travels with the browser, sealed (AES-256-GCM under the data key): nothing
 /// is stored until the sign-in completes, and nobody can read or alter it. It need not be single
 /// use: completing it takes a full sign-in, and the code it yields is single use.
-fn seal_authorization(app: &App, req: &AuthorizationRequest, exp: u64) -> Result<String> {
+fn seal_authorization(
+    app: &App,
+    req: &AuthorizationRequest,
+    site: Option<String>,
+    exp: u64,
+) -> Result<String> {
     let json = serde_json::to_vec(&SealedRequest {
         req: req.clone(),
+        site,
         exp,
     })
     .map_err(|e| Error::Internal(format!("encode authorization: {e}")))?;
@@ -244,13 +270,17 @@ fn seal_authorization(app: &App, req: &AuthorizationRequest, exp: u64) -> Result
 
 /// The request behind an `authorization` id, if it is one of ours and has not expired.
 fn open_authorization(app: &App, id: &str) -> Option<AuthorizationRequest> {
+    open_sealed(app, id).map(|sealed| sealed.req)
+}
+
+fn open_sealed(app: &App, id: &str) -> Option<SealedRequest> {
     if id.len() > MAX_AUTHORIZATION_LEN {
         return None;
     }
     let sealed = data_encoding::BASE64URL_NOPAD.decode(id.as_bytes()).ok()?;
     let json = app.keys.secrets.open(&sealed, AUTHORIZATION_AAD).ok()?;
-    let SealedRequest { req, exp } = serde_json::from_slice(&json).ok()?;
-    (exp > app.now()).then_some(req)
+    let sealed: SealedRequest = serde_json::from_slice(&json).ok()?;
+    (sealed.exp > app.now()).then_some(sealed)
 }
 
 /// An `authorization` given to the sign-in routes, kept only when it is a live one of ours (so a
@@ -260,12 +290,10 @@ pub fn valid_authorization(app: &App, id: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The client an `authorization` is for (the sign-in page names the site).
-pub async fn pending_client(app: &App, id: &str) -> Result<Option<Client>> {
-    match open_authorization(app, id) {
-        Some(req) => app.store.get_client(&req.client_id).await,
-        None => Ok(None),
-    }
+/// The name of the site an `authorization` is for, as it was when the request came (the sign-in
+/// page names it): nothing is read.
+pub fn pending_site(app: &App, id: &str) -> Option<String> {
+    open_sealed(app, id).and_then(|sealed| sealed.site)
 }
 
 /// After any completed sign-in (password, code, federated): the client's redirect with a code when

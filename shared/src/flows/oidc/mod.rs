@@ -12,7 +12,7 @@ mod token;
 mod userinfo;
 
 pub use authorize::{
-    Authorize, SignInDone, SignedIn, after_sign_in, authorize, pending_client, valid_authorization,
+    Authorize, SignInDone, SignedIn, after_sign_in, authorize, pending_site, valid_authorization,
 };
 pub use discovery::discovery;
 pub use form::{TokenForm, Tokens};
