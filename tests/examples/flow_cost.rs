@@ -4,7 +4,8 @@
 //! and for single sign-on at a second site (authorize with the cookie, token), with the cost per
 //! million at list prices.
 //! DynamoDB units follow DynamoDB's rules for items under 1 KB: a strongly consistent read or a
-//! one-partition Query 1 RRU, a write 1 WRU, each item of a transaction 2 WRU. Part of `make bench`.
+//! one-partition Query 1 RRU (an eventually consistent one 0.5), a write 1 WRU, each item of a
+//! transaction 2 WRU. Part of `make bench`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use harness::{Stack, address};
@@ -174,17 +175,22 @@ fn report(
             continue;
         }
         println!("{function}: {} AWS requests", log.len());
-        for actions in &log {
+        for (actions, read) in log.iter().zip(recorded.read_units()) {
             requests += 1;
-            let (r, w) = match actions.as_slice() {
-                [one] if one == "dynamodb:GetItem" || one == "dynamodb:Query" => (1.0, 0.0),
-                [one] if one.starts_with("dynamodb:") => (0.0, 1.0),
-                many if many.len() > 1 => (0.0, 2.0 * many.len() as f64),
-                _ => (0.0, 0.0),
+            let w = match actions.as_slice() {
+                _ if read > 0.0 => 0.0,
+                [one] if one.starts_with("dynamodb:") => 1.0,
+                many if many.len() > 1 => 2.0 * many.len() as f64,
+                _ => 0.0,
             };
-            rru += r;
+            rru += read;
             wru += w;
-            println!("  {}", actions.join(" + "));
+            let eventually = if read == 0.5 {
+                " (eventually consistent)"
+            } else {
+                ""
+            };
+            println!("  {}{eventually}", actions.join(" + "));
         }
     }
     println!(

@@ -13,9 +13,13 @@ use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 /// The actions called, in order, one entry per request (a transaction lists its item actions),
-/// and the partition key of every item written.
+/// the partition key of every item written, and each request's read units.
 #[derive(Clone, Debug, Default)]
-pub struct Calls(Arc<Mutex<Vec<Vec<String>>>>, Arc<Mutex<Vec<String>>>);
+pub struct Calls(
+    Arc<Mutex<Vec<Vec<String>>>>,
+    Arc<Mutex<Vec<String>>>,
+    Arc<Mutex<Vec<f64>>>,
+);
 
 impl Calls {
     /// Every distinct action called.
@@ -33,14 +37,23 @@ impl Calls {
         self.1.lock().unwrap().clone()
     }
 
+    /// The read units of each request, in the order of `requests`, by DynamoDB's rules for
+    /// small items: a strongly consistent read (GetItem, or a Query of one partition's few items)
+    /// 1, an eventually consistent one half that; anything else 0.
+    pub fn read_units(&self) -> Vec<f64> {
+        self.2.lock().unwrap().clone()
+    }
+
     pub fn clear(&self) {
         self.0.lock().unwrap().clear();
         self.1.lock().unwrap().clear();
+        self.2.lock().unwrap().clear();
     }
 
     fn record(&self, request: &HttpRequest) {
         self.0.lock().unwrap().push(iam_actions(request));
         self.1.lock().unwrap().extend(written_keys(request));
+        self.2.lock().unwrap().push(read_units(request));
     }
 }
 
@@ -127,6 +140,27 @@ pub(crate) fn iam_actions(request: &HttpRequest) -> Vec<String> {
         ("POST", p) if p.starts_with("v2/email/outbound-emails") => vec!["ses:SendEmail".into()],
         ("GET", p) if p.starts_with("v2/email/identities/") => vec!["ses:GetEmailIdentity".into()],
         (method, p) => vec![format!("unknown:{method} /{p}")],
+    }
+}
+
+fn read_units(request: &HttpRequest) -> f64 {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|t| t.split_once('.'))
+        .map(|(_, op)| op);
+    if !matches!(target, Some("GetItem" | "Query")) {
+        return 0.0;
+    }
+    let body: serde_json::Value = request
+        .body()
+        .bytes()
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .unwrap_or_default();
+    if body["ConsistentRead"] == serde_json::Value::Bool(true) {
+        1.0
+    } else {
+        0.5
     }
 }
 
