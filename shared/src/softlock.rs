@@ -177,7 +177,7 @@ impl PasswordCounts {
 
     /// The counts after a right password from `address`: the name's count ends, and the
     /// address's; other addresses keep theirs (an attacker's count elsewhere is not wiped by the
-    /// owner signing in). Equal to `self` when there was nothing to end, so nothing is written.
+    /// owner signing in). Equal to `self` when there was nothing to end.
     pub fn after_success(&self, address: &str) -> PasswordCounts {
         let mut next = self.clone();
         next.addresses.remove(address);

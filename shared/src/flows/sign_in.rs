@@ -144,8 +144,7 @@ enum Attempt {
 /// guesses from one address never lock the owner out elsewhere, and the name's across all
 /// addresses, 100 in a row) are one item, and the outcome is only given once it is counted
 /// there, from the counts as they are after argon2 ran (`Store::count_password_attempt`), so
-/// neither count can be outrun by concurrency. A right password with nothing to end writes
-/// nothing.
+/// neither count can be outrun by concurrency.
 async fn attempt(
     app: &App,
     site: &LockSite<'_>,

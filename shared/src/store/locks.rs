@@ -1,7 +1,8 @@
-//! Lock-out states (`softlock::SoftLock`) as items. An attempt is reserved by writing the state
+//! Lock-out states (`softlock::SoftLock`) as items. An attempt is counted by writing the state
 //! `SoftLock::reserve` computes, on the condition that the stored state is still the one it was
-//! computed from (compare-and-swap): of many Lambda instances racing, each reservation is counted
-//! exactly once, and no more attempts are evaluated than the policy allows.
+//! computed from (compare-and-swap): of many Lambda instances racing, each attempt is counted
+//! exactly once, and no more outcomes are given than the policy allows (a code's count is written
+//! before it is checked, a password's after; see `Store::count_password_attempt`).
 
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
