@@ -102,7 +102,12 @@ class Function:
 
 
 def cold_starts():
-    """Init time over STARTS starts, and the first request after init against the tenth."""
+    """Init time over STARTS rounds, and the first request after init against the tenth; and the
+    boto3 handler's init and peak RSS. Each round starts every function once, then the boto3
+    handler once, so that whatever the machine and moto are doing at a moment weighs on all of
+    them alike: measured one after another (all starts of one, then the next), the same init
+    differed by a third between functions of one run, and the ratio to boto3 by a quarter
+    between runs."""
     probe = {
         "sign-in": ("GET", "/session", None, "x" * 43),
         "setup-email": ("POST", "/mfa/setup/key", {"token": "x" * 43}, None),
@@ -110,20 +115,27 @@ def cold_starts():
         "settings": ("GET", "/settings", None, "x" * 43),
         "oidc": ("GET", "/jwks.json", None, None),
     }
-    out = {}
-    for fn in FUNCTIONS:
-        inits, firsts, tenths = [], [], []
-        for _ in range(STARTS):
+    inits, firsts, tenths = ({fn: [] for fn in FUNCTIONS} for _ in range(3))
+    py_inits, py_rss = [], []
+    for _ in range(STARTS):
+        for fn in FUNCTIONS:
             f = Function(fn)
-            inits.append(f.init_ms)
+            inits[fn].append(f.init_ms)
             method, path, body, token = probe[fn]
             lat = [f.call(method, path, body, token)[0] for _ in range(10)]
-            firsts.append(lat[0])
-            tenths.append(lat[9])
+            firsts[fn].append(lat[0])
+            tenths[fn].append(lat[9])
             stop(f.proc)
             f.api.close()
-        out[fn] = (statistics.median(inits), statistics.median(firsts), statistics.median(tenths))
-    return out
+        api = RuntimeApi()
+        proc, init = start([sys.executable, os.path.join(os.path.dirname(__file__), "python_baseline.py")], api, "python")
+        py_inits.append(init)
+        py_rss.append(status(proc, "VmHWM"))
+        stop(proc)
+        api.close()
+    out = {fn: (statistics.median(inits[fn]), statistics.median(firsts[fn]), statistics.median(tenths[fn]))
+           for fn in FUNCTIONS}
+    return out, (statistics.median(py_inits), max(py_rss))
 
 
 def own_init():
@@ -173,18 +185,6 @@ def floor():
         stop(proc)
         api.close()
     return statistics.median(inits)
-
-
-def python_baseline():
-    inits, rss = [], []
-    for _ in range(max(5, STARTS // 2)):
-        api = RuntimeApi()
-        proc, init = start([sys.executable, os.path.join(os.path.dirname(__file__), "python_baseline.py")], api, "python")
-        inits.append(init)
-        rss.append(status(proc, "VmHWM"))
-        stop(proc)
-        api.close()
-    return statistics.median(inits), max(rss)
 
 
 def warm():
@@ -246,10 +246,9 @@ def zipped(path):
 
 def main():
     lines = ["# make bench", "", f"{STARTS} cold starts per function; {USERS} warm requests per route; local stack: moto on loopback.", ""]
-    cold = cold_starts()
+    cold, (py_init, py_rss) = cold_starts()
     own = own_init()
     base = floor()
-    py_init, py_rss = python_baseline()
     lat, cpu, rss = warm()
     lines += ["| function | init median (ms) | own init, stand-in, less the floor (ms) | 1st request after init (ms) | 10th request (ms) | peak RSS (MiB) | binary (MiB) | zip (MiB) |",
               "|---|---|---|---|---|---|---|---|"]

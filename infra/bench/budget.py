@@ -92,7 +92,8 @@ def page(figures, cost, lines, goals):
         out.append(f"| {fn} | {f['init_ms']} | {f['own_init_ms']} | {f['own_init_raw_ms']} | {f['first_request_ms']} | {f['tenth_request_ms']} | "
                    f"{f['peak_rss_mib']} | {f['binary_mib']} | {f['zip_mib']} |")
     out += ["", f"Python 3 + boto3 with the same three clients and key read: {figures['boto3_init_ms']} ms "
-                f"init, {figures['boto3_over_ours']}x ours (median of the five).", "",
+                f"init, {figures['boto3_over_ours']}x ours (median of the five; each round of starts "
+                f"starts every function and then the boto3 handler once).", "",
             "## Warm routes", "", "| route | median (ms) | p99 (ms) | process CPU (ms) |", "|---|---|---|---|"]
     for route, r in figures["routes"].items():
         out.append(f"| {route} | {r['median_ms']} | {r['p99_ms']} | {r['cpu_ms']} |")
