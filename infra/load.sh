@@ -29,6 +29,10 @@ profile=()
 if [ "${LOAD_RELEASE:-0}" = 1 ]; then profile=(--release); fi
 
 bash infra/tools.sh
+# The driver shares the browser suites' helpers (tests/e2e/support.mjs) and their pinned packages:
+# installed here too, so that `make bench` works on a machine where `make test` has not run.
+echo "==> npm ci (tests/e2e)"
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 rm -rf "$out"
 mkdir -p "$out"
 stack_ports
