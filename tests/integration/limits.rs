@@ -413,7 +413,6 @@ async fn a_password_checked_while_a_burst_is_counted_is_refused_alike_right_or_w
         let (s, hook, calls) = Stack::hooked_and_recorded().await;
         let s = Arc::new(s);
         s.add("dave", Staff, Some(&address("dave")), None).await;
-        let from = "203.0.113.40";
         // The burst lands while the password is checked: just before its count is written.
         let (burster, recorded) = (s.clone(), calls["sign-in"].clone());
         hook.before(
@@ -422,25 +421,13 @@ async fn a_password_checked_while_a_burst_is_counted_is_refused_alike_right_or_w
             },
             async move {
                 for _ in 0..burst {
-                    let r = burster
-                        .post_from(
-                            from,
-                            "/sign-in",
-                            json!({ "username": "dave", "password": "guess" }),
-                        )
-                        .await;
+                    let r = dave_signs_in(&burster, "guess").await;
                     assert_eq!(r.status, 401, "{r:?}");
                 }
                 recorded.clear();
             },
         );
-        let r = s
-            .post_from(
-                from,
-                "/sign-in",
-                json!({ "username": "dave", "password": password }),
-            )
-            .await;
+        let r = dave_signs_in(&s, password).await;
         assert!(hook.fired());
         assert_eq!(
             r.status, want,
@@ -457,27 +444,25 @@ async fn a_password_checked_while_a_burst_is_counted_is_refused_alike_right_or_w
         } else {
             // Counted as a success: the address has its five tries back.
             for _ in 0..4 {
-                let r = s
-                    .post_from(
-                        from,
-                        "/sign-in",
-                        json!({ "username": "dave", "password": "guess" }),
-                    )
-                    .await;
+                let r = dave_signs_in(&s, "guess").await;
                 assert_eq!(r.status, 401, "{r:?}");
             }
         }
-        let r = s
-            .post_from(
-                from,
-                "/sign-in",
-                json!({ "username": "dave", "password": PASSWORD }),
-            )
-            .await;
+        let r = dave_signs_in(&s, PASSWORD).await;
         assert_eq!(r.status, 200, "{r:?}");
     }
     assert_eq!(
         after_the_check[0], after_the_check[1],
         "a right and a wrong password refused after the check make the same requests"
     );
+}
+
+/// `dave` signs in with `password`, always from the same address.
+async fn dave_signs_in(s: &Stack, password: &str) -> harness::Resp {
+    s.post_from(
+        "203.0.113.40",
+        "/sign-in",
+        json!({ "username": "dave", "password": password }),
+    )
+    .await
 }
