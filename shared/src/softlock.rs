@@ -6,10 +6,10 @@
 //! acted on before it is counted: `reserve` gives the state with the attempt counted as a failure,
 //! and the store writes it with a condition on the state it was computed from (compare-and-swap).
 //! Codes are reserved before they are checked and a success ends the count. A password is checked
-//! first (argon2 is the slow part, and a right one usually has nothing to count) and its outcome
-//! then counted the same way, from the counts as they are *after* the check (`after_success` for a
-//! right one): whatever the concurrency, no more outcomes are given than the policy allows, and
-//! because every write is computed from the state it replaces, a lock is never shortened.
+//! first and its outcome then counted by one write, whatever it is (`after_success` for a right
+//! one), so that a reservation and its clearing are not two: whatever the concurrency, no more
+//! outcomes are given than the policy allows, and because every write is computed from the state
+//! it replaces, a lock is never shortened.
 
 /// How many consecutive failures are free, and how long the lock that follows lasts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,7 +347,7 @@ mod tests {
         assert_eq!(after.name, SoftLock::default());
         assert!(!after.addresses.contains_key("owner"));
         assert_eq!(after.addresses["attacker"].lock.failures, 2);
-        // Nothing counted: nothing to write.
+        // Nothing counted: the counts stay as they are.
         assert_eq!(after.after_success("owner"), after);
         assert_eq!(
             PasswordCounts::default().after_success("owner"),

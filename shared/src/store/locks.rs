@@ -100,7 +100,7 @@ pub(crate) fn parse_code_count(item: &Item) -> StoredCodeCount {
 
 /// A name's password counts as read: whether the item exists, and its version (0: never written
 /// with one), on which the compare-and-swap is conditioned.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 struct SeenCounts {
     counts: PasswordCounts,
     version: u64,
